@@ -1,0 +1,5 @@
+"""Samples: not built yet."""
+import streamlit as st
+
+st.title("Samples")
+st.info("This step is not built yet.")

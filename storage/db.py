@@ -1,0 +1,134 @@
+"""Short-lived connections with retry, and the schema version check.
+
+DuckDB lets one process hold a database file at a time, even for reads. So no process keeps a
+connection open: every read or write is `with begin() as conn:` which opens a connection, retries
+with backoff while another process (the app, the scheduler, the command line) holds the file,
+runs one transaction and closes. The training worker never opens the database at all.
+
+    from storage.db import begin
+    with begin() as conn:
+        conn.execute(...)
+
+`WORKBENCH_DB_URL` takes any SQLAlchemy URL; the default is `data/workbench.duckdb` under
+`WORKBENCH_DATA_DIR` (default: `data/` in the project root).
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, inspect, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from storage import tables
+from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
+
+SCHEMA_VERSION = 1
+
+# version -> function that upgrades a file from version-1 to version. Each runs in one
+# transaction with the version bump, so a failed upgrade leaves the file as it was.
+UPGRADES: dict[int, callable] = {}
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("WORKBENCH_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+
+
+def default_url() -> str:
+    return os.environ.get("WORKBENCH_DB_URL") or f"duckdb:///{data_dir() / 'workbench.duckdb'}"
+
+
+def describe(url: str | None = None) -> str:
+    """Where the database is, for the sidebar and for error messages (no password)."""
+    url = url or default_url()
+    if url.startswith("duckdb:///"):
+        return url.removeprefix("duckdb:///")
+    return create_engine(url, poolclass=NullPool).url.render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=None)
+def get_engine(url: str) -> Engine:
+    if url.startswith("duckdb:///") and ":memory:" not in url:
+        path = Path(url.removeprefix("duckdb:///"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DatabaseUnavailable(f"cannot create the data folder {path.parent}: {e.strerror}") from e
+    # NullPool: closing a connection really closes the file, so other processes can open it.
+    return create_engine(url, poolclass=NullPool)
+
+
+def _is_lock_error(e: Exception) -> bool:
+    text = str(e).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def _connect(engine: Engine, timeout_s: float) -> Connection:
+    deadline = time.monotonic() + timeout_s
+    delay_s = 0.02
+    while True:
+        try:
+            return engine.connect()
+        except (OperationalError, DBAPIError) as e:
+            if not _is_lock_error(e):
+                raise DatabaseUnavailable(f"cannot open the database {describe(str(engine.url))}: {e.orig}") from e
+            if time.monotonic() > deadline:
+                raise DatabaseBusy(
+                    f"the database {describe(str(engine.url))} is held by another process and stayed "
+                    f"busy for {timeout_s:.0f} s; close the other program (another app or a DuckDB "
+                    "shell) or set WORKBENCH_DB_TIMEOUT_S higher"
+                ) from e
+            # Jitter keeps two waiting processes from retrying in lock-step.
+            time.sleep(delay_s * (0.5 + random.random()))
+            delay_s = min(delay_s * 2, 0.5)
+
+
+_ready: set[str] = set()
+
+
+@contextmanager
+def begin(url: str | None = None) -> Iterator[Connection]:
+    """One short transaction on a fresh connection; commits on success, rolls back on error."""
+    url = url or default_url()
+    engine = get_engine(url)
+    timeout_s = float(os.environ.get("WORKBENCH_DB_TIMEOUT_S", "30"))
+    conn = _connect(engine, timeout_s)
+    try:
+        if url not in _ready:
+            with conn.begin():
+                ensure_schema(conn)
+            _ready.add(url)
+        with conn.begin():
+            yield conn
+    finally:
+        conn.close()
+
+
+def ensure_schema(conn: Connection) -> int:
+    """Create the tables on a new database, upgrade an older one, refuse a newer one."""
+    existing = set(inspect(conn).get_table_names())
+    if "schema_version" not in existing:
+        tables.metadata.create_all(conn)
+        conn.execute(tables.schema_version.insert().values(version=SCHEMA_VERSION))
+        return SCHEMA_VERSION
+    found = conn.execute(select(tables.schema_version.c.version)).scalar_one()
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the database {describe(str(conn.engine.url))} has schema version {found}, newer than "
+            f"this workbench's {SCHEMA_VERSION}; upgrade the workbench or point WORKBENCH_DB_URL "
+            "at another database"
+        )
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        UPGRADES[version](conn)
+        conn.execute(tables.schema_version.update().values(version=version))
+    # Tables added without an upgrade step (new, empty tables) are created here.
+    tables.metadata.create_all(conn, checkfirst=True)
+    return SCHEMA_VERSION

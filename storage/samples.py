@@ -1,0 +1,79 @@
+"""Sample sets and their samples (query-product pairs with a label, a split and a cold-start flag)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from storage import tables
+from storage.errors import NotFound
+
+SAMPLE_COLUMNS = ["sample_id", "query", "product_id", "product_text", "category", "label", "split", "cold_start"]
+
+
+def create_sample_set(conn: Connection, name: str, dataset_id: int, config: dict, summary: dict) -> int:
+    return conn.execute(
+        tables.sample_sets.insert()
+        .values(
+            name=name,
+            dataset_id=dataset_id,
+            config=json.dumps(config),
+            summary=json.dumps(summary),
+            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+        )
+        .returning(tables.sample_sets.c.id)
+    ).scalar_one()
+
+
+def insert_samples(conn: Connection, sample_set_id: int, samples: pd.DataFrame) -> int:
+    """Insert a frame with SAMPLE_COLUMNS in one statement (Arrow on DuckDB)."""
+    frame = samples[SAMPLE_COLUMNS].copy()
+    frame.insert(0, "sample_set_id", sample_set_id)
+    frame["cold_start"] = frame["cold_start"].astype(bool)
+    frame["label"] = frame["label"].astype(float)
+    if conn.dialect.name == "duckdb":
+        raw = conn.connection.driver_connection
+        raw.register("_new_samples", frame)
+        try:
+            raw.execute(f"INSERT INTO samples ({', '.join(frame.columns)}) SELECT * FROM _new_samples")
+        finally:
+            raw.unregister("_new_samples")
+    else:
+        conn.execute(tables.samples.insert(), frame.to_dict("records"))
+    return len(frame)
+
+
+def get_sample_set(conn: Connection, sample_set_id: int) -> dict:
+    row = conn.execute(select(tables.sample_sets).where(tables.sample_sets.c.id == sample_set_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no sample set with id {sample_set_id}; `python -m workbench samples list` shows them")
+    out = dict(row)
+    out["config"] = json.loads(out["config"] or "{}")
+    out["summary"] = json.loads(out["summary"] or "{}")
+    return out
+
+
+def list_sample_sets(conn: Connection) -> pd.DataFrame:
+    t = tables.sample_sets
+    rows = conn.execute(select(t.c.id, t.c.name, t.c.dataset_id, t.c.summary, t.c.created_at).order_by(t.c.id.desc()))
+    return pd.DataFrame(rows.mappings().all(), columns=["id", "name", "dataset_id", "summary", "created_at"])
+
+
+def read_samples(conn: Connection, sample_set_id: int, split: str | None = None) -> pd.DataFrame:
+    """The samples of a set, optionally one split, ordered by sample_id, as a DataFrame."""
+    t = tables.samples
+    query = select(*[t.c[c] for c in SAMPLE_COLUMNS]).where(t.c.sample_set_id == sample_set_id)
+    if split is not None:
+        query = query.where(t.c.split == split)
+    query = query.order_by(t.c.sample_id)
+    if conn.dialect.name == "duckdb":
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        return conn.connection.driver_connection.execute(str(compiled)).df()
+    return pd.read_sql(query, conn)
+
+
+def delete_sample_set(conn: Connection, sample_set_id: int) -> None:
+    conn.execute(tables.samples.delete().where(tables.samples.c.sample_set_id == sample_set_id))
+    conn.execute(tables.sample_sets.delete().where(tables.sample_sets.c.id == sample_set_id))

@@ -1,0 +1,75 @@
+"""Shared fixtures: a real DuckDB file per test, the demo data, the bundled model, shared data.
+
+Every test that touches storage gets its own database file in a temp dir through `db_url`,
+which also points WORKBENCH_DB_URL and WORKBENCH_DATA_DIR at it, so subprocesses the test starts
+(the CLI, the scheduler, a worker) use the same file.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def db_url(data_dir, monkeypatch) -> str:
+    url = f"duckdb:///{data_dir / 'workbench.duckdb'}"
+    monkeypatch.setenv("WORKBENCH_DB_URL", url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    """The demo data ingested once per test session; tests get a copy of the file."""
+    from workbench import demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"duckdb:///{folder / 'workbench.duckdb'}"
+    old = os.environ.get("WORKBENCH_DB_URL")
+    os.environ["WORKBENCH_DB_URL"] = url
+    try:
+        demo.load_demo()
+    finally:
+        if old is None:
+            os.environ.pop("WORKBENCH_DB_URL")
+        else:
+            os.environ["WORKBENCH_DB_URL"] = old
+    return folder / "workbench.duckdb"
+
+
+@pytest.fixture
+def demo_db(_demo_template, db_url) -> str:
+    """A database holding the demo catalog (dataset 1) and search logs (dataset 2)."""
+    shutil.copy(_demo_template, db_url.removeprefix("duckdb:///"))
+    return db_url
+
+
+def shared_file(relative: str) -> Path:
+    """A file from ../shared/data, or skip the test saying plainly that it is missing."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real data missing: {path} (see ../shared/data/README.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundled_model_dir() -> Path:
+    from workbench.models import bundled_model_dir as find
+
+    return find()

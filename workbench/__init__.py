@@ -1,0 +1,1 @@
+"""Search Augmentation Workbench: the domain core. Never imports streamlit."""
