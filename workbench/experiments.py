@@ -1,0 +1,319 @@
+"""Compare augmentation settings: aggregate finished jobs over seeds and test each against a baseline.
+
+Pure functions over DataFrames (tests pin their numbers), and `load_comparison`, which reads the
+database and the job folders and calls them. Used by `pages/compare.py` and `python -m workbench compare`.
+
+- A setting (jobs.setting: "none", or the augmented sets joined by " + ") is summarised by the
+  mean over its seeds and a 95% percentile bootstrap interval over seeds, seeded. With 3 seeds
+  that interval is [min, max]: each extreme is drawn with probability 1/27 > 2.5%.
+- Each setting is tested against the pinned baseline with a paired bootstrap over test queries:
+  every replicate draws the test queries with replacement, recomputes the metric of every run on
+  the same draw from its predictions.parquet, averages over seeds and takes setting - baseline.
+  The delta's interval is the 2.5..97.5 percentile of those differences; significant when it
+  excludes 0. Without predictions (or for cost figures) the test falls back to resampling seeds.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workbench.errors import BadInput, MissingData
+
+BASELINE = "none"  # the setting trained on the train split alone
+METRICS = ["accuracy", "f1", "roc_auc", "ndcg@10", "mrr"]  # computed from predictions too
+COSTS = ["train_time_s", "samples_seen", "best_epoch"]
+SLICES = ["all", "cold_start", "tail", "typo"]  # all: every clean test sample; typo: misspelled queries
+
+
+def metric_key(metric: str, slice_: str = "all") -> str:
+    """The key in jobs.metrics: 'f1' for the whole test split, 'typo/f1' for a slice."""
+    if slice_ not in SLICES:
+        raise BadInput(f"unknown slice {slice_!r}; choose one of {', '.join(SLICES)}")
+    return metric if slice_ == "all" or metric in COSTS else f"{slice_}/{metric}"
+
+
+def bootstrap_ci(values, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of `values` (NaN dropped); one value gives (v, v)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan")
+    if len(v) == 1:
+        return float(v[0]), float(v[0])
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def runs_frame(jobs: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished job: job_id, setting, seed and every figure of jobs.metrics as a column."""
+    flat = pd.DataFrame(list(jobs["metrics"]), index=jobs.index) if len(jobs) else pd.DataFrame(index=jobs.index)
+    runs = pd.concat([jobs[["id", "setting", "seed"]].rename(columns={"id": "job_id"}), flat], axis=1)
+    runs["setting"] = runs["setting"].fillna(BASELINE)
+    return runs.reset_index(drop=True)
+
+
+def aggregate(runs: pd.DataFrame, key: str, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per setting (first-seen order): n_seeds, mean, std, ci_low, ci_high of `key`, and mean cost."""
+    rows = []
+    for name, group in runs.groupby("setting", sort=False):
+        values = group[key].astype(float).dropna() if key in group else pd.Series(dtype=float)
+        low, high = bootstrap_ci(values, n_boot=n_boot, seed=seed)
+        rows.append({
+            "name": name, "n_seeds": len(values), "mean": float(values.mean()) if len(values) else float("nan"),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "ci_low": low, "ci_high": high,
+            **{c: float(group[c].mean()) if c in group else float("nan") for c in COSTS[:2]},
+            "job_ids": [int(j) for j in group["job_id"]],
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# --- metrics from predictions, for any weighting of the test queries ------------------------
+
+
+def slice_rows(predictions: pd.DataFrame, slice_: str) -> pd.DataFrame:
+    """The rows of one slice, with `query_key`: the clean query, also for its misspelled variant."""
+    clean = predictions[predictions["variant"].fillna("clean") == "clean"]
+    key_of = dict(zip(clean["sample_id"], clean["query"]))
+    rows = predictions[predictions["variant"] == "typo"] if slice_ == "typo" else clean
+    if slice_ == "cold_start":
+        rows = rows[rows["cold_start"].fillna(False).astype(bool)]
+    elif slice_ == "tail":
+        rows = rows[rows["tail_query"].fillna(False).astype(bool)]
+    rows = rows.copy()
+    rows["query_key"] = [key_of.get(s, q) for s, q in zip(rows["sample_id"], rows["query"])]
+    return rows
+
+
+def _per_query(rows: pd.DataFrame, metric: str) -> pd.Series:
+    """nDCG@10 (linear gains) or reciprocal rank per query; queries with nothing relevant are left out."""
+    out = {}
+    for key, group in rows.groupby("query_key", sort=False):
+        labels = group.sort_values("score", ascending=False, kind="stable")["label"].to_numpy(float)
+        if metric == "mrr":
+            hits = np.flatnonzero(labels >= (1 if labels.max() <= 1 else labels.max()))
+            if labels.max() > 0 and len(hits):
+                out[key] = 1.0 / (hits[0] + 1)
+            continue
+        ideal = np.sort(labels)[::-1][:10]
+        discount = 1 / np.log2(np.arange(2, 12))
+        if ideal.sum() > 0:
+            out[key] = float((labels[:10] * discount[: len(labels[:10])]).sum() / (ideal * discount[: len(ideal)]).sum())
+    return pd.Series(out, dtype=float)
+
+
+def metric_replicates(rows: pd.DataFrame, metric: str, keys: pd.Index, weights: np.ndarray) -> np.ndarray:
+    """The metric of one run under each row of `weights` (replicates x len(keys) query counts)."""
+    if metric in ("ndcg@10", "mrr"):
+        per_query = _per_query(rows, metric)
+        w = weights[:, keys.get_indexer(per_query.index)]
+        return (w @ per_query.to_numpy()) / w.sum(axis=1)
+    w = weights[:, keys.get_indexer(rows["query_key"])]
+    y, pred = rows["label"].to_numpy(float), rows["pred"].to_numpy(float)
+    if metric == "accuracy":
+        return (w @ (y == pred)) / w.sum(axis=1)
+    if metric == "f1":  # macro over the classes present in the draw, as scikit-learn does
+        per_class = []
+        for c in np.union1d(y, pred):
+            tp, fp, fn = w @ ((y == c) & (pred == c)), w @ ((y != c) & (pred == c)), w @ ((y == c) & (pred != c))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                per_class.append(np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan))
+        return np.nanmean(np.vstack(per_class), axis=0)
+    if metric == "roc_auc":
+        return _weighted_auc(y, rows["prob"].fillna(rows["score"]).to_numpy(float), w)
+    raise BadInput(f"metric {metric!r} cannot be computed from predictions; choose one of {', '.join(METRICS)}")
+
+
+def _weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """ROC-AUC per replicate: weighted share of (positive, negative) pairs ranked right, ties half."""
+    order = np.argsort(score, kind="stable")
+    s, pos, w = score[order], y[order] >= 1, w[:, order]
+    neg_w, pos_w = w * ~pos, w * pos
+    _, starts, group = np.unique(s, return_index=True, return_inverse=True)
+    below = (np.cumsum(neg_w, axis=1) - neg_w)[:, starts]  # negatives strictly below each score
+    tied = np.add.reduceat(neg_w, starts, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos_w * (below[:, group] + 0.5 * tied[:, group])).sum(axis=1) / (pos_w.sum(1) * neg_w.sum(1))
+
+
+def paired_bootstrap(setting: list[pd.DataFrame], baseline: list[pd.DataFrame], metric: str, slice_: str = "all",
+                     *, n_boot: int = 2000, seed: int = 0) -> dict:  # fmt: skip
+    """Delta (setting - baseline, each averaged over its runs) and its interval, resampling test queries."""
+    sides = [[slice_rows(p, slice_) for p in runs] for runs in (setting, baseline)]
+    keys = pd.Index(sorted({k for runs in sides for rows in runs for k in rows["query_key"]}))
+    if len(keys) == 0:
+        return {"delta": float("nan"), "low": float("nan"), "high": float("nan"), "p_value": float("nan"), "n_queries": 0}
+    rng = np.random.default_rng(seed)
+    weights = np.vstack([np.ones(len(keys)), rng.multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=n_boot)])
+    s, b = (np.nanmean([metric_replicates(r, metric, keys, weights) for r in runs], axis=0) for runs in sides)
+    diff = s - b
+    point, draws = float(diff[0]), diff[1:][~np.isnan(diff[1:])]
+    low, high = (np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan))
+    p = min(1.0, 2 * min(np.mean(draws <= 0), np.mean(draws >= 0))) if len(draws) else float("nan")
+    return {"delta": point, "low": float(low), "high": float(high), "p_value": float(p), "n_queries": len(keys)}
+
+
+def seed_bootstrap(setting, baseline, *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Delta of means and its interval, resampling each side's seeds independently (no predictions)."""
+    a, b = (np.asarray(v, float)[~np.isnan(np.asarray(v, float))] for v in (setting, baseline))
+    if not len(a) or not len(b):
+        return {"delta": float("nan"), "low": float("nan"), "high": float("nan"), "p_value": float("nan")}
+    rng = np.random.default_rng(seed)
+    draws = a[rng.integers(0, len(a), (n_boot, len(a)))].mean(1) - b[rng.integers(0, len(b), (n_boot, len(b)))].mean(1)
+    p = min(1.0, 2 * min(np.mean(draws <= 0), np.mean(draws >= 0)))
+    low, high = np.quantile(draws, [0.025, 0.975])
+    return {"delta": float(a.mean() - b.mean()), "low": float(low), "high": float(high), "p_value": float(p)}
+
+
+# --- the comparison ----------------------------------------------------------------------------
+
+
+@dataclass
+class SettingResult:
+    """One augmentation setting's figure, its interval over seeds and its test against the baseline."""
+
+    name: str
+    metric: str
+    mean: float
+    ci_low: float
+    ci_high: float
+    n_seeds: int
+    delta: float  # mean - the baseline's mean
+    delta_ci_low: float
+    delta_ci_high: float
+    p_value: float
+    significant: bool  # the delta's 95% interval excludes 0
+    test: str  # 'baseline' | 'paired bootstrap over N test queries' | 'bootstrap over seeds'
+    train_time_s: float
+    samples_seen: float
+    job_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    metric: str
+    slice: str
+    settings: list[SettingResult]
+    runs: pd.DataFrame  # one row per job with every figure of jobs.metrics
+    slices: pd.DataFrame  # setting, slice, mean, ci_low, ci_high, n_seeds
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # job_id, run, setting, split, name, step, epoch, value
+    experiment_id: int | None = None
+
+    def table(self) -> pd.DataFrame:
+        """The settings as a table (what the page shows and the CSV holds)."""
+        return pd.DataFrame([asdict(s) for s in self.settings]).drop(columns=["job_ids"])
+
+    def as_dict(self) -> dict:
+        def clean(value):
+            return None if isinstance(value, float) and np.isnan(value) else value
+
+        settings = [{k: clean(v) for k, v in asdict(s).items()} for s in self.settings]
+        return {"experiment_id": self.experiment_id, "baseline": self.baseline, "metric": self.metric,
+                "slice": self.slice, "settings": settings}  # fmt: skip
+
+
+def slice_table(runs: pd.DataFrame, metric: str, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per setting and slice: the metric's mean and interval over seeds (slices with no value left out)."""
+    frames = []
+    for slice_ in SLICES:
+        key = metric_key(metric, slice_)
+        if key in runs and runs[key].notna().any():
+            frames.append(aggregate(runs, key, n_boot=n_boot, seed=seed).assign(slice=slice_))
+    if not frames:
+        return pd.DataFrame(columns=["setting", "slice", "mean", "ci_low", "ci_high", "n_seeds"])
+    out = pd.concat(frames).rename(columns={"name": "setting"})
+    return out[["setting", "slice", "mean", "ci_low", "ci_high", "n_seeds"]].reset_index(drop=True)
+
+
+def learning_curves(metric_rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Train loss per step and validation metrics per epoch, labelled by run ('setting · seed N · #job')."""
+    curves = metric_rows[metric_rows["split"].isin(["train", "val"])]
+    labels = runs.assign(run=[f"{s} · seed {d} · #{j}" for s, d, j in zip(runs["setting"], runs["seed"], runs["job_id"])])
+    return curves.merge(labels[["job_id", "run", "setting"]], on="job_id")
+
+
+def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, metric: str = "accuracy",
+            slice_: str = "all", baseline: str = BASELINE, n_boot: int = 2000, seed: int = 0) -> Comparison:  # fmt: skip
+    """Every setting against `baseline` on `metric` in `slice_`. predictions: job_id -> frame or None."""
+    key = metric_key(metric, slice_)
+    if key not in runs or runs[key].isna().all():
+        known = sorted(c for c in runs.columns if c not in ("job_id", "setting", "seed") and "/" not in c)
+        raise BadInput(f"no finished job has the metric {key!r}; choose one of {', '.join(known)}")
+    table = aggregate(runs, key, n_boot=n_boot, seed=seed)
+    if baseline not in set(table["name"]):
+        raise BadInput(f"baseline setting {baseline!r} has no finished job; choose one of {', '.join(table['name'])}")
+    base = table.set_index("name").loc[baseline]
+    results = []
+    for row in table.itertuples(index=False):
+        runs_of = runs[runs["setting"] == row.name]
+        if row.name == baseline:
+            test = {"delta": 0.0, "low": 0.0, "high": 0.0, "p_value": 1.0}
+            how = "baseline"
+        else:
+            preds = [[predictions.get(j) for j in ids] for ids in (row.job_ids, base["job_ids"])]
+            if metric in METRICS and all(p is not None for side in preds for p in side):
+                test = paired_bootstrap(preds[0], preds[1], metric, slice_, n_boot=n_boot, seed=seed)
+                how = f"paired bootstrap over {test['n_queries']} test queries"
+            else:
+                baseline_values = runs.loc[runs["setting"] == baseline, key]
+                test = seed_bootstrap(runs_of[key], baseline_values, n_boot=n_boot, seed=seed)
+                how = "bootstrap over seeds"
+        results.append(SettingResult(
+            name=row.name, metric=key, mean=row.mean, ci_low=row.ci_low, ci_high=row.ci_high, n_seeds=row.n_seeds,
+            delta=float(row.mean - base["mean"]), delta_ci_low=test["low"], delta_ci_high=test["high"],
+            p_value=test["p_value"], significant=bool(test["low"] > 0 or test["high"] < 0), test=how,
+            train_time_s=row.train_time_s, samples_seen=row.samples_seen, job_ids=row.job_ids,
+        ))  # fmt: skip
+    slices = slice_table(runs, metric, n_boot=n_boot, seed=seed) if metric not in COSTS else pd.DataFrame()
+    return Comparison(baseline=baseline, metric=metric, slice=slice_, settings=results, runs=runs, slices=slices)
+
+
+# --- reading jobs from the database and their folders --------------------------------------------
+
+
+def job_folder(job_id: int, job_dir: str | None) -> Path:
+    """The job's folder: jobs.job_dir when it exists, else data/jobs/<id>/ under the data folder."""
+    from storage.db import data_dir
+
+    if job_dir and Path(job_dir).is_dir():
+        return Path(job_dir)
+    return data_dir() / "jobs" / str(job_id)
+
+
+def read_predictions(folder: Path) -> pd.DataFrame | None:
+    path = folder / "predictions.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def load_comparison(experiment_id: int | None = None, *, metric: str = "accuracy", slice_: str = "all",
+                    baseline: str | None = None, n_boot: int = 2000, seed: int = 0) -> Comparison:  # fmt: skip
+    """The comparison of the finished jobs (of one experiment, or all), with curves.
+
+    baseline: a setting name; None takes the experiment's pinned run's setting, else "none",
+    else the first setting trained.
+    """
+    from storage import experiments as store
+    from storage.db import begin
+
+    with begin() as conn:
+        jobs = store.list_finished_jobs(conn, experiment_id)
+        pinned = store.get_experiment(conn, experiment_id)["baseline_job_id"] if experiment_id is not None else None
+        metric_rows = store.read_metrics_of_jobs(conn, jobs["id"].tolist())
+    if jobs.empty:
+        where = f"experiment {experiment_id}" if experiment_id is not None else "the database"
+        raise MissingData(f"{where} has no finished training job yet; train one on page 4 or `python -m workbench train`")
+    runs = runs_frame(jobs)
+    if baseline is None:
+        pinned_setting = runs.loc[runs["job_id"] == pinned, "setting"]
+        baseline = pinned_setting.iloc[0] if len(pinned_setting) else BASELINE
+        baseline = baseline if baseline in set(runs["setting"]) else runs["setting"].iloc[0]
+    predictions = {int(j): read_predictions(job_folder(j, d)) for j, d in zip(jobs["id"], jobs["job_dir"])}
+    comparison = compare(runs, predictions, metric=metric, slice_=slice_, baseline=baseline, n_boot=n_boot, seed=seed)
+    comparison.curves = learning_curves(metric_rows, runs)
+    comparison.experiment_id = experiment_id
+    return comparison
