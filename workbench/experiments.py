@@ -85,24 +85,26 @@ def slice_rows(predictions: pd.DataFrame, slice_: str) -> pd.DataFrame:
     elif slice_ == "tail":
         rows = rows[rows["tail_query"].fillna(False).astype(bool)]
     rows = rows.copy()
+    rows.attrs["lowest_label"] = float(predictions["label"].min())  # the lowest class has no gain
     rows["query_key"] = [key_of.get(s, q) for s, q in zip(rows["sample_id"], rows["query"])]
     return rows
 
 
 def _per_query(rows: pd.DataFrame, metric: str) -> pd.Series:
-    """nDCG@10 (linear gains) or reciprocal rank per query; queries with nothing relevant are left out."""
+    """nDCG@10 (gain 2^grade - 1) or reciprocal rank per query, as workbench/train/metrics.py computes
+    them: the grade is the label above the lowest class; queries with nothing relevant are left out."""
+    lowest = rows.attrs.get("lowest_label", rows["label"].min())
+    discount = 1 / np.log2(np.arange(2, 12))
     out = {}
     for key, group in rows.groupby("query_key", sort=False):
-        labels = group.sort_values("score", ascending=False, kind="stable")["label"].to_numpy(float)
-        if metric == "mrr":
-            hits = np.flatnonzero(labels >= (1 if labels.max() <= 1 else labels.max()))
-            if labels.max() > 0 and len(hits):
-                out[key] = 1.0 / (hits[0] + 1)
+        grades = group.sort_values("score", ascending=False, kind="stable")["label"].to_numpy(float) - lowest
+        if grades.max() <= 0:
             continue
-        ideal = np.sort(labels)[::-1][:10]
-        discount = 1 / np.log2(np.arange(2, 12))
-        if ideal.sum() > 0:
-            out[key] = float((labels[:10] * discount[: len(labels[:10])]).sum() / (ideal * discount[: len(ideal)]).sum())
+        if metric == "mrr":
+            out[key] = 1.0 / (int(np.argmax(grades > 0)) + 1)
+        else:
+            gains, ideal = 2.0 ** grades[:10] - 1, np.sort(2.0**grades - 1)[::-1][:10]
+            out[key] = float((gains * discount[: len(gains)]).sum() / (ideal * discount[: len(ideal)]).sum())
     return pd.Series(out, dtype=float)
 
 
@@ -150,7 +152,7 @@ def paired_bootstrap(setting: list[pd.DataFrame], baseline: list[pd.DataFrame], 
     rng = np.random.default_rng(seed)
     weights = np.vstack([np.ones(len(keys)), rng.multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=n_boot)])
     s, b = (np.nanmean([metric_replicates(r, metric, keys, weights) for r in runs], axis=0) for runs in sides)
-    diff = s - b
+    diff = np.round(s - b, 12)  # the same runs summed in another order must give exactly 0
     point, draws = float(diff[0]), diff[1:][~np.isnan(diff[1:])]
     low, high = (np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan))
     p = min(1.0, 2 * min(np.mean(draws <= 0), np.mean(draws >= 0))) if len(draws) else float("nan")

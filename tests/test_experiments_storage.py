@@ -1,0 +1,146 @@
+"""Compare over a real database and real job folders: finished jobs, pinned baseline, the CLI.
+
+`add_finished_jobs` is also used by tests/test_report.py and tests/test_page_compare.py: it creates
+jobs through storage.jobs, writes predictions.parquet into each job folder and stores the metrics
+that workbench/train/metrics.py computes from those predictions, as the scheduler would.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from storage import experiments as store
+from storage import jobs as job_store
+from storage.db import begin
+from workbench import experiments as ex
+from workbench.cli import main
+from workbench.train.metrics import compute_metrics, slice_metrics
+
+N_QUERIES = 12  # three samples each: one relevant product, two irrelevant
+
+
+def run_predictions(right: int, typo_right: int) -> pd.DataFrame:
+    """A run that ranks and classifies the first `right` queries correctly (and `typo_right` misspelled)."""
+    rows = []
+    for variant, n_right in (("clean", right), ("typo", typo_right)):
+        for q in range(N_QUERIES):
+            for k in range(3):
+                label = 1.0 if k == 0 else 0.0
+                prob = (0.9 if label else 0.2 - 0.05 * k) if q < n_right else (0.1 if label else 0.6 + 0.1 * k)
+                rows.append({"sample_id": q * 3 + k, "query": f"query {q}" + ("x" if variant == "typo" else ""),
+                             "product_id": f"p{q * 3 + k}", "label": label, "score": prob, "pred": float(prob >= 0.5),
+                             "prob": prob, "cold_start": q % 4 == 0, "tail_query": q >= 9, "variant": variant})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def add_finished_jobs(plan: dict[str, list[tuple[int, int]]], *, experiment: str | None = "sweep") -> dict:
+    """plan: setting -> one (right, typo_right) pair per seed. Returns experiment_id and job ids by setting."""
+    from storage.db import data_dir
+
+    ids: dict[str, list[int]] = {}
+    with begin() as conn:
+        experiment_id = job_store.create_experiment(conn, experiment, {"settings": list(plan)}) if experiment else None
+    for setting, seeds in plan.items():
+        for seed, (right, typo_right) in enumerate(seeds):
+            predictions = run_predictions(right, typo_right)
+            metrics = compute_metrics(predictions[predictions["variant"] == "clean"], [0.0, 1.0])
+            for name, values in slice_metrics(predictions, [0.0, 1.0]).items():
+                metrics.update({f"{name}/{k}": v for k, v in values.items()})
+            metrics.update({"train_time_s": 10.0 + 5 * len(setting), "samples_seen": 100 * (1 + setting.count("+")), "best_epoch": 2})
+            with begin() as conn:
+                job_id = job_store.create_job(conn, sample_set_id=1, config={"epochs": 2}, setting=setting, seed=seed,
+                                              augmented_set_ids=[], experiment_id=experiment_id)  # fmt: skip
+                folder = data_dir() / "jobs" / str(job_id)
+                folder.mkdir(parents=True)
+                predictions.to_parquet(folder / "predictions.parquet")
+                curve = [{"step": s, "epoch": s / 2, "split": "train", "name": "loss", "value": 1.0 / s} for s in (1, 2, 3, 4)]
+                curve += [{"step": 2 * e, "epoch": e, "split": "val", "name": k, "value": metrics[k] - 0.1 / e}
+                          for e in (1, 2) for k in ("accuracy", "f1")]  # fmt: skip
+                job_store.insert_job_metrics(conn, job_id, curve)
+                job_store.set_job_status(conn, job_id, "done", metrics=metrics, job_dir=str(folder), progress=1.0)
+            ids.setdefault(setting, []).append(job_id)
+    return {"experiment_id": experiment_id, "jobs": ids}
+
+
+def test_load_comparison_reads_finished_jobs_and_their_predictions(db_url):
+    made = add_finished_jobs({"none": [(6, 2), (6, 3), (7, 2)], "typo_v1": [(11, 9), (12, 10), (11, 10)]})
+    with begin() as conn:  # a failed job is not compared
+        job_store.create_job(conn, sample_set_id=1, config={}, setting="broken", seed=0, augmented_set_ids=[])
+    result = ex.load_comparison(metric="accuracy", slice_="typo", n_boot=500)
+    none, typo = result.settings
+    assert (result.baseline, none.name, typo.name) == ("none", "none", "typo_v1")
+    assert typo.job_ids == made["jobs"]["typo_v1"] and typo.n_seeds == 3
+    # Typo slice accuracy = misspelled queries answered right / 12.
+    assert (none.mean, typo.mean) == pytest.approx((7 / 36, 29 / 36)) and typo.significant
+    assert typo.test == "paired bootstrap over 12 test queries"
+    assert typo.delta == pytest.approx(typo.mean - none.mean)
+    assert set(result.curves["split"]) == {"train", "val"} and result.curves["run"].iloc[0] == "none · seed 0 · #1"
+
+
+def test_metrics_recomputed_from_predictions_equal_the_stored_ones(db_url):
+    add_finished_jobs({"none": [(5, 1)], "typo": [(9, 7)]})
+    predictions = run_predictions(9, 7)
+    stored = ex.load_comparison(metric="ndcg@10", slice_="all", baseline="typo", n_boot=10).runs.iloc[1]
+    for metric in ex.METRICS:
+        for slice_ in ex.SLICES:
+            rows = ex.slice_rows(predictions, slice_)
+            keys = pd.Index(rows["query_key"].unique())
+            value = ex.metric_replicates(rows, metric, keys, pd.DataFrame([[1.0] * len(keys)]).to_numpy())[0]
+            assert value == pytest.approx(stored[ex.metric_key(metric, slice_)]), (metric, slice_)
+
+
+def test_pinned_baseline_is_used_for_its_experiment(db_url):
+    made = add_finished_jobs({"none": [(6, 2), (7, 3)], "synonyms": [(8, 3), (8, 4)]})
+    with begin() as conn:
+        store.set_baseline_job(conn, made["experiment_id"], made["jobs"]["synonyms"][1])
+    result = ex.load_comparison(made["experiment_id"], n_boot=200)
+    assert result.baseline == "synonyms"
+    assert [s.delta for s in result.settings] == pytest.approx([-1.5 / 12, 0.0])
+    with begin() as conn:
+        store.set_baseline_job(conn, made["experiment_id"], None)
+        assert store.list_experiments(conn)["baseline_job_id"].isna().all()
+    assert ex.load_comparison(made["experiment_id"], n_boot=200).baseline == "none"
+
+
+def test_pinning_a_job_that_does_not_exist_names_it(db_url):
+    made = add_finished_jobs({"none": [(6, 2)]})
+    message = f"no job with id 99 to pin as the baseline of experiment {made['experiment_id']}"
+    with pytest.raises(Exception, match=re.escape(message)), begin() as conn:
+        store.set_baseline_job(conn, made["experiment_id"], 99)
+
+
+def test_cli_compare_prints_the_settings_as_json_and_writes_csv_and_html(db_url, tmp_path, capsys):
+    add_finished_jobs({"none": [(6, 2), (6, 3), (7, 2)], "hard_negative": [(6, 2), (7, 2), (6, 3)]})
+    csv, report = tmp_path / "table.csv", tmp_path / "report.html"
+    code = main(["compare", "--metric", "f1", "--json", "--csv", str(csv), "--html", str(report), "--n-boot", "300"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0
+    assert out["baseline"] == "none" and [s["name"] for s in out["settings"]] == ["none", "hard_negative"]
+    hard = out["settings"][1]
+    assert set(hard) >= {"name", "metric", "mean", "ci_low", "ci_high", "n_seeds", "delta", "significant"}
+    assert (hard["metric"], hard["n_seeds"], hard["delta"], hard["significant"]) == ("f1", 3, pytest.approx(0.0), False)
+    assert out["summary"][0].startswith("hard_negative: no significant difference from none on f1, delta +0.0000")
+    assert pd.read_csv(csv)["name"].tolist() == ["none", "hard_negative"]
+    assert "Plotly.newPlot" in report.read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["compare"], "error: the database has no finished training job yet; train one on page 4 or `python -m workbench train`\n"),
+        (["compare", "--experiment", "7"], "error: no experiment with id 7; `python -m workbench compare --json` lists all finished jobs\n"),
+    ],
+)
+def test_cli_compare_without_finished_jobs_says_what_to_do(db_url, capsys, argv, message):
+    assert main(argv + ["--json"]) == 1
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", message)
+
+
+def test_job_folder_falls_back_to_the_data_folder(data_dir):
+    assert ex.job_folder(3, None) == Path(data_dir) / "jobs" / "3"
+    assert ex.job_folder(3, str(data_dir)) == Path(data_dir)

@@ -1,0 +1,145 @@
+"""Charts of a Comparison (plotly) and the self-contained HTML report the Compare page downloads.
+
+The figures are built here, not in the page, so that the page, the report and the tests draw the
+same charts. The report inlines plotly.js once (`include_plotlyjs=True` on the first chart), so
+the file opens offline with every chart interactive.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+import plotly.graph_objects as go
+
+from workbench.experiments import Comparison
+
+SIGNIFICANT, NOT_SIGNIFICANT, BASELINE_COLOUR = "#2a9d8f", "#9aa5b1", "#264653"
+
+
+def _title(comparison: Comparison) -> str:
+    where = "" if comparison.slice == "all" else f" on the {comparison.slice} slice"
+    return f"{comparison.metric}{where}"
+
+
+def metric_figure(comparison: Comparison) -> go.Figure:
+    """Mean by setting, error bars = 95% interval over seeds, a line at the baseline's mean."""
+    table = comparison.table()
+    colours = [BASELINE_COLOUR if n == comparison.baseline else SIGNIFICANT if s else NOT_SIGNIFICANT
+               for n, s in zip(table["name"], table["significant"])]  # fmt: skip
+    fig = go.Figure(go.Bar(
+        x=table["name"], y=table["mean"], marker_color=colours,
+        error_y={"type": "data", "symmetric": False, "array": table["ci_high"] - table["mean"],
+                 "arrayminus": table["mean"] - table["ci_low"]},
+        customdata=table[["n_seeds", "delta", "p_value"]].to_numpy(),
+        hovertemplate="%{x}<br>mean %{y:.4f}<br>seeds %{customdata[0]}<br>delta %{customdata[1]:+.4f}"
+                      "<br>p %{customdata[2]:.3f}<extra></extra>",
+    ))  # fmt: skip
+    base = table.loc[table["name"] == comparison.baseline, "mean"]
+    if len(base):
+        fig.add_hline(y=float(base.iloc[0]), line_dash="dash", line_color=BASELINE_COLOUR,
+                      annotation_text=f"baseline: {comparison.baseline}")  # fmt: skip
+    fig.update_layout(title=f"{_title(comparison)} by augmentation setting (teal: significant gain or loss)",
+                      xaxis_title="setting", yaxis_title=comparison.metric)  # fmt: skip
+    return fig
+
+
+def curves_figure(comparison: Comparison, split: str) -> go.Figure:
+    """Train loss per step (split='train') or the chosen metric on validation per epoch (split='val')."""
+    curves = comparison.curves
+    name = "loss" if split == "train" else comparison.metric
+    x = "step" if split == "train" else "epoch"
+    fig = go.Figure()
+    if not curves.empty:
+        chosen = curves[(curves["split"] == split) & (curves["name"] == name)]
+        for run, points in chosen.groupby("run", sort=False):
+            points = points.sort_values(x)
+            fig.add_trace(go.Scatter(x=points[x], y=points["value"], mode="lines+markers", name=run))
+    what = "training loss" if split == "train" else f"validation {name}"
+    fig.update_layout(title=f"Learning curves: {what} per run", xaxis_title=x, yaxis_title=name)
+    return fig
+
+
+def slices_figure(comparison: Comparison) -> go.Figure:
+    """The metric per slice (all, cold_start, tail, typo), one bar group per setting."""
+    fig = go.Figure()
+    for slice_, rows in comparison.slices.groupby("slice", sort=False):
+        fig.add_trace(go.Bar(
+            x=rows["setting"], y=rows["mean"], name=slice_,
+            error_y={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["mean"],
+                     "arrayminus": rows["mean"] - rows["ci_low"]},
+        ))  # fmt: skip
+    fig.update_layout(barmode="group", title=f"{comparison.metric} by slice", xaxis_title="setting",
+                      yaxis_title=comparison.metric)  # fmt: skip
+    return fig
+
+
+def cost_figure(comparison: Comparison) -> go.Figure:
+    """Gain over the baseline against training time; hover shows samples seen."""
+    table = comparison.table()
+    fig = go.Figure(go.Scatter(
+        x=table["train_time_s"], y=table["delta"], mode="markers+text", text=table["name"],
+        textposition="top center", customdata=table[["samples_seen"]].to_numpy(),
+        error_y={"type": "data", "symmetric": False, "array": table["delta_ci_high"] - table["delta"],
+                 "arrayminus": table["delta"] - table["delta_ci_low"]},
+        hovertemplate="%{text}<br>train %{x:.0f} s<br>delta %{y:+.4f}<br>samples seen %{customdata[0]:.0f}<extra></extra>",
+    ))  # fmt: skip
+    fig.add_hline(y=0, line_dash="dot", line_color=BASELINE_COLOUR)
+    fig.update_layout(title=f"Gain in {_title(comparison)} against cost", xaxis_title="mean training time (s)",
+                      yaxis_title=f"delta vs {comparison.baseline}")  # fmt: skip
+    return fig
+
+
+def figures(comparison: Comparison) -> dict[str, go.Figure]:
+    """Every chart of the Compare page, by name, in page order."""
+    return {
+        "metric": metric_figure(comparison),
+        "train_loss": curves_figure(comparison, "train"),
+        "val_curve": curves_figure(comparison, "val"),
+        "slices": slices_figure(comparison),
+        "cost": cost_figure(comparison),
+    }
+
+
+def summary_lines(comparison: Comparison) -> list[str]:
+    """One plain sentence per setting: better, worse or no significant difference, with the interval."""
+    lines = []
+    for s in comparison.settings:
+        if s.name == comparison.baseline:
+            continue
+        verdict = ("better than" if s.delta > 0 else "worse than") if s.significant else "no significant difference from"
+        lines.append(f"{s.name}: {verdict} {comparison.baseline} on {s.metric}, delta {s.delta:+.4f} "
+                     f"(95% interval {s.delta_ci_low:+.4f} to {s.delta_ci_high:+.4f}, {s.test}, {s.n_seeds} seeds)")  # fmt: skip
+    return lines
+
+
+def html_report(comparison: Comparison) -> str:
+    """One HTML file: summary, the table and every chart, plotly.js inlined once, opens offline."""
+    charts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%", default_height="480px")
+        for i, fig in enumerate(figures(comparison).values())
+    ]
+    table = comparison.table()
+    table_html = table.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0, classes="settings")
+    where = f"experiment {comparison.experiment_id}" if comparison.experiment_id is not None else "all finished jobs"
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    summary = "".join(f"<li>{html.escape(line)}</li>" for line in summary_lines(comparison))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Augmentation comparison: {html.escape(_title(comparison))}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} table.settings{{border-collapse:collapse}}
+table.settings td,table.settings th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}}</style>
+</head><body>
+<h1>Augmentation comparison: {html.escape(_title(comparison))}</h1>
+<p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} runs;
+created {created}. Intervals are 95% bootstrap intervals: over seeds for each setting's mean, over
+test queries (paired) for the delta against the baseline.</p>
+<ul>{summary}</ul>
+{table_html}
+{''.join(charts)}
+</body></html>
+"""
+
+
+def table_csv(comparison: Comparison) -> str:
+    return comparison.table().to_csv(index=False)
+
