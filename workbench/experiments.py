@@ -226,7 +226,7 @@ def slice_table(runs: pd.DataFrame, metric: str, *, n_boot: int = 2000, seed: in
         key = metric_key(metric, slice_)
         if key in runs and runs[key].notna().any():
             frames.append(aggregate(runs, key, n_boot=n_boot, seed=seed).assign(slice=slice_))
-    if not frames:
+    if not frames or metric in COSTS:  # costs have no slices
         return pd.DataFrame(columns=["setting", "slice", "mean", "ci_low", "ci_high", "n_seeds"])
     out = pd.concat(frames).rename(columns={"name": "setting"})
     return out[["setting", "slice", "mean", "ci_low", "ci_high", "n_seeds"]].reset_index(drop=True)
@@ -271,7 +271,7 @@ def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, 
             p_value=test["p_value"], significant=bool(test["low"] > 0 or test["high"] < 0), test=how,
             train_time_s=row.train_time_s, samples_seen=row.samples_seen, job_ids=row.job_ids,
         ))  # fmt: skip
-    slices = slice_table(runs, metric, n_boot=n_boot, seed=seed) if metric not in COSTS else pd.DataFrame()
+    slices = slice_table(runs, metric, n_boot=n_boot, seed=seed)
     return Comparison(baseline=baseline, metric=metric, slice=slice_, settings=results, runs=runs, slices=slices)
 
 

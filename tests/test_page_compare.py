@@ -1,0 +1,66 @@
+"""The Compare page through AppTest, over finished jobs in a real database and real job folders."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from storage import experiments as store
+from storage.db import begin
+from test_experiments_storage import add_finished_jobs
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "compare.py")
+
+
+def _settings(at: AppTest) -> list[str]:
+    return at.dataframe[0].value["name"].tolist()
+
+
+def test_without_finished_jobs_the_page_says_what_to_do(db_url):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert at.info[0].value.startswith("No finished training job yet. Train on **4 Train**")
+
+
+def test_compare_page_shows_settings_switches_metric_and_slice_and_pins_a_baseline(db_url):
+    made = add_finished_jobs({"none": [(6, 2), (6, 3), (7, 2)], "typo": [(11, 10), (12, 11), (11, 11)]})
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert _settings(at) == ["none", "typo"]
+    assert at.markdown[0].value.startswith("- typo: better than none on accuracy, delta +")
+    assert [b.label for b in at.get("download_button")] == ["Download table (CSV)", "Download report (HTML)"]
+    assert len(at.get("plotly_chart")) == 5
+
+    at.selectbox(key="metric").select("f1")
+    at.selectbox(key="slice").select("typo").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["metric"].tolist() == ["typo/f1", "typo/f1"]
+    assert bool(table.loc[table["name"] == "typo", "significant"].iloc[0])
+
+    at.selectbox(key="experiment").select(made["experiment_id"]).run()
+    typo_run = made["jobs"]["typo"][0]
+    at.selectbox(key="baseline").select(typo_run).run()
+    assert at.markdown[0].value.startswith("- none: worse than typo on typo/f1")
+    at.button(key="pin").click().run()
+    assert not at.exception
+    with begin() as conn:
+        assert store.get_experiment(conn, made["experiment_id"])["baseline_job_id"] == typo_run
+
+
+def test_a_metric_no_job_has_is_an_error_not_a_crash(db_url):
+    add_finished_jobs({"none": [(6, 2)]}, experiment=None)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="metric").select("best_epoch").run()
+    assert not at.exception
+    assert _settings(at) == ["none"]
+    at.selectbox(key="slice").select("cold_start").run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "ndcg@10", "mrr"])
+def test_every_ranking_metric_renders(db_url, metric):
+    add_finished_jobs({"none": [(6, 2), (5, 1)], "synonyms": [(8, 3), (9, 4)]})
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.selectbox(key="metric").select(metric).run()
+    assert not at.exception
+    assert at.dataframe[0].value["metric"].tolist() == [metric, metric]
