@@ -20,20 +20,37 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from storage import tables
 from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# version -> function that upgrades a file from version-1 to version. Each runs in one
+
+def _upgrade_to_2(conn: Connection) -> None:
+    """Prices and numeric labels become DOUBLE (a 4-byte FLOAT turned 164.56 into 164.559998)."""
+    for table, column in ((tables.products, "price"), (tables.labeled_pairs, "label")):
+        # DuckDB refuses ALTER on a table with an index: drop the indexes, alter, recreate them.
+        indexes = [ix for ix in table.indexes if ix.name in _index_names(conn, table.name)]
+        for ix in indexes:
+            ix.drop(conn)
+        conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column} TYPE DOUBLE PRECISION"))
+        for ix in indexes:
+            ix.create(conn)
+
+
+def _index_names(conn: Connection, table_name: str) -> set[str]:
+    return {ix["name"] for ix in inspect(conn).get_indexes(table_name)}
+
+
+# version -> function that upgrades a file from version-1 to version. They all run in one
 # transaction with the version bump, so a failed upgrade leaves the file as it was.
-UPGRADES: dict[int, callable] = {}
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _upgrade_to_2}
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +96,7 @@ def _connect(engine: Engine, timeout_s: float) -> Connection:
             return engine.connect()
         except (OperationalError, DBAPIError) as e:
             if not _is_lock_error(e):
-                raise DatabaseUnavailable(f"cannot open the database {describe(str(engine.url))}: {e.orig}") from e
+                raise DatabaseUnavailable(_unavailable(engine, e)) from e
             if time.monotonic() > deadline:
                 raise DatabaseBusy(
                     f"the database {describe(str(engine.url))} is held by another process and stayed "
@@ -89,6 +106,20 @@ def _connect(engine: Engine, timeout_s: float) -> Connection:
             # Jitter keeps two waiting processes from retrying in lock-step.
             time.sleep(delay_s * (0.5 + random.random()))
             delay_s = min(delay_s * 2, 0.5)
+
+
+def _unavailable(engine: Engine, e: Exception) -> str:
+    """Why the database cannot be opened, in words that say what to fix."""
+    where = describe(str(engine.url))
+    url = str(engine.url)
+    if url.startswith("duckdb:///") and ":memory:" not in url:
+        path = Path(url.removeprefix("duckdb:///"))
+        if not path.parent.is_dir():
+            return f"the data folder {path.parent} does not exist; create it or set WORKBENCH_DATA_DIR"
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return (f"the database {where} is in a read-only place; make {path.parent} writable or set "
+                    "WORKBENCH_DATA_DIR to a folder you can write")
+    return f"cannot open the database {where}: {getattr(e, 'orig', e)}"
 
 
 _ready: set[str] = set()

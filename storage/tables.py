@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Double,
     Float,
     Integer,
     MetaData,
@@ -57,7 +58,7 @@ products = Table(
     Column("description", Text),
     Column("category", String),
     Column("brand", String),
-    Column("price", Float),
+    Column("price", Double),  # DOUBLE since schema 2 (was a 4-byte FLOAT)
     Column("attributes", Text),  # JSON object of the columns we do not model
 )
 
@@ -83,7 +84,7 @@ labeled_pairs = Table(
     Column("query", String, nullable=False),
     Column("product_id", String, nullable=False),
     Column("label_raw", String, nullable=False),  # as the file gave it: '2.67', 'E', 'Exact'
-    Column("label", Float),  # numeric grade when the raw label is numeric or a known name
+    Column("label", Double),  # numeric grade when the raw label is numeric or a known name
 )
 
 # Rows set aside at ingest, with the reason; line is the line number an editor shows.

@@ -1,0 +1,300 @@
+"""The SQL of ingest: load a file into a temporary table with DuckDB's own readers, number its
+lines as an editor shows them, check every row in one query, and copy the accepted rows and the
+rejected ones (with reason, line and column) into the real tables.
+
+Every function takes the raw DuckDB connection first: inside `storage.db.begin()` that is
+`conn.connection.driver_connection`, so the whole ingest is one transaction. No row passes
+through Python. Column names from the file are always quoted with `quote()`; values and paths are
+bound parameters.
+"""
+from __future__ import annotations
+
+import duckdb
+
+STAGE, REJECTS, REJECT_SCANS, CHECKED = "_stage", "_rejects", "_reject_scans", "_checked"
+
+# A spreadsheet would run these as formulas (=, or +/-/@ followed by a function call or DDE link).
+FORMULA = r"^\s*(=|[@+\-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!])"
+HTML_TAG = r"<\s*/?\s*[A-Za-z!][^>]*>"
+SCRIPT = r"(?i)(<\s*script|javascript:|\son[a-z]+\s*=)"
+
+PARSE_ERRORS = {
+    "MISSING COLUMNS": "too few columns",
+    "TOO MANY COLUMNS": "too many columns",
+    "UNQUOTED VALUE": "unbalanced quotes",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+    "INVALID ENCODING": "invalid text encoding",
+    "INVALID STATE": "unreadable row",
+    "CAST": "unreadable value",
+}
+
+
+def quote(name: str) -> str:
+    """A column name from a file, as a SQL identifier (never spliced in unquoted)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def stage_csv(raw: duckdb.DuckDBPyConnection, path: str, delimiter: str, max_line_bytes: int) -> list[str]:
+    """Load a CSV/TSV as text columns; malformed rows go to the rejects table. Returns the columns."""
+    raw.execute(
+        f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_csv(?, header = true, all_varchar = true, "
+        "delim = ?, quote = '\"', escape = '\"', max_line_size = ?, store_rejects = true, "
+        f"rejects_table = '{REJECTS}', rejects_scan = '{REJECT_SCANS}', auto_detect = true)",
+        [path, delimiter, max_line_bytes],
+    )
+    return _columns(raw)
+
+
+def stage_parquet(raw: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+    raw.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_parquet(?)", [path])
+    return _columns(raw)
+
+
+def stage_jsonl(raw: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+    raw.execute(
+        f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_json(?, format = 'newline_delimited', "
+        "records = true, sample_size = -1)",
+        [path],
+    )
+    return _columns(raw)
+
+
+def stage_frame(raw: duckdb.DuckDBPyConnection, frame) -> list[str]:
+    """Stage an in-memory frame (pandas or Arrow), for the fallback when a reader cannot."""
+    raw.register("_frame", frame)
+    raw.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM _frame")
+    raw.unregister("_frame")
+    return _columns(raw)
+
+
+def _columns(raw: duckdb.DuckDBPyConnection) -> list[str]:
+    return [row[0] for row in raw.execute(f"DESCRIBE {STAGE}").fetchall()]
+
+
+def count_staged(raw: duckdb.DuckDBPyConnection) -> int:
+    return raw.execute(f"SELECT count(*) FROM {STAGE}").fetchone()[0]
+
+
+def parse_rejects(raw: duckdb.DuckDBPyConnection) -> list[tuple[int, int, str, str, str]]:
+    """Rows the CSV reader could not split: (record number, byte offset, reason, column, text)."""
+    exists = raw.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [REJECTS]).fetchone()[0]
+    if not exists:
+        return []
+    rows = raw.execute(
+        f"SELECT line, line_byte_position, error_type::VARCHAR, column_name, csv_line FROM {REJECTS} "
+        "ORDER BY line"
+    ).fetchall()
+    return [(int(r[0]), int(r[1] or 0), PARSE_ERRORS.get(r[2], r[2].lower()), r[3], r[4] or "") for r in rows]
+
+
+def newlines_in_fields(raw: duckdb.DuckDBPyConnection, columns: list[str]) -> int:
+    """How many line breaks sit inside quoted fields (then a row spans several editor lines)."""
+    total = " + ".join(f"coalesce(len({quote(c)}) - len(replace({quote(c)}, chr(10), '')), 0)" for c in columns)
+    return int(raw.execute(f"SELECT coalesce(sum({total}), 0) FROM {STAGE}").fetchone()[0])
+
+
+def number_lines(raw: duckdb.DuckDBPyConnection, columns: list[str], *, first_line: int, multiline: bool,
+                 skipped: list[tuple[int, int]]) -> None:
+    """Add `_line`: the editor line where each staged row starts.
+
+    first_line: the line of the first data row. multiline: some fields hold line breaks.
+    skipped: rows the reader set aside, as (staged rows before it, lines it spans), in file order.
+    """
+    # Inside a transaction DuckDB numbers new rows from a large offset; file order is kept.
+    base = raw.execute(f"SELECT coalesce(min(rowid), 0) FROM {STAGE}").fetchone()[0]
+    line = f"{first_line} + (rowid - {int(base)})"
+    if multiline:
+        inner = " + ".join(f"coalesce(len({quote(c)}) - len(replace({quote(c)}, chr(10), '')), 0)" for c in columns)
+        line += f" + coalesce(sum({inner}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+    if skipped:
+        raw.execute("CREATE TEMP TABLE _skipped (before BIGINT, lines BIGINT)")
+        raw.executemany("INSERT INTO _skipped VALUES (?, ?)", skipped)
+        line += f" + coalesce((SELECT sum(lines) FROM _skipped k WHERE k.before <= s.rowid - {int(base)}), 0)"
+    raw.execute(f"CREATE TEMP TABLE _lines AS SELECT rowid AS _rid, {line} AS _line FROM {STAGE} s")
+
+
+def _text(column: str | None) -> str:
+    return f"nullif(trim(CAST({quote(column)} AS VARCHAR)), '')" if column else "CAST(NULL AS VARCHAR)"
+
+
+def _text_checks(field: str, html: bool) -> list[tuple[str, str, str]]:
+    checks = [
+        (f"strpos({field}, chr(0)) > 0", "NUL byte in text", field),
+        (f"regexp_matches({field}, '{FORMULA}')", "spreadsheet formula in text", field),
+    ]
+    if html:
+        checks.append((f"contains({field}, '<') AND regexp_matches({field}, '{HTML_TAG}')", "HTML in text", field))
+    else:
+        checks.append((f"regexp_matches({field}, '{SCRIPT}')", "script in text", field))
+    return checks
+
+
+def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str], columns: list[str], *,
+               catalog_dataset_id: int | None = None, label_names: dict[str, float] | None = None,
+               label_max: float = 10.0) -> None:
+    """Build `_checked`: one row per staged row with our fields, `_reason` and `_field` (None = accepted)."""
+    fields = {
+        "catalog": ["product_id", "title", "description", "category", "brand", "price"],
+        "logs": ["query", "product_id", "position", "clicked", "added_to_cart", "purchased", "session_id",
+                 "timestamp", "user_id"],
+        "pairs": ["query", "product_id", "title", "label", "description", "brand", "category"],
+    }[kind]
+    select = [f"{_text(mapping.get(f))} AS {f}" for f in fields]
+    extra = [c for c in columns if c not in mapping.values()]
+    if kind == "pairs":
+        extra = [c for c in extra if c.lower().startswith("product_")]
+    attrs = "json_object(" + ", ".join(f"?, CAST({quote(c)} AS VARCHAR)" for c in extra) + ")" if extra else "NULL"
+    params: list = list(extra)
+    raw.execute(
+        f"CREATE TEMP TABLE _mapped AS SELECT l._rid, l._line, {', '.join(select)}, {attrs} AS attributes "
+        f"FROM {STAGE} s JOIN _lines l ON l._rid = s.rowid",
+        params,
+    )
+    checks: list[tuple[str, str, str]] = []
+    derived = ["*"]
+    if kind == "catalog":
+        price = "try_cast(replace(replace(price, '$', ''), ',', '') AS DOUBLE)"
+        derived.append(f"{price} AS price_value")
+        checks += [("product_id IS NULL", "missing product_id", "product_id"),
+                   ("title IS NULL", "empty title", "title")]
+        checks += _text_checks("title", html=True) + _text_checks("brand", html=True)
+        checks += _text_checks("category", html=True) + _text_checks("description", html=False)
+        checks += [("price IS NOT NULL AND price_value IS NULL", "price is not a number", "price"),
+                   ("isnan(price_value) OR isinf(price_value) OR price_value < 0", "negative or NaN price", "price")]
+    elif kind == "logs":
+        derived += [
+            "try_cast(position AS BIGINT) AS position_value",
+            *[f"{_flag(f)} AS {f}_value" for f in ("clicked", "added_to_cart", "purchased")],
+            "coalesce(try_cast(timestamp AS TIMESTAMP), CASE WHEN try_cast(timestamp AS DOUBLE) BETWEEN 0 AND 4e9 "
+            "THEN make_timestamp(CAST(try_cast(timestamp AS DOUBLE) * 1e6 AS BIGINT)) END) AS timestamp_value",
+            "k._known",
+        ]
+        checks += [("query IS NULL", "missing query", "query"), ("product_id IS NULL", "missing product_id", "product_id")]
+        checks += _text_checks("query", html=True)
+        checks += [("position IS NOT NULL AND (position_value IS NULL OR position_value < 0)",
+                    "position is not a whole number >= 0", "position")]
+        checks += [(f"{f} IS NOT NULL AND {f}_value IS NULL", f"{f} is not yes/no", f)
+                   for f in ("clicked", "added_to_cart", "purchased")]
+        checks += [("timestamp IS NOT NULL AND timestamp_value IS NULL", "timestamp is not a date-time", "timestamp"),
+                   ("_known IS NULL", "product not in the catalog", "product_id")]
+    else:
+        derived += ["try_cast(label AS DOUBLE) AS label_number", "n.grade AS label_grade"]
+        checks += [("query IS NULL", "missing query", "query"),
+                   ("product_id IS NULL AND title IS NULL", "missing product_id and title", "product_id"),
+                   ("label IS NULL", "missing label", "label")]
+        checks += _text_checks("query", html=True) + _text_checks("title", html=True)
+        checks += [("label_number IS NULL AND label_grade IS NULL", "unknown label", "label"),
+                   (f"isnan(label_number) OR label_number < 0 OR label_number > {float(label_max)}", "label out of range",
+                    "label")]
+    joins = ""
+    join_params: list = []
+    if kind == "logs":
+        joins = "LEFT JOIN (SELECT DISTINCT product_id, true AS _known FROM products WHERE dataset_id = ?) k USING (product_id)"
+        join_params = [catalog_dataset_id]
+    if kind == "pairs":
+        raw.execute("CREATE TEMP TABLE _label_names (name VARCHAR, grade DOUBLE)")
+        raw.executemany("INSERT INTO _label_names VALUES (?, ?)", list((label_names or {}).items()))
+        joins = "LEFT JOIN _label_names n ON n.name = lower(m.label)"
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN '{why}'" for cond, why, _ in checks) + " END"
+    column = "CASE " + " ".join(f"WHEN {cond} THEN '{field}'" for cond, _, field in checks) + " END"
+    raw.execute(
+        f"CREATE TEMP TABLE _basic AS SELECT *, {reason} AS _reason, {column} AS _field FROM "
+        f"(SELECT {', '.join(derived)} FROM _mapped m {joins})",
+        join_params,
+    )
+    if kind == "catalog":
+        # Among rows that passed, a repeated product_id is an exact duplicate or a conflict.
+        sig = "md5(concat_ws(chr(31), title, description, category, brand, price, attributes))"
+        raw.execute(
+            f"CREATE TEMP TABLE {CHECKED} AS SELECT * REPLACE ("
+            "CASE WHEN _reason IS NOT NULL THEN _reason WHEN _n > 1 AND _sig = _first_sig THEN 'duplicate row' "
+            "WHEN _n > 1 THEN 'duplicate product_id with different content' END AS _reason, "
+            "CASE WHEN _reason IS NULL AND _n > 1 THEN 'product_id' ELSE _field END AS _field) FROM ("
+            f"SELECT *, {sig} AS _sig, "
+            "row_number() OVER (PARTITION BY product_id, _reason IS NULL ORDER BY _line) AS _n, "
+            f"first_value({sig}) OVER (PARTITION BY product_id, _reason IS NULL ORDER BY _line) AS _first_sig "
+            "FROM _basic)"
+        )
+    else:
+        raw.execute(f"ALTER TABLE _basic RENAME TO {CHECKED}")
+
+
+def _flag(field: str) -> str:
+    low = f"lower({field})"
+    return (f"CASE WHEN {low} IN ('1', 'true', 't', 'yes', 'y') THEN true "
+            f"WHEN {low} IN ('0', 'false', 'f', 'no', 'n') THEN false "
+            f"WHEN try_cast({field} AS BIGINT) >= 0 THEN try_cast({field} AS BIGINT) > 0 END")
+
+
+def count_reasons(raw: duckdb.DuckDBPyConnection) -> dict[str | None, int]:
+    rows = raw.execute(f"SELECT _reason, count(*) FROM {CHECKED} GROUP BY _reason ORDER BY count(*) DESC").fetchall()
+    return {reason: int(n) for reason, n in rows}
+
+
+def first_rejections(raw: duckdb.DuckDBPyConnection, mapping: dict[str, str], limit: int = 3) -> list[tuple]:
+    rows = raw.execute(
+        f"SELECT _line, _field, _reason FROM {CHECKED} WHERE _reason IS NOT NULL ORDER BY _line LIMIT ?", [limit]
+    ).fetchall()
+    return [(line, mapping.get(field, field), reason) for line, field, reason in rows]
+
+
+def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) -> int:
+    """Copy the accepted rows into products / search_events / labeled_pairs. Returns the count."""
+    ok = f"FROM {CHECKED} WHERE _reason IS NULL"
+    if kind == "catalog":
+        raw.execute(
+            "INSERT INTO products (dataset_id, product_id, title, description, category, brand, price, attributes) "
+            f"SELECT ?, product_id, title, description, category, brand, price_value, attributes {ok} ORDER BY _line",
+            [dataset_id],
+        )
+    elif kind == "logs":
+        raw.execute(
+            "INSERT INTO search_events (dataset_id, query, product_id, position, clicked, added_to_cart, purchased, "
+            "session_id, timestamp, user_id) SELECT ?, query, product_id, position_value, clicked_value, "
+            f"added_to_cart_value, purchased_value, session_id, timestamp_value, user_id {ok} ORDER BY _line",
+            [dataset_id],
+        )
+    else:
+        pid = "coalesce(product_id, 't' || substr(md5(title), 1, 12))"
+        raw.execute(
+            "INSERT INTO labeled_pairs (dataset_id, query, product_id, label_raw, label) "
+            f"SELECT ?, query, {pid}, label, coalesce(label_number, label_grade) {ok} ORDER BY _line",
+            [dataset_id],
+        )
+        # Pairs that carry titles also bring their products (the first title seen for an id).
+        raw.execute(
+            "INSERT INTO products (dataset_id, product_id, title, description, category, brand, attributes) "
+            "SELECT ?, pid, arg_min(title, _line), arg_min(description, _line), arg_min(category, _line), "
+            f"arg_min(brand, _line), arg_min(attributes, _line) FROM (SELECT *, {pid} AS pid {ok} AND title IS NOT NULL) "
+            "GROUP BY pid ORDER BY min(_line)",
+            [dataset_id],
+        )
+    return raw.execute(f"SELECT count(*) {ok}").fetchone()[0]
+
+
+def insert_rejected(raw: duckdb.DuckDBPyConnection, dataset_id: int, mapping: dict[str, str], columns: list[str],
+                    parse_rejected: list[tuple[int, str, str | None, str]]) -> None:
+    """Store rejected rows: the checked ones (raw = the row as JSON) and the ones the reader could not split."""
+    pairs = ", ".join(f"?, CAST(s.{quote(c)} AS VARCHAR)" for c in columns)
+    field_to_column = "CASE " + " ".join(f"WHEN c._field = ? THEN ?" for _ in mapping) + " ELSE c._field END" \
+        if mapping else "c._field"
+    params: list = [dataset_id]
+    for ours, theirs in mapping.items():
+        params += [ours, theirs]
+    params += list(columns)
+    raw.execute(
+        "INSERT INTO rejected_rows (dataset_id, line, column_name, reason, raw) "
+        f"SELECT ?, c._line, {field_to_column}, c._reason, json_object({pairs}) "
+        f"FROM {CHECKED} c JOIN {STAGE} s ON s.rowid = c._rid WHERE c._reason IS NOT NULL ORDER BY c._line",
+        params,
+    )
+    if parse_rejected:
+        raw.executemany(
+            "INSERT INTO rejected_rows (dataset_id, line, column_name, reason, raw) VALUES (?, ?, ?, ?, json_object('text', ?))",
+            [(dataset_id, line, column, reason, text) for line, reason, column, text in parse_rejected],
+        )
+
+
+def drop_staging(raw: duckdb.DuckDBPyConnection) -> None:
+    for name in (STAGE, REJECTS, REJECT_SCANS, "_lines", "_skipped", "_mapped", "_label_names", "_basic", CHECKED):
+        raw.execute(f"DROP TABLE IF EXISTS {name}")

@@ -1,0 +1,244 @@
+"""Ingest a catalog, search logs or labeled pairs from CSV, TSV, Parquet or JSON Lines.
+
+    from workbench.ingest import ingest_file
+    result = ingest_file("train.csv", kind="pairs")          # -> IngestResult
+    python -m workbench ingest pairs ../shared/data/home_depot/train.csv --json
+
+The file goes in whole or not at all: one transaction creates the dataset, copies the accepted
+rows and stores the rejected ones with reason, line and column. Rows stream through DuckDB's own
+readers (never row by row in Python). The same bytes ingested again as the same kind return the
+dataset already there. A file whose every row is rejected, or that cannot be read, raises
+BadInput naming the file, line and column, and leaves the database as it was.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+
+from storage import datasets as store
+from storage import staging
+from storage.db import begin
+from workbench.errors import BadInput, MissingData
+from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
+from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
+
+Progress = Callable[[int, int, str], None]
+
+__all__ = ["KINDS", "FIELDS", "IngestResult", "Preview", "ingest_file", "ingest_bytes", "preview_file",
+           "guess_mapping"]
+
+
+@dataclass
+class IngestResult:
+    dataset_id: int
+    kind: str
+    name: str
+    rows_accepted: int
+    rows_rejected: int
+    rejections: dict[str, int] = field(default_factory=dict)  # reason -> count
+    encoding: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)  # our field -> the file's column
+    already_present: bool = False  # the same bytes were ingested before; nothing was added
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Preview:
+    columns: list[str]
+    rows: pd.DataFrame  # the first rows, as text
+    mapping: dict[str, str]  # the guess (our field -> file column); {} when required columns are missing
+    encoding: str | None
+    problem: str | None = None  # why no full mapping could be guessed
+
+
+def safe_name(name: str | None) -> str:
+    """An uploaded file's name for display: the base name only, never a path."""
+    base = Path(str(name or "upload").replace("\\", "/")).name.strip() or "upload"
+    return "".join(ch for ch in base if ch.isprintable())[:200]
+
+
+def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping: dict[str, str] | None = None,
+                encoding: str | None = None, catalog_dataset_id: int | None = None, display_name: str | None = None,
+                on_progress: Progress | None = None, url: str | None = None) -> IngestResult:
+    """Ingest one file as a dataset of `kind` ('catalog' | 'logs' | 'pairs').
+
+    mapping: our field -> the file's column, for columns the guess gets wrong.
+    encoding: the file's text encoding; detected when None.
+    catalog_dataset_id: logs only, the catalog their product ids refer to (default: the newest).
+    display_name: the name shown in messages (uploads pass the user's file name; never a path).
+    """
+    path = Path(path)
+    if kind not in KINDS:
+        raise BadInput(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    shown = safe_name(display_name or path.name)
+    progress = on_progress or (lambda done, total, message: None)
+    workdir = Path(tempfile.mkdtemp(prefix="workbench-ingest-"))
+    try:
+        progress(0, 4, f"reading {shown}")
+        info = inspect_file(path, shown, workdir, encoding)
+        with begin(url) as conn:
+            existing = store.find_dataset_by_hash(conn, info.sha256, kind)
+            if existing is not None:
+                return _existing(conn, existing)
+            if kind == "logs":
+                catalog_dataset_id = _catalog_for_logs(conn, catalog_dataset_id)
+            if conn.dialect.name == "duckdb":
+                raw = conn.connection.driver_connection
+                return _ingest(conn, raw, info, kind, name or shown, mapping, catalog_dataset_id, progress)
+            return _ingest_elsewhere(conn, info, kind, name or shown, mapping, catalog_dataset_id, progress)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ingest_bytes(data: bytes, filename: str, **options) -> IngestResult:
+    """Ingest uploaded bytes (the Data page's one call). The file name is for display and format only."""
+    shown = safe_name(filename)
+    suffix = "".join(s for s in Path(shown).suffixes[-2:] if s.lower() in (".csv", ".tsv", ".tab", ".txt", ".gz",
+                                                                          ".parquet", ".pq", ".jsonl", ".ndjson", ".json"))
+    with tempfile.TemporaryDirectory(prefix="workbench-upload-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return ingest_file(path, display_name=shown, **{"name": options.pop("name", None) or shown, **options})
+
+
+def preview_file(path: str | Path, *, kind: str, display_name: str | None = None, encoding: str | None = None,
+                 mapping: dict[str, str] | None = None, rows: int = 5) -> Preview:
+    """The columns, the first rows and the guessed mapping, without writing anything."""
+    path = Path(path)
+    shown = safe_name(display_name or path.name)
+    workdir = Path(tempfile.mkdtemp(prefix="workbench-preview-"))
+    try:
+        info = inspect_file(path, shown, workdir, encoding)
+        raw = duckdb.connect()
+        try:
+            columns = _stage(raw, info)
+            head = raw.execute(f"SELECT * FROM {staging.STAGE} LIMIT ?", [rows]).df().astype("string")
+        finally:
+            raw.close()
+        try:
+            guess, problem = guess_mapping(columns, kind, mapping, shown), None
+        except BadInput as e:
+            guess, problem = {}, str(e)
+        return Preview(columns=columns, rows=head, mapping=guess, encoding=info.encoding, problem=problem)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _existing(conn, dataset_id: int) -> IngestResult:
+    row = store.get_dataset(conn, dataset_id)
+    return IngestResult(dataset_id=dataset_id, kind=row["kind"], name=row["name"], rows_accepted=row["rows_accepted"],
+                        rows_rejected=row["rows_rejected"], rejections=store.count_rejections(conn, dataset_id),
+                        encoding=row["encoding"], mapping=row["mapping"], already_present=True)
+
+
+def _catalog_for_logs(conn, catalog_dataset_id: int | None) -> int:
+    if catalog_dataset_id is None:
+        catalog_dataset_id = store.newest_dataset_id(conn, "catalog")
+        if catalog_dataset_id is None:
+            raise MissingData("search logs refer to products of a catalog, and there is none yet; ingest the "
+                              "catalog first (python -m workbench ingest catalog FILE)")
+    elif store.get_dataset(conn, catalog_dataset_id)["kind"] != "catalog":
+        raise BadInput(f"dataset {catalog_dataset_id} is not a catalog; pass the id of a catalog dataset")
+    return catalog_dataset_id
+
+
+def _stage(raw, info: FileInfo) -> list[str]:
+    """Load the file into the staging table; DuckDB's reader errors become BadInput naming the file."""
+    try:
+        if info.format == "parquet":
+            return staging.stage_parquet(raw, str(info.path))
+        if info.format == "jsonl":
+            return staging.stage_jsonl(raw, str(info.path))
+        return staging.stage_csv(raw, str(info.path), info.delimiter, MAX_LINE_BYTES)
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0]
+        raise BadInput(f"{info.name} cannot be read as {info.format.upper()}: {first}") from e
+
+
+def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | None, catalog_dataset_id: int | None,
+            progress: Progress) -> IngestResult:
+    columns = _stage(raw, info)
+    mapping = guess_mapping(columns, kind, mapping, info.name)
+    staged = staging.count_staged(raw)
+    parse_rejected = _number_lines(raw, info, columns, staged)
+    if staged == 0 and not parse_rejected:
+        raise BadInput(f"{info.name} has a header but no rows; add rows below the header line")
+    progress(1, 4, f"checking {staged + len(parse_rejected):,} rows")
+    names = None
+    if kind == "pairs":
+        labels = raw.execute(f"SELECT DISTINCT lower(trim(CAST({staging.quote(mapping['label'])} AS VARCHAR))) "
+                             f"FROM {staging.STAGE} LIMIT 1000").fetchall()
+        names = label_names({row[0] for row in labels if row[0]})
+    staging.check_rows(raw, kind, mapping, columns, catalog_dataset_id=catalog_dataset_id, label_names=names,
+                       label_max=LABEL_MAX)
+    reasons = staging.count_reasons(raw)
+    accepted = reasons.pop(None, 0)
+    for _, reason, _, _ in parse_rejected:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    rejected = sum(reasons.values())
+    if accepted == 0:
+        raise BadInput(_all_rejected(info.name, raw, mapping, reasons, parse_rejected))
+    progress(2, 4, f"writing {accepted:,} rows")
+    dataset_id = store.create_dataset(conn, name=name, kind=kind, source_file=info.name, content_hash=info.sha256,
+                                      encoding=info.encoding, mapping=mapping, catalog_dataset_id=catalog_dataset_id)
+    staging.insert_accepted(raw, kind, dataset_id)
+    staging.insert_rejected(raw, dataset_id, mapping, columns, parse_rejected)
+    store.set_dataset_counts(conn, dataset_id, accepted, rejected)
+    staging.drop_staging(raw)
+    progress(4, 4, f"{accepted:,} rows in, {rejected:,} set aside")
+    return IngestResult(dataset_id=dataset_id, kind=kind, name=name, rows_accepted=accepted, rows_rejected=rejected,
+                        rejections=dict(sorted(reasons.items(), key=lambda kv: -kv[1])), encoding=info.encoding,
+                        mapping=mapping)
+
+
+def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> list[tuple[int, str, str | None, str]]:
+    """Give staged rows their editor line; return the reader's rejects as (line, reason, column, text)."""
+    if info.format != "csv" and info.format != "tsv":
+        staging.number_lines(raw, columns, first_line=1, multiline=False, skipped=[])
+        return []
+    rejects = staging.parse_rejects(raw)
+    records = staged + len(rejects)
+    multiline = info.newlines - (0 if info.ends_with_newline else -1) > records + 1
+    multiline = multiline and staging.newlines_in_fields(raw, columns) > 0
+    skipped, out = [], []
+    for j, (record, offset, reason, column, text) in enumerate(rejects):
+        line = _line_of_offset(info.path, offset)
+        span = 1 + text.count("\n")
+        skipped.append((record - 2 - j, span))
+        out.append((line, reason, column, text[:10_000]))
+    staging.number_lines(raw, columns, first_line=2, multiline=multiline, skipped=skipped)
+    return out
+
+
+def _line_of_offset(path: Path, offset: int) -> int:
+    from workbench.ingest.files import _line_at
+
+    return _line_at(path, offset + 1)
+
+
+def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_rejected: list) -> str:
+    counts = ", ".join(f"{reason} ({n:,})" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+    first = [(line, column, reason) for line, reason, column, _ in parse_rejected[:3]]
+    if not first:
+        first = staging.first_rejections(raw, mapping)
+    where = "; ".join(f"line {line}" + (f", column {column!r}" if column else "") + f": {reason}"
+                      for line, column, reason in first[:3])
+    return f"{name}: every row was rejected, so nothing was added. Reasons: {counts}. First: {where}"
+
+
+def _ingest_elsewhere(conn, info: FileInfo, kind: str, name: str, mapping: dict | None,
+                      catalog_dataset_id: int | None, progress: Progress) -> IngestResult:
+    """Non-DuckDB databases: check in an in-memory DuckDB, then insert the rows through SQLAlchemy."""
+    from workbench.ingest.elsewhere import ingest_elsewhere
+
+    return ingest_elsewhere(conn, info, kind, name, mapping, catalog_dataset_id, progress, _ingest)

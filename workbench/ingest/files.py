@@ -1,0 +1,262 @@
+"""What a file is before anything reads its rows: format (CSV, TSV, Parquet, JSON Lines, gzip of
+those), text encoding, delimiter, header, sha256 of its bytes, and whether it is empty, binary,
+truncated or longer per line than we accept.
+
+One streaming pass in 1 MiB chunks hashes the bytes, counts line breaks, finds NUL bytes and
+checks UTF-8; a file in another encoding (GB18030/GBK, Latin-1, UTF-16) is transcoded to a UTF-8
+temporary file in the same chunked way, so no whole-file copy is held in memory.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import hashlib
+import re
+import shutil
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from workbench.errors import BadInput
+
+CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 2 << 20  # longer lines are set aside (DuckDB's max_line_size)
+MAX_COLUMNS = 1000
+FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
+           ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+SINGLE_BYTE = ("latin", "cp125", "iso8859", "iso-8859", "windows-125", "mac_")
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+@dataclass
+class FileInfo:
+    path: Path  # what the reader opens: the file itself or its UTF-8 / unzipped copy in workdir
+    name: str  # the user's file name, for messages only
+    format: str  # 'csv' | 'tsv' | 'parquet' | 'jsonl'
+    sha256: str
+    encoding: str | None = None
+    delimiter: str = ","
+    columns: list[str] = field(default_factory=list)
+    newlines: int = 0
+    ends_with_newline: bool = True
+
+
+def inspect_file(path: Path, name: str, workdir: Path, encoding: str | None = None) -> FileInfo:
+    """Look at a file and make it ready for DuckDB's readers; BadInput says what is wrong and where."""
+    size = path.stat().st_size
+    if size == 0:
+        raise BadInput(f"{name} is empty (0 bytes); choose the file again or export it once more")
+    digest = _sha256(path)
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    head = _head(path, 4)
+    if head[:2] == b"\x1f\x8b":
+        path = _gunzip(path, name, workdir)
+        suffixes = suffixes[:-1] if suffixes and suffixes[-1] == ".gz" else suffixes
+        head = _head(path, 4)
+        if path.stat().st_size == 0:
+            raise BadInput(f"{name} holds an empty file inside its gzip")
+    fmt = FORMATS.get(suffixes[-1] if suffixes else "", "csv")
+    if head == b"PAR1":
+        fmt = "parquet"
+    elif fmt == "parquet":
+        raise BadInput(f"{name} is named .parquet but is not a Parquet file (no PAR1 marker); save it again as Parquet")
+    info = FileInfo(path=path, name=name, format=fmt, sha256=digest)
+    if fmt == "parquet":
+        if _tail(path, 4) != b"PAR1":
+            raise BadInput(f"{name} is a truncated or damaged Parquet file (its footer is missing)")
+        return info
+    _prepare_text(info, workdir, encoding)
+    if fmt == "jsonl":
+        return info
+    if info.delimiter == "" or fmt == "tsv":
+        info.delimiter = "\t" if fmt == "tsv" else info.delimiter
+    _read_header(info)
+    return info
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _head(path: Path, n: int) -> bytes:
+    with path.open("rb") as f:
+        return f.read(n)
+
+
+def _tail(path: Path, n: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - n))
+        return f.read(n)
+
+
+def _gunzip(path: Path, name: str, workdir: Path) -> Path:
+    out = workdir / "unzipped"
+    try:
+        with gzip.open(path, "rb") as src, out.open("wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK_BYTES)
+    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as e:
+        raise BadInput(f"{name} is a truncated or damaged gzip file ({e}); compress it again") from e
+    return out
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The editor line (1-based) holding byte `offset`."""
+    line, done = 1, 0
+    with path.open("rb") as f:
+        while done < offset and (chunk := f.read(min(CHUNK_BYTES, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
+
+
+def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
+    """Count lines, refuse binary and NUL bytes, and make sure the reader gets UTF-8."""
+    sample = _head(info.path, 64 << 10)
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = encoding or "utf-16"
+    elif _looks_binary(sample):
+        raise BadInput(f"{info.name} does not look like a text file (CSV, TSV, JSON Lines) or Parquet; "
+                       "export the data as one of those")
+    newlines, first_nul, bad_utf8, last = 0, -1, -1, b""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with info.path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            newlines += chunk.count(b"\n")
+            if first_nul < 0 and (at := chunk.find(b"\0")) >= 0:
+                first_nul = offset + at
+            if bad_utf8 < 0:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    bad_utf8 = offset + e.start
+            offset += len(chunk)
+            last = chunk[-1:]
+    if bad_utf8 < 0:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            bad_utf8 = offset - 1
+    info.newlines, info.ends_with_newline = newlines, last == b"\n"
+    if encoding is None and bad_utf8 < 0:
+        info.encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
+    else:
+        if encoding is None:
+            encoding = _detect(info, sample, bad_utf8)
+        _transcode(info, workdir, encoding)
+        return
+    if first_nul >= 0:
+        raise BadInput(f"{info.name}, line {_line_at(info.path, first_nul)}: NUL byte in the text; a text file has "
+                       "none (was it saved as UTF-16, or is it damaged?)")
+
+
+def _looks_binary(sample: bytes) -> bool:
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return control > max(8, len(sample) // 20)
+
+
+def _detect(info: FileInfo, sample: bytes, bad_utf8: int) -> str:
+    """Guess the encoding of a file that is not UTF-8; refuse one that mixes UTF-8 with another."""
+    with info.path.open("rb") as f:
+        f.seek(max(0, bad_utf8 - (32 << 10)))
+        around = f.read(64 << 10)
+    best = from_bytes(sample + b"\n" + around).best()
+    guess = (best.encoding if best else "latin-1").lower()
+    if guess in ("gb2312", "gbk", "gb18030", "hz"):
+        return "gb18030"  # a superset of GB2312 and GBK
+    if guess.startswith(SINGLE_BYTE) or guess in ("ascii", "utf_8", "utf-8"):
+        utf8_at = _first_utf8_sequence(info.path)
+        if utf8_at >= 0:
+            raise BadInput(
+                f"{info.name} mixes text encodings: line {_line_at(info.path, utf8_at)} is UTF-8 but line "
+                f"{_line_at(info.path, bad_utf8)} is not (byte 0x{_byte_at(info.path, bad_utf8):02X}); save the "
+                "whole file in one encoding (UTF-8 is best) or choose the encoding yourself"
+            )
+        return "cp1252" if guess.startswith(("cp1252", "windows-1252")) else "latin-1"
+    return guess
+
+
+def _first_utf8_sequence(path: Path) -> int:
+    offset = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            if m := UTF8_MULTIBYTE.search(chunk):
+                return offset + m.start()
+            offset += len(chunk)
+    return -1
+
+
+def _byte_at(path: Path, offset: int) -> int:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(1)[0]
+
+
+def _transcode(info: FileInfo, workdir: Path, encoding: str) -> None:
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    except LookupError as e:
+        raise BadInput(f"unknown encoding {encoding!r}; try utf-8, gb18030, gbk or latin-1") from e
+    out = workdir / "utf8.txt"
+    offset = 0
+    with info.path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(CHUNK_BYTES):
+            try:
+                dst.write(decoder.decode(chunk).replace("\ufeff", "", 1 if offset == 0 else 0))
+            except UnicodeDecodeError as e:
+                raise BadInput(
+                    f"{info.name}, line {_line_at(info.path, offset + e.start)}: byte 0x{chunk[e.start]:02X} is not "
+                    f"valid {encoding}; choose the file's real encoding or save it as UTF-8"
+                ) from e
+            offset += len(chunk)
+        dst.write(decoder.decode(b"", final=True))
+    if "\0" in _head(out, 64 << 10).decode("utf-8", "ignore"):
+        raise BadInput(f"{info.name}: NUL characters in the text after decoding it as {encoding}")
+    info.path, info.encoding = out, encoding
+    info.newlines = _count_newlines(out)
+
+
+def _count_newlines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            count += chunk.count(b"\n")
+    return count
+
+
+def _read_header(info: FileInfo) -> None:
+    """The header line: its columns, the delimiter, and refusals for odd shapes."""
+    with info.path.open("rb") as f:
+        first = f.readline(MAX_LINE_BYTES + 1)
+    if len(first) > MAX_LINE_BYTES:
+        raise BadInput(f"{info.name}, line 1: the header line is longer than {MAX_LINE_BYTES >> 20} MiB; the file "
+                       "needs a header line naming its columns")
+    text = first.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n")
+    if not text.strip():
+        raise BadInput(f"{info.name}, line 1: the header line is empty; the first line must name the columns")
+    if info.format == "csv":
+        counts = {d: text.count(d) for d in (",", "\t", ";", "|")}
+        info.delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
+    columns = next(csv.reader([text], delimiter=info.delimiter))
+    if len(columns) > MAX_COLUMNS:
+        raise BadInput(f"{info.name}, line 1: {len(columns):,} columns; the workbench takes at most {MAX_COLUMNS:,}. "
+                       "Is the delimiter right?")
+    seen: dict[str, int] = {}
+    for i, column in enumerate(columns, 1):
+        key = column.strip().lower()
+        if key in seen:
+            raise BadInput(f"{info.name}, line 1: column {column!r} appears twice (columns {seen[key]} and {i}); "
+                           "rename one so each column has its own name")
+        seen[key] = i
+    if len(columns) == 1 and info.format == "tsv" and any(d in text for d in (",", ";", "|")):
+        sep = next(d for d in (",", ";", "|") if d in text)
+        raise BadInput(f"{info.name}, line 1: no tab in the header of a .tsv file, but {sep!r} is there; "
+                       f"rename it to .csv or export it with tabs")
+    info.columns = columns
