@@ -80,6 +80,90 @@ def add_ingest_commands(sub) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
+# --- samples and augment -------------------------------------------------------------------
+
+
+def cmd_samples_build(args: argparse.Namespace) -> dict:
+    """Build a sample set (labels, split by query, cold-start holdout) from a logs or labeled pairs
+    dataset. Example: samples build --dataset 1 --label-rule cut:2.5 --cold-start 0.1 --json"""
+    from workbench.samples import SampleConfig, build_sample_set
+
+    config = SampleConfig(name=args.name or "", label_rule=args.label_rule or "", val_share=args.val,
+                          test_share=args.test, cold_start_share=args.cold_start, seed=args.seed)
+    return build_sample_set(args.dataset, config, on_progress=_stderr_progress).as_dict()
+
+
+def cmd_samples_list(args: argparse.Namespace) -> dict:
+    """List the sample sets, newest first. Example: samples list --json"""
+    from storage.db import begin
+    from storage.samples import list_sample_sets
+
+    with begin() as conn:
+        frame = list_sample_sets(conn)
+    rows = [{**row, "summary": json.loads(row["summary"] or "{}")} for row in frame.to_dict("records")]
+    return {"sample_sets": rows}
+
+
+def cmd_augment(args: argparse.Namespace) -> dict:
+    """Generate augmented candidates for a sample set's train split from a recipe, filter and store
+    them; optionally accept those scoring above S and export them. Example: augment --sample-set 1
+    --recipe recipe.json --accept-above 0.8 --out accepted.csv --json"""
+    from workbench.augment.export import export_augmented_set
+    from workbench.augment.pipeline import run_recipe
+    from workbench.augment.recipes import load_recipe, preset
+    from workbench.errors import BadInput
+
+    if bool(args.recipe) == bool(args.preset):
+        raise BadInput("give exactly one of --recipe FILE or --preset NAME")
+    if args.out and args.accept_above is None:
+        raise BadInput("--out writes the accepted candidates; add --accept-above S to accept some")
+    recipe = load_recipe(args.recipe) if args.recipe else preset(args.preset)
+    if args.seed is not None:
+        recipe.seed = args.seed
+    result = run_recipe(args.sample_set, recipe, on_progress=_stderr_progress, accept_above=args.accept_above,
+                        set_name=args.set_name).as_dict()
+    if args.out and result.get("augmented_set_id"):
+        result["out"] = str(export_augmented_set(result["augmented_set_id"], args.out, excel=args.excel))
+    elif args.out:
+        print(f"nothing scored >= {args.accept_above:g}; {args.out} was not written", file=sys.stderr)
+    return result
+
+
+def _stderr_progress(done: int, total: int, message: str) -> None:
+    if sys.stderr.isatty():
+        print(f"\r[{done}/{total}] {message[:70]:<70}", end="" if done < total else "\n", file=sys.stderr)
+
+
+def add_samples_commands(sub) -> None:
+    from workbench.augment.recipes import PRESETS
+    from workbench.samples import LABEL_RULE_HELP
+
+    p = sub.add_parser("samples", help="build and list sample sets", description="Build and list sample sets.")
+    steps = p.add_subparsers(dest="samples_command", required=True)
+    b = steps.add_parser("build", help=cmd_samples_build.__doc__.split(".")[0], description=cmd_samples_build.__doc__)
+    b.add_argument("--dataset", type=int, required=True, help="a logs or labeled pairs dataset id")
+    b.add_argument("--label-rule", help=LABEL_RULE_HELP)
+    b.add_argument("--seed", type=int, default=0, help="decides the split and the cold-start products (default: 0)")
+    b.add_argument("--val", type=float, default=0.1, help="share of queries in val (default: 0.1)")
+    b.add_argument("--test", type=float, default=0.1, help="share of queries in test (default: 0.1)")
+    b.add_argument("--cold-start", type=float, default=0.0, help="share of products held out of train (default: 0)")
+    b.add_argument("--name", help="sample set name (default: after the dataset)")
+    b.set_defaults(handler=cmd_samples_build)
+    ls = steps.add_parser("list", help=cmd_samples_list.__doc__.split(".")[0], description=cmd_samples_list.__doc__)
+    ls.set_defaults(handler=cmd_samples_list)
+
+    a = sub.add_parser("augment", help=cmd_augment.__doc__.split(".")[0], description=cmd_augment.__doc__)
+    a.add_argument("--sample-set", type=int, required=True, help="the sample set whose train split is augmented")
+    a.add_argument("--recipe", metavar="FILE", help="recipe JSON (see workbench/augment/recipes.py)")
+    a.add_argument("--preset", choices=list(PRESETS), help="a preset recipe instead of a file")
+    a.add_argument("--seed", type=int, help="override the recipe's seed")
+    a.add_argument("--accept-above", type=float, metavar="S", help="accept every candidate scoring >= S and save them as a set")
+    a.add_argument("--set-name", help="name of the accepted set (default: recipe name and run id)")
+    a.add_argument("--out", metavar="FILE", help="write the accepted set to FILE (.csv or .parquet)")
+    a.add_argument("--excel", action="store_true", help="CSV with a UTF-8 BOM, for Excel")
+    a.set_defaults(handler=cmd_augment)
+
+
 # --- compare -------------------------------------------------------------------------------
 
 
@@ -118,10 +202,69 @@ def add_compare_commands(sub) -> None:
     p.set_defaults(handler=cmd_compare)
 
 
+# --- train and jobs ------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> dict:
+    """Queue a training job on a sample set (plus accepted augmented sets) and start the scheduler.
+    Example: train --sample-set 1 --augmented-set 2 --epochs 1 --max-train 300 --json"""
+    from workbench.jobs.queue import job_summary, submit_job
+    from workbench.train.config import config_from_args
+
+    job_id = submit_job(args.sample_set, config_from_args(args), args.augmented_set or [], warm_start_job_id=args.warm_start_job)
+    summary = job_summary(job_id)
+    return {"job_id": job_id, "status": summary["status"], "setting": summary["setting"], "job_dir": summary["job_dir"]}
+
+
+def cmd_jobs(args: argparse.Namespace) -> dict:
+    """List, show, wait for, cancel or resume training jobs. Example: jobs wait 3 --json"""
+    from workbench.errors import BadInput
+    from workbench.jobs import queue
+
+    if args.action == "list":
+        from storage import jobs as store
+        from storage.db import begin
+
+        with begin() as conn:
+            frame = store.list_jobs(conn)
+        columns = ["id", "status", "setting", "seed", "progress", "device", "experiment_id"]
+        return {"jobs": frame[columns].to_dict("records")}
+    if args.id is None:
+        raise BadInput(f"`jobs {args.action}` needs a job id; `python -m workbench jobs list` shows them")
+    if args.action == "show":
+        return queue.job_summary(args.id)
+    if args.action == "wait":
+        summary = queue.wait_job(args.id, timeout_s=args.timeout_s)
+        return summary | {"exit_code": 0 if summary["status"] == "done" else 1}
+    if args.action == "cancel":
+        return queue.cancel_job(args.id)
+    if args.action == "resume":
+        return queue.resume_job(args.id)
+    queue.delete_job(args.id)
+    return {"job_id": args.id, "status": "deleted"}
+
+
+def add_train_commands(sub) -> None:
+    from workbench.train.config import add_config_arguments
+
+    p = sub.add_parser("train", help=cmd_train.__doc__.split("\n")[0], description=cmd_train.__doc__)
+    p.add_argument("--sample-set", type=int, required=True, help="the sample set to train on (its train, val and test splits)")
+    p.add_argument("--augmented-set", type=int, action="append", help="an accepted augmented set to add to train (repeatable)")
+    p.add_argument("--warm-start-job", type=int, help="continue from this finished job's model")
+    add_config_arguments(p)
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("jobs", help=cmd_jobs.__doc__.split(". ")[0], description=cmd_jobs.__doc__)
+    p.add_argument("action", choices=["list", "show", "wait", "cancel", "resume", "delete"])
+    p.add_argument("id", type=int, nargs="?", help="the job id (all but list)")
+    p.add_argument("--timeout-s", type=float, help="wait: give up after this many seconds (default: wait until it ends)")
+    p.set_defaults(handler=cmd_jobs)
+
+
 # --- registration --------------------------------------------------------------------------
 
 # Each area adds its subcommands here; keep the order of the user's flow.
-REGISTRARS: list[Callable] = [add_ingest_commands, add_compare_commands]
+REGISTRARS: list[Callable] = [add_ingest_commands, add_samples_commands, add_train_commands, add_compare_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,75 @@
+"""Export an augmented set as CSV or Parquet, with provenance, safe to open in a spreadsheet.
+
+    from workbench.augment.export import export_augmented_set
+    export_augmented_set(3, "accepted.csv", excel=True)     # UTF-8 with BOM for Excel
+    export_augmented_set(3, "accepted.parquet")
+
+Every row traces back to its source: candidate_id, source sample (id, query, product), the field
+that changed and its original text, the augmenter, its parameters (JSON), the seed and the score.
+CSV cells that start with =, +, -, @ (or a tab or carriage return) are prefixed with an
+apostrophe, so a spreadsheet shows them as text instead of running them as formulas
+(OWASP "CSV injection"). Parquet keeps the values exactly as stored.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.errors import BadInput, MissingData
+
+EXPORT_COLUMNS = ["candidate_id", "query", "product_id", "product_text", "label", "augmenter", "params", "seed", "score",
+                  "field", "original", "sample_id", "source_query", "source_product_id", "source_product_text"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells starting with a formula character get a leading apostrophe; numbers stay numbers."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind in "biufcmM":
+            continue
+        values = out[column]
+        text = values.astype(str)
+        risky = values.notna() & text.str.startswith(FORMULA_START)
+        if risky.any():
+            out[column] = values.astype(object).where(~risky, "'" + text)
+    return out
+
+
+def export_frame(augmented_set_id: int, url: str | None = None) -> pd.DataFrame:
+    """The augmented set with provenance columns, in EXPORT_COLUMNS order."""
+    from storage import candidates
+    from storage.db import begin
+
+    with begin(url) as conn:
+        candidates.get_augmented_set(conn, augmented_set_id)
+        frame = candidates.read_augmented_set(conn, augmented_set_id, provenance=True)
+    if frame.empty:
+        raise MissingData(f"augmented set {augmented_set_id} has no samples; accept candidates and save the set again")
+    return frame[EXPORT_COLUMNS]
+
+
+def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
+    """CSV with formulas neutralised; excel=True adds a UTF-8 BOM so Excel reads accents and CJK."""
+    buffer = io.StringIO()
+    neutralize(frame).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8-sig" if excel else "utf-8")
+
+
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def export_augmented_set(augmented_set_id: int, path: str | Path, excel: bool = False, url: str | None = None) -> Path:
+    """Write the set to `path`; the format follows the suffix (.csv or .parquet)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise BadInput(f"{path.name}: export writes .csv or .parquet, got {suffix or 'no suffix'!r}")
+    frame = export_frame(augmented_set_id, url)
+    path.write_bytes(to_csv_bytes(frame, excel) if suffix == ".csv" else to_parquet_bytes(frame))
+    return path

@@ -1,0 +1,191 @@
+"""Filters that decide which augmented candidates are kept, each drop counted by its reason.
+
+Per-row checks (`row_reasons`, cheap, run in the worker processes beside the augmenters):
+    empty, too_short, too_long   the changed text is empty or outside the length bounds
+    unchanged                    the text did not change at all
+    near_duplicate               the text differs from its source only in case, spacing or punctuation
+    protected_token              a number, size, unit or model code ("128gb", "3/4 in.", "M185") broke
+    leakage                      the text matches a val/test query (exactly, after normalising, as a
+                                 bag of words, or within one edit), or the candidate pairs a
+                                 cold-start product: both would leak evaluation data into training
+Across candidates (`duplicate_reasons`, in the parent after all chunks):
+    duplicate                    the same (query, product, text) again, or a sample the set already has
+    near_duplicate               the same normalised text for the same product again
+Scores (`string_similarity`, or the encoder in pipeline.py):
+    low_score                    the label-preservation score is below the recipe's threshold
+
+Also `mark_changes`, which marks the changed words for the review table as plain text.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from workbench.augment.text import protected_intact
+
+# Augmenters whose candidates are new text rather than an edit of the source text: the
+# protected-token check and the label-preservation score against the source do not apply.
+GENERATORS = frozenset({"pseudo_query", "llm_pseudo_query", "query_rewrite", "hard_negative"})
+
+REASONS = ("empty", "too_short", "too_long", "unchanged", "near_duplicate", "protected_token", "leakage",
+           "duplicate", "low_score")
+
+
+@dataclass
+class FilterConfig:
+    """Filter settings; part of the Recipe and stored with each run."""
+
+    min_chars: int = 2  # shortest query kept, in characters
+    max_chars: int = 120  # longest query kept, in characters
+    max_product_chars: int = 2000  # longest product text kept
+    protect_tokens: bool = True  # drop candidates whose numbers, units or model codes changed
+    leakage_guard: bool = True  # drop candidates that match val/test queries or pair cold-start products
+    min_score: float = 0.5  # label-preservation score below this is dropped (0 keeps all)
+    scorer: str = "string"  # 'string' (cheap, rapidfuzz) | 'encoder' (the sentence encoder)
+    encoder_model: str = ""  # encoder name or path; empty = the bundled MiniLM
+
+
+_PUNCT = re.compile(r"[^\w\s./-]|(?<!\d)[./-]|[./-](?!\d)")
+
+
+def normalize(text: str) -> str:
+    """Case, width, spacing and punctuation (except inside numbers such as 3/4 or 1.5) removed."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_PUNCT.sub(" ", text).split())
+
+
+def bag_key(normalized: str) -> str:
+    """The words in sorted order: 'drill bits cordless' for 'cordless drill bits'."""
+    return " ".join(sorted(normalized.split()))
+
+
+def deletion_keys(normalized: str) -> set[str]:
+    """The text with each one character deleted (and itself): two texts within one edit share one.
+
+    The symmetric-delete idea behind SymSpell (Garbe 2012): matching these sets finds every pair
+    at edit distance one (insert, delete, substitute, adjacent swap) without comparing all pairs.
+    """
+    return {normalized} | {normalized[:i] + normalized[i + 1:] for i in range(len(normalized))}
+
+
+@dataclass
+class EvalIndex:
+    """The val/test queries and the cold-start products a candidate must not match."""
+
+    exact: set[str] = field(default_factory=set)
+    bags: set[str] = field(default_factory=set)
+    deletions: set[str] = field(default_factory=set)
+    cold_products: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, samples: pd.DataFrame) -> "EvalIndex":
+        """From a sample set's frame (query, product_id, split, cold_start)."""
+        evaluation = samples[samples["split"] != "train"]
+        exact = {normalize(q) for q in evaluation["query"].astype(str).unique()}
+        deletions: set[str] = set()
+        for key in exact:
+            # One edit on a very short query makes another short word ("tv" -> "t"): too eager.
+            if len(key) >= 5:
+                deletions |= deletion_keys(key)
+        cold = set(samples.loc[samples["cold_start"].astype(bool), "product_id"].astype(str))
+        return cls(exact=exact, bags={bag_key(k) for k in exact}, deletions=deletions, cold_products=cold)
+
+    def leaks(self, normalized: str) -> bool:
+        if normalized in self.exact or bag_key(normalized) in self.bags:
+            return True
+        return len(normalized) >= 5 and not self.deletions.isdisjoint(deletion_keys(normalized))
+
+
+def changed_text(frame: pd.DataFrame) -> pd.Series:
+    """The text each candidate changed: its query, or its product text."""
+    return frame["product_text"].where(frame["field"] == "product_text", frame["query"]).astype(str)
+
+
+def row_reasons(frame: pd.DataFrame, config: FilterConfig, index: EvalIndex | None) -> pd.Series:
+    """The first reason each candidate is dropped for, or '' to keep it (per-row checks only)."""
+    reasons = []
+    for field_, augmenter, text, original, product_id in zip(
+        frame["field"], frame["augmenter"], changed_text(frame), frame["original"].astype(str), frame["product_id"].astype(str)
+    ):
+        reasons.append(_row_reason(field_, augmenter, text, original, product_id, config, index))
+    return pd.Series(reasons, index=frame.index, dtype=object)
+
+
+def _row_reason(field_, augmenter, text, original, product_id, config, index) -> str:
+    if config.leakage_guard and index is not None and product_id in index.cold_products:
+        return "leakage"
+    if field_ == "product":  # a new pairing (hard negative): no text changed
+        return ""
+    stripped = text.strip()
+    if not stripped:
+        return "empty"
+    limit = config.max_chars if field_ == "query" else config.max_product_chars
+    if len(stripped) < config.min_chars:
+        return "too_short"
+    if len(stripped) > limit:
+        return "too_long"
+    if text == original:
+        return "unchanged"
+    key = normalize(text)
+    if key == normalize(original):
+        return "near_duplicate"
+    if config.protect_tokens and augmenter not in GENERATORS and not protected_intact(original, text):
+        return "protected_token"
+    if config.leakage_guard and index is not None and field_ == "query" and index.leaks(key):
+        return "leakage"
+    return ""
+
+
+def duplicate_reasons(frame: pd.DataFrame, existing: pd.DataFrame | None = None) -> pd.Series:
+    """'duplicate' / 'near_duplicate' for candidates that repeat another (first one kept) or a sample."""
+    key_query = frame["query"].astype(str).map(normalize)
+    key_text = frame["product_text"].astype(str).map(normalize)
+    exact = frame.duplicated(["query", "product_id", "product_text"], keep="first")
+    near = pd.DataFrame({"q": key_query, "p": frame["product_id"].astype(str), "t": key_text}).duplicated(keep="first")
+    known = pd.Series(False, index=frame.index)
+    if existing is not None and len(existing):
+        pairs = set(zip(existing["query"].astype(str).map(normalize), existing["product_id"].astype(str)))
+        known = pd.Series([pair in pairs for pair in zip(key_query, frame["product_id"].astype(str))], index=frame.index)
+        # A changed product text is new even when the (query, product) pair is known.
+        known &= frame["field"].to_numpy() != "product_text"
+    out = pd.Series("", index=frame.index, dtype=object)
+    out[near] = "near_duplicate"
+    out[exact | known] = "duplicate"
+    return out
+
+
+def string_similarity(a: list[str], b: list[str]) -> np.ndarray:
+    """Cheap label-preservation score in [0, 1]: the better of character and sorted-word similarity.
+
+    Sorted words make a word swap score 1, as it should: it keeps the meaning of a product query.
+    """
+    from rapidfuzz import fuzz
+    from rapidfuzz.process import cpdist
+
+    if not len(a):
+        return np.zeros(0, dtype=np.float32)
+    plain = cpdist(a, b, scorer=fuzz.ratio, processor=str.casefold, workers=1)
+    sorted_words = cpdist(a, b, scorer=fuzz.token_sort_ratio, processor=str.casefold, workers=1)
+    return (np.maximum(plain, sorted_words) / 100.0).astype(np.float32)
+
+
+def mark_changes(original: str, augmented: str) -> str:
+    """The augmented text with changed or added words in «», and removed words as «-word».
+
+    Plain text for a dataframe cell: user text is never rendered as HTML or markdown.
+    """
+    a, b = original.split(), augmented.split()
+    out: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.extend(b[j1:j2])
+        else:
+            out.extend(f"«{word}»" for word in b[j1:j2])
+            if op == "delete" or (op == "replace" and j2 == j1):
+                out.extend(f"«-{word}»" for word in a[i1:i2])
+    return " ".join(out)

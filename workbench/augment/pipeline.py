@@ -1,0 +1,262 @@
+"""Run a Recipe over a sample set's train split: generate, filter, score, store with provenance.
+
+    from workbench.augment.pipeline import run_recipe
+    from workbench.augment.recipes import preset
+    result = run_recipe(sample_set_id=1, recipe=preset("typo robustness"), on_progress=print)
+    result.as_dict()   # augment_run_id, candidates, accepted, dropped (reason -> count), ...
+
+Each (augmenter, round) pass hands every train sample its own generator, `SampleRandom(seed +
+round, augmenter)(sample_id)`, so the same set + recipe + seed gives identical candidates
+however the samples are chunked or spread over processes. The rule-based augmenters (text
+noise, dictionary synonyms) run in a process pool over chunks, together with the per-row
+filters and the string score; model-based and domain augmenters run in this process, in
+batches, with the catalog and logs as context. Duplicates are removed across all chunks, the
+encoder scores when the recipe asks, and everything is stored in one transaction.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from workbench.augment import AugmentContext, Sample, SampleRandom, get
+from workbench.augment.filters import (GENERATORS, EvalIndex, FilterConfig, changed_text, duplicate_reasons,
+                                       row_reasons, string_similarity)
+from workbench.augment.recipes import Recipe, build_params
+from workbench.errors import MissingData
+
+Progress = Callable[[int, int, str], None]
+
+# Pure-Python, model-free augmenters: safe and worth running in worker processes.
+PARALLEL = frozenset({"keyboard_typo", "ocr_confusion", "char_edit", "word_swap", "word_delete", "word_split",
+                      "wordnet_synonym", "domain_synonym"})
+COLUMNS = ["sample_id", "augmenter", "params", "seed", "field", "original", "query", "product_id", "product_text",
+           "label", "score"]
+
+
+@dataclass
+class AugmentResult:
+    augment_run_id: int
+    candidates: int  # stored (kept after the filters)
+    generated: int  # produced by the augmenters, before the filters
+    dropped: dict[str, int] = field(default_factory=dict)
+    accepted: int = 0
+    augmented_set_id: int | None = None
+
+    def as_dict(self) -> dict:
+        out = {"augment_run_id": self.augment_run_id, "candidates": self.candidates, "generated": self.generated,
+               "accepted": self.accepted, "dropped": self.dropped}
+        if self.augmented_set_id is not None:
+            out["augmented_set_id"] = self.augmented_set_id
+        return out
+
+
+# --- one chunk: augment, per-row filters, string score -------------------------------------
+
+_STATE: dict = {}  # per process: the train samples, the filter settings, the eval index, augmenters
+
+
+def _init_worker(samples: list[Sample], steps: list, filters: FilterConfig, index: EvalIndex | None,
+                 context: AugmentContext | None) -> None:
+    _STATE.clear()
+    _STATE.update(samples=samples, steps=steps, filters=filters, index=index, context=context, augmenters={})
+
+
+def _run_task(task: tuple[int, int, int, int, int]) -> tuple[pd.DataFrame, Counter]:
+    """Run step `step` with `seed` over train samples [start, end); keep rows that pass the row checks."""
+    step, seed, start, end, _ = task
+    name, params = _STATE["steps"][step]
+    augmenters = _STATE["augmenters"]
+    if step not in augmenters:  # built once per process: model-based ones load their model here
+        augmenters[step] = get(name)(params=params, context=_STATE["context"])
+    produced = augmenters[step].augment(_STATE["samples"][start:end], SampleRandom(seed, name))
+    frame = candidates_frame(produced)
+    return check_rows(frame, _STATE["filters"], _STATE["index"])
+
+
+def candidates_frame(produced: list) -> pd.DataFrame:
+    """Candidate objects -> one column per field, params as JSON (dumped once per distinct dict)."""
+    dumped: dict[int, str] = {}
+    params = []
+    for c in produced:
+        key = id(c.params)
+        if key not in dumped:
+            dumped[key] = json.dumps(c.params, sort_keys=True, ensure_ascii=False, default=str)
+        params.append(dumped[key])
+    data = {col: [getattr(c, col) for c in produced] for col in COLUMNS if col != "params"}
+    data["params"] = params
+    frame = pd.DataFrame(data, columns=COLUMNS)
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype(float)
+    frame["label"] = frame["label"].astype(float)
+    return frame
+
+
+def check_rows(frame: pd.DataFrame, filters: FilterConfig, index: EvalIndex | None) -> tuple[pd.DataFrame, Counter]:
+    """Per-row reasons, then the string score on what is left; returns kept rows and drop counts."""
+    reasons = row_reasons(frame, filters, index)
+    dropped = Counter(reasons[reasons != ""])
+    kept = frame[reasons == ""]
+    if filters.scorer == "string":
+        kept = score_strings(kept)
+        low = kept["score"] < filters.min_score  # NaN (unscored) never counts as low
+        dropped["low_score"] += int(low.sum())
+        kept = kept[~low]
+    return kept.reset_index(drop=True), dropped
+
+
+def _edits(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose score is the similarity of the changed text to its source, not yet scored."""
+    return (frame["field"].isin(["query", "product_text"]) & ~frame["augmenter"].isin(list(GENERATORS))
+            & frame["score"].isna()).to_numpy()
+
+
+def score_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    mask = _edits(frame)
+    if mask.any():
+        frame = frame.copy()
+        part = frame[mask]
+        frame.loc[mask, "score"] = string_similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
+    return frame
+
+
+def score_encoder(frame: pd.DataFrame, model: str = "", on_progress: Progress | None = None) -> pd.DataFrame:
+    """Label-preservation score under the sentence encoder (each distinct text encoded once)."""
+    from workbench.augment.encoder import get_encoder
+
+    mask = _edits(frame)
+    if mask.any():
+        frame = frame.copy()
+        part = frame[mask]
+        encoder = get_encoder(model or None)
+        encoder.encode(list(dict.fromkeys(part["original"].astype(str).tolist() + changed_text(part).tolist())),
+                       on_progress=on_progress)
+        frame.loc[mask, "score"] = encoder.similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
+    return frame
+
+
+# --- the whole recipe ----------------------------------------------------------------------
+
+
+def source_samples(samples: pd.DataFrame, recipe: Recipe) -> list[Sample]:
+    """The train split (never val or test), optionally a seeded subset, as Sample objects."""
+    train = samples[samples["split"] == "train"]
+    if recipe.max_source_samples and len(train) > recipe.max_source_samples:
+        chosen = np.random.default_rng(recipe.seed).choice(len(train), recipe.max_source_samples, replace=False)
+        train = train.iloc[np.sort(chosen)]
+    category = train["category"] if "category" in train else pd.Series(None, index=train.index)
+    return [
+        Sample(int(i), str(q), str(p), str(t), float(label), None if pd.isna(c) else str(c))
+        for i, q, p, t, label, c in zip(train["sample_id"], train["query"], train["product_id"], train["product_text"],
+                                        train["label"], category)
+    ]
+
+
+def step_params(step, per_sample: int, where: str):
+    """(Params, rounds): an augmenter with a `per_sample` parameter makes the recipe's count itself
+    from one generator per sample; any other runs `per_sample` rounds, round r with seed + r."""
+    params = build_params(step, where)
+    if hasattr(params, "per_sample"):
+        if "per_sample" not in step.params:
+            params.per_sample = per_sample
+        return params, 1
+    return params, per_sample
+
+
+def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentContext | None = None,
+                        on_progress: Progress | None = None, workers: int | None = None,
+                        chunk_size: int | None = None) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """(kept candidates, dropped reason -> count, generated) for `recipe` over `samples`' train split."""
+    report = on_progress or (lambda done, total, message: None)
+    sources = source_samples(samples, recipe)
+    if not sources:
+        raise MissingData("the sample set has no train samples to augment")
+    steps, rounds = [], []
+    for i, step in enumerate(recipe.steps):
+        params, n_rounds = step_params(step, recipe.per_sample, f"recipe, steps[{i}]")
+        steps.append((step.augmenter, params))
+        rounds.append(n_rounds)
+    index = EvalIndex.build(samples) if recipe.filters.leakage_guard else None
+    workers = workers or min(2, os.cpu_count() or 1)
+    size = chunk_size or max(200, min(5000, len(sources) // (workers * 4) or 1))
+    tasks = [(i, recipe.seed + r, start, min(start + size, len(sources)), r)
+             for i in range(len(steps)) for r in range(rounds[i]) for start in range(0, len(sources), size)]
+    pooled = [t for t in tasks if steps[t[0]][0] in PARALLEL]
+    local = [t for t in tasks if steps[t[0]][0] not in PARALLEL]
+    results: dict[tuple, tuple[pd.DataFrame, Counter]] = {}
+    total = len(tasks)
+    if pooled and workers > 1 and len(pooled) > 1:
+        # fork: the workers inherit the imported augmenters and the samples instead of re-importing.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                                 initargs=(sources, steps, recipe.filters, index, None)) as pool:
+            for task, result in zip(pooled, pool.map(_run_task, pooled)):
+                results[task] = result
+                report(len(results), total, f"{steps[task[0]][0]}: {task[3]:,} of {len(sources):,} samples")
+        pooled = []
+    _init_worker(sources, steps, recipe.filters, index, context)
+    for task in pooled + local:
+        results[task] = _run_task(task)
+        report(len(results), total, f"{steps[task[0]][0]}: {task[3]:,} of {len(sources):,} samples")
+    frames = [results[t][0] for t in tasks]  # task order, so the output never depends on the workers
+    dropped: Counter = sum((results[t][1] for t in tasks), Counter())
+    generated = sum(len(f) for f in frames) + sum(dropped.values())
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+    duplicates = duplicate_reasons(frame, samples)
+    dropped.update(Counter(duplicates[duplicates != ""]))
+    frame = frame[duplicates == ""].reset_index(drop=True)
+    if recipe.filters.scorer == "encoder":
+        frame = score_encoder(frame, recipe.filters.encoder_model, on_progress)
+        low = frame["score"] < recipe.filters.min_score
+        dropped["low_score"] += int(low.sum())
+        frame = frame[~low].reset_index(drop=True)
+    return frame, {k: int(v) for k, v in sorted(dropped.items()) if v}, int(generated)
+
+
+def load_context(conn, sample_set: dict, samples: pd.DataFrame, settings: dict | None) -> AugmentContext:
+    """The catalog, the logs and the whole sample set, for augmenters that look beyond one sample."""
+    from storage import datasets
+
+    dataset = datasets.get_dataset(conn, sample_set["dataset_id"])
+    catalog_id = dataset.get("catalog_dataset_id") or dataset["id"]
+    products = datasets.read_products(conn, catalog_id)
+    if dataset["kind"] == "pairs" and catalog_id != dataset["id"]:
+        products = pd.concat([datasets.read_products(conn, dataset["id"]), products], ignore_index=True)
+    events = datasets.read_events(conn, dataset["id"]) if dataset["kind"] == "logs" else None
+    return AugmentContext(products=products, events=events, samples=samples, settings=dict(settings or {}))
+
+
+def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None = None, url: str | None = None,
+               accept_above: float | None = None, set_name: str | None = None, workers: int | None = None,
+               settings: dict | None = None) -> AugmentResult:
+    """Generate, filter and store candidates for a sample set; optionally accept those above a score."""
+    from storage import candidates as stored
+    from storage import samples as stored_samples
+    from storage.db import begin
+
+    with begin(url) as conn:
+        sample_set = stored_samples.get_sample_set(conn, sample_set_id)
+        samples = stored_samples.read_samples(conn, sample_set_id)
+        needs_context = any(step.augmenter not in PARALLEL for step in recipe.steps)
+        context = load_context(conn, sample_set, samples, settings) if needs_context else None
+    frame, dropped, generated = generate_candidates(samples, recipe, context, on_progress, workers)
+    if on_progress:
+        on_progress(1, 1, f"storing {len(frame):,} candidates")
+    with begin(url) as conn:
+        run_id = stored.create_augment_run(conn, sample_set_id, recipe.to_dict(), recipe.seed, len(frame), dropped)
+        stored.insert_candidates(conn, run_id, frame)
+        result = AugmentResult(run_id, len(frame), generated, dropped)
+        if accept_above is not None:
+            where = stored.CandidateFilter(min_score=accept_above)
+            _, result.accepted = stored.set_candidate_status(conn, run_id, where, "accepted", f"accept score >= {accept_above:g}")
+            if result.accepted:
+                name = set_name or f"{recipe.name} (run {run_id})"
+                result.augmented_set_id = stored.save_augmented_set(conn, run_id, name)
+    return result

@@ -1,0 +1,162 @@
+"""Recipes: which augmenters run with which parameters, how many candidates per sample, the seed.
+
+    from workbench.augment.recipes import load_recipe, preset
+    recipe = preset("typo robustness")            # or load_recipe("recipe.json")
+    recipe.to_dict()                              # the JSON stored with each run
+
+A recipe file is JSON:
+    {"name": "typos", "seed": 0, "per_sample": 1,
+     "steps": [{"augmenter": "keyboard_typo", "params": {"aug_char_p": 0.1}}],
+     "filters": {"min_score": 0.5, "scorer": "string"}}
+Unknown augmenters, parameters and filter fields are refused with a message naming them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.augment import REGISTRY, get
+from workbench.augment.filters import FilterConfig
+from workbench.errors import BadInput
+
+
+@dataclass
+class Step:
+    """One augmenter and its parameters (names and defaults: the augmenter's Params)."""
+
+    augmenter: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Recipe:
+    name: str = "custom"
+    steps: list[Step] = field(default_factory=list)
+    per_sample: int = 1  # candidates per source sample and augmenter (each from its own seed)
+    seed: int = 0  # same sample set + recipe + seed = identical candidates
+    max_source_samples: int = 0  # augment at most this many train samples (0 = all), a seeded choice
+    filters: FilterConfig = field(default_factory=FilterConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+PRESETS: dict[str, dict] = {
+    # Query-side noise: what users type on phones. Cheap string similarity scores it.
+    "typo robustness": {
+        "steps": [{"augmenter": "keyboard_typo"}, {"augmenter": "char_edit"}, {"augmenter": "word_split"}],
+        "per_sample": 1,
+        "filters": {"min_score": 0.6, "scorer": "string"},
+    },
+    # Meaning-preserving rewrites: string similarity would punish "couch" -> "sofa", so the encoder scores.
+    "synonyms and paraphrases": {
+        "steps": [{"augmenter": "wordnet_synonym"}, {"augmenter": "embedding_neighbour"}, {"augmenter": "word_swap"}],
+        "per_sample": 1,
+        "filters": {"min_score": 0.75, "scorer": "encoder"},
+    },
+    # Training pairs for products nobody searched for yet.
+    "cold start": {
+        "steps": [{"augmenter": "pseudo_query"}],
+        "per_sample": 2,
+        "filters": {"min_score": 0.0, "scorer": "string"},
+    },
+    # Negatives the model must learn to tell apart: close products shown and not clicked.
+    "hard negatives": {
+        "steps": [{"augmenter": "hard_negative"}],
+        "per_sample": 1,
+        "filters": {"min_score": 0.0, "scorer": "string"},
+    },
+}
+
+
+def preset(name: str, seed: int = 0) -> Recipe:
+    """One of PRESETS as a Recipe."""
+    if name not in PRESETS:
+        raise BadInput(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    return recipe_from_dict({"name": name, "seed": seed, **PRESETS[name]})
+
+
+def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
+    """A Recipe from its JSON form; `source` names the file in error messages."""
+    if not isinstance(data, dict):
+        raise BadInput(f"{source}: expected a JSON object with 'steps', got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(Recipe)}
+    unknown = set(data) - known
+    if unknown:
+        raise BadInput(f"{source}: unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    steps = []
+    for i, raw in enumerate(data.get("steps") or []):
+        where = f"{source}, steps[{i}]"
+        if not isinstance(raw, dict) or "augmenter" not in raw:
+            raise BadInput(f"{where}: expected {{\"augmenter\": NAME, \"params\": {{...}}}}, got {raw!r}")
+        steps.append(Step(str(raw["augmenter"]), dict(raw.get("params") or {})))
+    if not steps:
+        raise BadInput(f"{source}: 'steps' is empty; name at least one augmenter, e.g. {{\"augmenter\": \"keyboard_typo\"}}")
+    filters_raw = data.get("filters") or {}
+    filter_fields = {f.name for f in dataclasses.fields(FilterConfig)}
+    bad = set(filters_raw) - filter_fields
+    if bad:
+        raise BadInput(f"{source}, filters: unknown field(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(filter_fields))}")
+    recipe = Recipe(
+        name=str(data.get("name") or "custom"),
+        steps=steps,
+        per_sample=_int(data.get("per_sample", 1), f"{source}, per_sample", minimum=1),
+        seed=_int(data.get("seed", 0), f"{source}, seed", minimum=0),
+        max_source_samples=_int(data.get("max_source_samples", 0), f"{source}, max_source_samples", minimum=0),
+        filters=FilterConfig(**filters_raw),
+    )
+    if recipe.filters.scorer not in ("string", "encoder"):
+        raise BadInput(f"{source}, filters.scorer: expected 'string' or 'encoder', got {recipe.filters.scorer!r}")
+    for i, step in enumerate(recipe.steps):
+        build_params(step, f"{source}, steps[{i}]")
+    return recipe
+
+
+def build_params(step: Step, where: str = "recipe"):
+    """The augmenter's Params dataclass filled from the step, or BadInput naming the bad field."""
+    if step.augmenter not in REGISTRY:
+        raise BadInput(f"{where}: unknown augmenter {step.augmenter!r}; known: {', '.join(REGISTRY)}")
+    try:
+        cls = get(step.augmenter)
+    except ImportError as e:
+        raise BadInput(f"{where}: augmenter {step.augmenter!r} is not available here ({e})") from e
+    fields = {f.name for f in dataclasses.fields(cls.Params)}
+    unknown = set(step.params) - fields
+    if unknown:
+        raise BadInput(
+            f"{where}: augmenter {step.augmenter!r} has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(fields))}"
+        )
+    try:
+        return cls.Params(**step.params)
+    except (TypeError, ValueError) as e:
+        raise BadInput(f"{where}: augmenter {step.augmenter!r}: {e}") from e
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"recipe file {path} does not exist") from None
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{path.name}, line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})") from None
+    return recipe_from_dict(data, source=path.name)
+
+
+def save_recipe(recipe: Recipe, path: str | Path) -> Path:
+    path = Path(path)
+    path.write_text(recipe.to_json() + "\n", encoding="utf-8")
+    return path
+
+
+def _int(value: Any, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BadInput(f"{where}: expected a whole number >= {minimum}, got {value!r}")
+    return value
