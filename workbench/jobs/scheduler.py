@@ -1,0 +1,240 @@
+"""The scheduler: runs queued jobs, watches them, records what they report.
+
+    python -m workbench.jobs.scheduler      (the app and `python -m workbench train` start it)
+
+Only one runs at a time: it holds an exclusive lock on `data/jobs/scheduler.lock` (which also
+holds its pid), and the lock goes away with the process however it ends. Each tick it:
+  1. claims queued jobs while there is capacity (one per GPU; on CPU one, or
+     WORKBENCH_CPU_JOBS) and starts their workers through the backend;
+  2. for each running job copies progress, ETA, device and metric rows from the job folder into
+     the database (short-lived connections);
+  3. marks a job done or failed when its worker ended (the reason and the log tail go to
+     jobs.error), or failed when its heartbeat is older than HEARTBEAT_TIMEOUT_S (the worker is
+     killed first);
+and it exits when nothing is queued or running. Jobs left 'running' by an earlier scheduler are
+adopted: watched through their heartbeat and pid.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from storage import jobs as store
+from storage.db import begin, data_dir
+from workbench.jobs.backend import LocalBackend, _alive
+from workbench.jobs.folder import JobFolder
+
+HEARTBEAT_TIMEOUT_S = float(os.environ.get("WORKBENCH_HEARTBEAT_TIMEOUT_S", "30"))
+POLL_S = float(os.environ.get("WORKBENCH_SCHEDULER_POLL_S", "1.0"))
+LOG_TAIL_LINES = 20
+
+log = logging.getLogger("workbench.scheduler")
+
+
+def lock_path() -> Path:
+    return data_dir() / "jobs" / "scheduler.lock"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def gpu_count() -> int:
+    """GPUs the workers may use, from nvidia-smi (the scheduler itself does not import torch)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    if not shutil.which("nvidia-smi"):
+        return 0
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return len([line for line in out.splitlines() if line.startswith("GPU ")])
+
+
+class Scheduler:
+    def __init__(self, backend: LocalBackend | None = None):
+        self.backend = backend or LocalBackend()
+        gpus = gpu_count()
+        self.slots = [str(i) for i in range(gpus)] if gpus else [None] * int(os.environ.get("WORKBENCH_CPU_JOBS", "1"))
+        self.running: dict[int, dict] = {}  # job id -> {pid, slot, folder, metric_lines}
+
+    # --- one tick ------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        for job_id in list(self.running):
+            self.watch(job_id)
+        while len(self.running) < len(self.slots):
+            with begin() as conn:
+                job = store.claim_next_job(conn)
+            if job is None:
+                break
+            self.start(job)
+
+    def start(self, job: dict) -> None:
+        free = [s for s in self.slots if s not in {r["slot"] for r in self.running.values()}]
+        slot = free[0] if free else None
+        env = {"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}
+        folder = JobFolder(job["job_dir"])
+        try:
+            pid = self.backend.submit(folder.path, env)
+        except OSError as e:
+            with begin() as conn:
+                store.set_job_status(conn, job["id"], "failed", error=f"could not start the worker: {e}", finished_at=_now())
+            return
+        with begin() as conn:
+            store.set_job_status(conn, job["id"], "running", pid=pid, heartbeat_at=_now())
+        self.running[job["id"]] = {"pid": pid, "slot": slot, "folder": folder, "metric_lines": -1}
+        log.info(f"job {job['id']}: started worker {pid}")
+
+    def adopt(self) -> None:
+        """Jobs marked running by an earlier scheduler: watch the live ones, fail the dead."""
+        with begin() as conn:
+            left = store.list_jobs(conn, statuses=("running",))
+        for job in left.to_dict("records"):
+            if job["id"] in self.running:
+                continue
+            self.running[job["id"]] = {"pid": job["pid"], "slot": None, "folder": JobFolder(job["job_dir"]), "metric_lines": -1}
+            self.watch(job["id"])
+
+    def watch(self, job_id: int) -> None:
+        info = self.running[job_id]
+        folder, pid = info["folder"], info["pid"]
+        status = folder.status()
+        rows = folder.read_metrics()
+        exited = pid is None or self.backend.status(pid) == "exited"
+        age = folder.heartbeat_age_s()
+        stale = age is not None and age > HEARTBEAT_TIMEOUT_S
+        if not exited and stale:
+            log.info(f"job {job_id}: no heartbeat for {age:.0f} s, killing worker {pid}")
+            self.backend.cancel(pid)
+            exited = True
+        with begin() as conn:
+            job = store.get_job(conn, job_id)
+            if job["status"] != "running":  # cancelled (or deleted) by the app or the command line
+                self.running.pop(job_id)
+                return
+            if len(rows) != info["metric_lines"]:
+                store.replace_job_metrics(conn, job_id, rows)
+                info["metric_lines"] = len(rows)
+            fields = {"progress": status.get("progress"), "eta_s": status.get("eta_s"), "device": status.get("device") or job["device"]}
+            if age is not None:
+                fields["heartbeat_at"] = datetime.fromtimestamp(time.time() - age, timezone.utc).replace(tzinfo=None)
+            if not exited:
+                store.set_job_status(conn, job_id, "running", **fields)
+                return
+            self.running.pop(job_id)
+            if status.get("state") == "done":
+                store.set_job_status(conn, job_id, "done", **fields, metrics=status.get("metrics") or {}, error=None, finished_at=_now())
+                log.info(f"job {job_id}: done")
+                return
+            store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(folder, pid, status, stale), finished_at=_now())
+            log.info(f"job {job_id}: failed")
+
+    def failure(self, folder: JobFolder, pid: int | None, status: dict, stale: bool) -> str:
+        code = self.backend.exit_code(pid) if pid else None
+        if status.get("state") == "failed" and status.get("error"):
+            reason = status["error"]
+        elif stale:
+            reason = f"the worker stopped sending heartbeats for over {HEARTBEAT_TIMEOUT_S:.0f} s and was killed"
+        elif code is not None and code < 0:
+            reason = f"the worker was killed by signal {-code}"
+        else:
+            reason = f"the worker exited{f' with code {code}' if code is not None else ''} without finishing"
+        resumable = (folder.checkpoints / "last.pt").exists()
+        hint = "; Resume continues from the last checkpoint" if resumable else "; Resume starts it again"
+        tail = folder.log_tail(LOG_TAIL_LINES)
+        return f"{reason}{hint}\n--- log tail ---\n{tail}" if tail else reason + hint
+
+    # --- the process ----------------------------------------------------------------------
+
+    def pending(self) -> bool:
+        with begin() as conn:
+            return store.count_jobs(conn, ("queued",)) > 0 or bool(self.running)
+
+
+def _try_lock() -> int | None:
+    """The lock file's descriptor when we got the lock, None when another scheduler holds it."""
+    path = lock_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def is_running() -> bool:
+    fd = _try_lock()
+    if fd is None:
+        return True
+    _unlock(fd)
+    return False
+
+
+def running_pid() -> int | None:
+    """The scheduler's pid when one runs (for the sidebar), else None."""
+    try:
+        pid = int(lock_path().read_text().strip() or 0)
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if pid and _alive(pid) and is_running() else None
+
+
+def ensure_scheduler() -> bool:
+    """Start a scheduler process unless one runs; True when this call started one."""
+    if is_running():
+        return False
+    out = (data_dir() / "jobs" / "scheduler.log").open("ab")
+    subprocess.Popen(
+        [sys.executable, "-m", "workbench.jobs.scheduler"],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True,  # outlives the app or the command that started it
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    out.close()
+    return True
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(process)d: %(message)s")
+    fd = _try_lock()
+    if fd is None:
+        return 0  # another scheduler runs
+    scheduler = Scheduler()
+    scheduler.adopt()
+    while True:
+        scheduler.tick()
+        if not scheduler.pending():
+            # Release, then look once more: a job queued in between would otherwise wait for the
+            # next start, because its submitter saw the lock held and started no scheduler.
+            _unlock(fd)
+            if not scheduler.pending():
+                return 0
+            fd = _try_lock()
+            if fd is None:
+                return 0
+            continue
+        time.sleep(POLL_S)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""The pieces the training loop calls: micro-batching with the out-of-memory fallback,
+one optimizer step (with optional FGM), prediction, and checkpoints.
+
+Out of memory: a batch runs as micro-batches whose gradients add up (scaled by their share of
+the batch), so when CUDA runs out of memory the micro-batch halves, the batch is run again from
+zero gradients, and the optimizer still sees the same batch and the same learning-rate schedule.
+`simulated_memory_tokens` raises the same torch.OutOfMemoryError on any device when a micro-batch
+holds more tokens than allowed, so the fallback can be exercised on CPU.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.train.data import Encoded, collate, sequential_batches
+
+
+class MicroBatcher:
+    """Runs a function over micro-batches of a batch, halving them on out-of-memory."""
+
+    def __init__(self, batch_size: int, simulated_memory_tokens: int, log: Callable[[str], None]):
+        self.batch_size = batch_size
+        self.micro = batch_size
+        self.limit = simulated_memory_tokens
+        self.log = log
+
+    def parts(self, data: Encoded, index: np.ndarray) -> list[np.ndarray]:
+        parts = [index[i : i + self.micro] for i in range(0, len(index), self.micro)]
+        for part in parts:
+            tokens = len(part) * int(data.lengths[part].max())
+            if self.limit and tokens > self.limit:
+                raise torch.OutOfMemoryError(
+                    f"simulated out of memory: {len(part)} samples x {int(data.lengths[part].max())} tokens "
+                    f"= {tokens} > simulated_memory_tokens {self.limit}"
+                )
+        return parts
+
+    def run(self, data: Encoded, index: np.ndarray, fn: Callable[[list[np.ndarray]], object], on_retry: Callable[[], None]):
+        """fn(parts) over the whole batch; on out-of-memory: on_retry(), halve, run it again."""
+        while True:
+            try:
+                return fn(self.parts(data, index))
+            except torch.OutOfMemoryError as e:
+                on_retry()
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                if self.micro <= 1:
+                    raise torch.OutOfMemoryError(
+                        f"out of memory even with one sample per micro-batch ({e}); lower max_length or use a smaller model"
+                    ) from e
+                old, self.micro = self.micro, max(1, self.micro // 2)
+                self.log(
+                    f"out of memory with micro-batches of {old}; continuing with {self.micro} "
+                    f"(gradients add up over micro-batches, so each optimizer step still sees {self.batch_size} samples)"
+                )
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; full precision elsewhere (bf16 on CPU is slower, MPS support varies)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _forward_loss(model, batch: dict, device: torch.device, weight: float) -> torch.Tensor:
+    inputs = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != "labels"}
+    with autocast(device):
+        logits = model(**inputs).logits
+    return F.cross_entropy(logits.float(), batch["labels"].to(device)) * weight
+
+
+def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: int, fgm=None) -> float:
+    """Forward and backward over the micro-batches of one batch; returns the batch's mean loss."""
+    total = sum(len(p) for p in parts)
+    loss_sum = 0.0
+    for part in parts:
+        batch = collate(data, part, pad_id)
+        loss = _forward_loss(model, batch, device, len(part) / total)
+        loss.backward()
+        loss_sum += float(loss.detach())
+        if fgm is not None and fgm.attack():
+            _forward_loss(model, batch, device, len(part) / total).backward()
+            fgm.restore()
+    return loss_sum
+
+
+@torch.no_grad()
+def predict_probs(model, data: Encoded, batcher: MicroBatcher, device, pad_id: int) -> tuple[np.ndarray, float]:
+    """Class probabilities per sample (in the data's order) and the mean cross-entropy loss."""
+    model.eval()
+    probs = np.zeros((len(data), model.config.num_labels), dtype=np.float32)
+    loss_sum = 0.0
+    for index in sequential_batches(data.lengths, batcher.micro * 2):  # no gradients: room for twice as many
+
+        def run(parts):
+            out = []
+            for part in parts:
+                batch = collate(data, part, pad_id)
+                inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
+                with autocast(device):
+                    logits = model(**inputs).logits.float()
+                loss = F.cross_entropy(logits, batch["labels"].to(device), reduction="sum")
+                out.append((part, torch.softmax(logits, -1).cpu().numpy(), float(loss)))
+            return out
+
+        for part, p, loss in batcher.run(data, index, run, on_retry=lambda: None):
+            probs[part] = p
+            loss_sum += loss
+    model.train()
+    return probs, loss_sum / max(1, len(data))
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write then rename, so a kill during the write never leaves a broken checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def checkpoint_step(path: Path) -> int | None:
+    """The optimizer step a checkpoint holds, without reading its tensors into memory."""
+    if not path.exists():
+        return None
+    return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["step"])
