@@ -242,7 +242,8 @@ def _read_header(info: FileInfo) -> None:
     if not text.strip():
         raise BadInput(f"{info.name}, line 1: the header line is empty; the first line must name the columns")
     if info.format == "csv":
-        counts = {d: text.count(d) for d in (",", "\t", ";", "|")}
+        bare = re.sub(r'"(?:[^"]|"")*"', "", text)  # delimiters inside quoted names do not count
+        counts = {d: bare.count(d) for d in (",", "\t", ";", "|")}
         info.delimiter = max(counts, key=counts.get) if max(counts.values()) else ","
     columns = next(csv.reader([text], delimiter=info.delimiter))
     if len(columns) > MAX_COLUMNS:
