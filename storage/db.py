@@ -45,6 +45,9 @@ def _upgrade_to_2(conn: Connection) -> None:
 
 
 def _index_names(conn: Connection, table_name: str) -> set[str]:
+    if conn.dialect.name == "duckdb":  # duckdb_engine does not reflect indexes
+        query = text("SELECT index_name FROM duckdb_indexes() WHERE table_name = :t")
+        return set(conn.execute(query, {"t": table_name}).scalars())
     return {ix["name"] for ix in inspect(conn).get_indexes(table_name)}
 
 

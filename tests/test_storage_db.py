@@ -1,0 +1,190 @@
+"""Storage: schema upgrade path, one DuckDB file shared by several processes, clear messages when
+the file is busy, newer, or its folder cannot be written (issues 2 and 6)."""
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from storage import datasets, db
+from storage.db import begin
+from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
+from tests.conftest import PROJECT_ROOT
+
+
+def _path(db_url: str) -> str:
+    return db_url.removeprefix("duckdb:///")
+
+
+def _make_version_1_file(db_url: str) -> None:
+    """A file as schema 1 wrote it: 4-byte FLOAT prices and labels, version row 1."""
+    with begin() as conn:
+        pass
+    raw = duckdb.connect(_path(db_url))
+    for table, column in (("products", "price"), ("labeled_pairs", "label")):
+        indexes = raw.execute("SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = ?", [table]).fetchall()
+        for name, _ in indexes:
+            raw.execute(f"DROP INDEX {name}")
+        raw.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE FLOAT")
+        for _, sql in indexes:
+            raw.execute(sql)
+    raw.execute("INSERT INTO products (dataset_id, product_id, title, price) VALUES (1, 'p1', 'Drill', 164.56)")
+    raw.execute("UPDATE schema_version SET version = 1")
+    raw.close()
+    db._ready.clear()  # as if a new process opened the file
+
+
+def _column_type(db_url: str, table: str, column: str) -> str:
+    raw = duckdb.connect(_path(db_url), read_only=True)
+    try:
+        return raw.execute("SELECT data_type FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                           [table, column]).fetchone()[0]
+    finally:
+        raw.close()
+
+
+def test_an_older_file_is_upgraded_when_opened_and_keeps_its_rows(db_url):
+    _make_version_1_file(db_url)
+    assert _column_type(db_url, "products", "price") == "FLOAT"
+    with begin() as conn:
+        version = conn.execute(db.tables.schema_version.select()).scalar_one()
+        products = datasets.read_products(conn, 1)
+    assert version == db.SCHEMA_VERSION == 2
+    assert _column_type(db_url, "products", "price") == "DOUBLE"
+    assert _column_type(db_url, "labeled_pairs", "label") == "DOUBLE"
+    assert products[["product_id", "title"]].values.tolist() == [["p1", "Drill"]]
+    assert round(products["price"][0], 2) == 164.56
+    # The indexes the upgrade dropped to alter the columns are back.
+    raw = duckdb.connect(_path(db_url), read_only=True)
+    names = {r[0] for r in raw.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name = 'products'").fetchall()}
+    raw.close()
+    assert "ix_products_dataset_id" in names
+
+
+def test_a_newer_file_is_refused_with_a_message_that_says_what_to_do(db_url):
+    with begin() as conn:
+        conn.execute(db.tables.schema_version.update().values(version=99))
+    db._ready.clear()
+    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 2; upgrade the "
+               "workbench or point WORKBENCH_DB_URL at another database")
+    with pytest.raises(SchemaTooNew, match=re.escape(message)):
+        with begin():
+            pass
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from storage import datasets
+    from storage.db import begin
+    name, n = sys.argv[1], int(sys.argv[2])
+    for i in range(n):
+        with begin() as conn:
+            datasets.create_dataset(conn, name=f"{name}-{i}", kind="catalog", source_file=None, content_hash=None,
+                                    encoding=None, mapping={})
+""")
+
+READER = textwrap.dedent("""
+    import sys, time
+    from storage import datasets
+    from storage.db import begin
+    seen, deadline = [], time.monotonic() + 100
+    while time.monotonic() < deadline:
+        with begin() as conn:
+            seen.append(len(datasets.list_datasets(conn)))
+        if seen[-1] >= int(sys.argv[1]):
+            break
+    assert seen == sorted(seen), seen
+    print(len(seen), seen[-1])
+""")
+
+
+def test_two_writer_processes_and_a_reader_share_one_file_and_lose_nothing(db_url):
+    with begin():
+        pass  # create the schema before the race
+    per_writer = 25
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "WORKBENCH_DB_TIMEOUT_S": "60"}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, name, str(per_writer)], cwd=PROJECT_ROOT, env=env,
+                              stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(2 * per_writer)], cwd=PROJECT_ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for proc in procs:
+        assert proc.wait(timeout=180) == 0, proc.stderr.read()
+    out, err = reader.communicate(timeout=180)
+    assert reader.returncode == 0, err
+    reads, last = map(int, out.split())
+    assert reads >= 1 and last == 2 * per_writer
+    with begin() as conn:
+        names = set(datasets.list_datasets(conn)["name"])
+    assert names == {f"{w}-{i}" for w in "ab" for i in range(per_writer)}
+
+
+HOLDER = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(float(sys.argv[2]))"
+
+
+def _hold(db_url: str, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, _path(db_url), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_file_held_by_another_process_is_retried_until_it_is_free(db_url, monkeypatch):
+    with begin():
+        pass
+    monkeypatch.setenv("WORKBENCH_DB_TIMEOUT_S", "60")
+    holder = _hold(db_url, 1.5)
+    with begin() as conn:
+        assert datasets.list_datasets(conn).empty
+    assert holder.wait(timeout=30) == 0  # we got in only after the holder let go
+
+
+def test_a_file_held_too_long_is_reported_with_what_to_do(db_url, monkeypatch):
+    with begin():
+        pass
+    monkeypatch.setenv("WORKBENCH_DB_TIMEOUT_S", "1")
+    holder = _hold(db_url, 30)
+    try:
+        message = (f"the database {_path(db_url)} is held by another process and stayed busy for 1 s; close the "
+                   "other program (another app or a DuckDB shell) or set WORKBENCH_DB_TIMEOUT_S higher")
+        with pytest.raises(DatabaseBusy, match=re.escape(message)):
+            with begin():
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_data_folder_that_cannot_be_created_is_named(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    url = f"duckdb:///{blocker / 'data' / 'workbench.duckdb'}"
+    with pytest.raises(DatabaseUnavailable, match=re.escape(f"cannot create the data folder {blocker / 'data'}")):
+        with begin(url):
+            pass
+
+
+def _read_only_folder(tmp_path):
+    """A folder this process cannot write: chmod for a user; a read-only mount (/proc/sys) for root."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    if os.path.isdir("/proc/sys") and not os.access("/proc/sys", os.W_OK):
+        return Path("/proc/sys")
+    pytest.skip("no read-only folder to try as root here")
+
+
+def test_a_read_only_data_folder_gives_a_clear_message(tmp_path):
+    folder = _read_only_folder(tmp_path)
+    try:
+        with pytest.raises(DatabaseUnavailable, match=re.escape(f"the database {folder / 'workbench.duckdb'} is in a "
+                                                                "read-only place")):
+            with begin(f"duckdb:///{folder / 'workbench.duckdb'}"):
+                pass
+    finally:
+        if folder.is_relative_to(tmp_path):
+            folder.chmod(0o755)
