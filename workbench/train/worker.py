@@ -74,6 +74,11 @@ def run(job_dir: Path) -> int:
         from workbench.train.loop import TrainData, train
         from workbench.train.steps import checkpoint_step
 
+        threads = int(os.environ.get("WORKBENCH_TORCH_THREADS", "0"))
+        if threads > 0:  # on a shared machine, fewer threads than cores avoids spinning on busy cores
+            import torch
+
+            torch.set_num_threads(threads)
         config = TrainConfig.from_dict(folder.read_config())
         if config.warm_start and not Path(config.warm_start).is_absolute():
             config.warm_start = str(folder.path / config.warm_start)  # copied in at submit
