@@ -1,0 +1,141 @@
+"""The augment pipeline: determinism across processes, train split only, the leakage guard,
+provenance that regenerates a candidate, storage in one run, the CLI (issue 3)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pytest
+
+import workbench.augment as registry
+from storage import candidates as stored
+from storage.db import begin
+from storage.samples import read_samples
+from workbench.augment import Augmenter, SampleRandom, get
+from workbench.augment.pipeline import generate_candidates, run_recipe, source_samples
+from workbench.augment.recipes import recipe_from_dict, save_recipe
+from workbench.samples import SampleConfig, build_sample_set
+
+TYPOS = {"name": "typos", "seed": 7, "max_source_samples": 120,
+         "steps": [{"augmenter": "keyboard_typo"}, {"augmenter": "char_edit"}, {"augmenter": "word_swap"}]}
+
+
+@pytest.fixture
+def sample_set(demo_db) -> int:
+    return build_sample_set(2, SampleConfig(seed=0, cold_start_share=0.1)).sample_set_id
+
+
+@pytest.fixture
+def samples(sample_set) -> pd.DataFrame:
+    with begin() as conn:
+        return read_samples(conn, sample_set)
+
+
+def test_same_recipe_same_candidates_in_one_process_or_two(samples):
+    recipe = recipe_from_dict(TYPOS)
+    one, dropped_one, generated_one = generate_candidates(samples, recipe, workers=1)
+    two, dropped_two, generated_two = generate_candidates(samples, recipe, workers=2, chunk_size=17)
+    pd.testing.assert_frame_equal(one, two)
+    assert (dropped_one, generated_one) == (dropped_two, generated_two)
+    assert len(one) > 100
+    other, _, _ = generate_candidates(samples, recipe_from_dict({**TYPOS, "seed": 8}), workers=1)
+    assert not one["query"].equals(other["query"])
+
+
+def test_candidates_come_from_the_train_split_only(samples):
+    frame, _, _ = generate_candidates(samples, recipe_from_dict({**TYPOS, "max_source_samples": 600}), workers=2)
+    train_ids = set(samples.loc[samples["split"] == "train", "sample_id"])
+    assert set(frame["sample_id"]) <= train_ids
+    assert len(set(frame["sample_id"])) > 300
+
+
+def test_per_sample_sets_how_many_each_augmenter_makes(samples):
+    recipe = recipe_from_dict({**TYPOS, "steps": [{"augmenter": "keyboard_typo"}], "per_sample": 3,
+                               "filters": {"min_score": 0}})
+    frame, dropped, generated = generate_candidates(samples, recipe, workers=1)
+    assert frame.groupby("sample_id").size().max() == 3
+    assert generated == len(frame) + sum(dropped.values())
+
+
+@dataclass
+class EchoParams:
+    text: str = field(default="", metadata={"help": "The query every candidate gets."})
+
+
+class Echo(Augmenter):
+    """Writes a fixed query: stands in for a paraphraser that happens to produce an evaluation query."""
+
+    name = "echo"
+    Params = EchoParams
+
+    def augment(self, samples, rng):
+        return [self.candidate(s, rng, query=self.params.text) for s in samples]
+
+
+def test_leakage_guard_drops_val_and_test_queries(samples, monkeypatch):
+    monkeypatch.setitem(registry.REGISTRY, "echo", f"{__name__}:Echo")
+    test_query = samples.loc[samples["split"] == "test", "query"].iloc[0]
+    recipe = recipe_from_dict({"seed": 0, "max_source_samples": 50,
+                               "steps": [{"augmenter": "echo", "params": {"text": test_query.upper() + "!"}}]})
+    frame, dropped, generated = generate_candidates(samples, recipe, workers=1)
+    assert frame.empty and dropped == {"leakage": 50} and generated == 50
+
+
+def test_run_stores_candidates_with_provenance_that_regenerates_them(sample_set, samples):
+    progress = []
+    result = run_recipe(sample_set, recipe_from_dict(TYPOS), on_progress=lambda *a: progress.append(a))
+    assert progress and progress[-1][2].startswith("storing")
+    with begin() as conn:
+        run = stored.get_augment_run(conn, result.augment_run_id)
+        page = stored.read_candidates_page(conn, result.augment_run_id, limit=1000)
+    assert run["candidates"] == result.candidates == len(page) and run["dropped"] == result.dropped
+    assert run["recipe"]["steps"][0]["augmenter"] == "keyboard_typo"
+    assert set(page["status"]) == {"pending"}
+    row = page.iloc[0]
+    source = samples.set_index("sample_id").loc[row["sample_id"]]
+    assert row["source_query"] == source["query"] == row["original"]
+    # Regenerate from what was stored: augmenter, params, seed, source sample.
+    cls = get(row["augmenter"])
+    augmenter = cls(cls.Params(**json.loads(row["params"])))
+    sample = [s for s in source_samples(samples, recipe_from_dict(TYPOS)) if s.sample_id == row["sample_id"]]
+    again = augmenter.augment(sample, SampleRandom(int(row["seed"]), row["augmenter"]))
+    assert row["query"] in [c.query for c in again]
+
+
+def test_accept_above_saves_an_augmented_set(sample_set):
+    result = run_recipe(sample_set, recipe_from_dict(TYPOS), accept_above=0.9, set_name="typos 0.9")
+    with begin() as conn:
+        accepted = stored.count_candidates(conn, result.augment_run_id, stored.CandidateFilter(status="accepted"))
+        above = stored.count_candidates(conn, result.augment_run_id, stored.CandidateFilter(min_score=0.9))
+        info = stored.get_augmented_set(conn, result.augmented_set_id)
+        members = stored.read_augmented_set(conn, result.augmented_set_id)
+    assert result.accepted == accepted == above == info["size"] == len(members) > 0
+    assert info["name"] == "typos 0.9"
+    assert list(members.columns) == ["candidate_id", "sample_id", "augmenter", "query", "product_id", "product_text", "label"]
+
+
+def test_cli_augment_json_and_csv(sample_set, tmp_path):
+    recipe_file = save_recipe(recipe_from_dict(TYPOS), tmp_path / "recipe.json")
+    out_file = tmp_path / "accepted.csv"
+    out = subprocess.run([sys.executable, "-m", "workbench", "augment", "--sample-set", str(sample_set), "--recipe",
+                          str(recipe_file), "--accept-above", "0.8", "--out", str(out_file), "--json"],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"augment_run_id", "augmented_set_id", "candidates", "accepted", "dropped"} <= set(result)
+    exported = pd.read_csv(out_file)
+    assert len(exported) == result["accepted"] > 0
+    assert {"source_query", "augmenter", "params", "seed", "score", "original"} <= set(exported.columns)
+
+
+def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path):
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({"steps": [{"augmenter": "keyboard_typo", "params": {"speed": 2}}]}))
+    out = subprocess.run([sys.executable, "-m", "workbench", "augment", "--sample-set", str(sample_set), "--recipe",
+                          str(path)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == (
+        "error: recipe.json, steps[0]: augmenter 'keyboard_typo' has no parameter(s) speed; "
+        "known: char_max, min_char, per_sample, word_max, word_p")
