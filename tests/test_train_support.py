@@ -81,3 +81,19 @@ def process_alive(pid: int) -> bool:
 
 def env_ready() -> None:
     os.environ.setdefault("WORKBENCH_SCHEDULER_POLL_S", "0.2")
+
+
+def store_augmented_set(sample_set_id: int, name: str = "typos") -> int:
+    """An accepted augmented set: every train sample with a changed query, through the review API."""
+    from storage import candidates as C
+    from storage.db import begin
+    from storage.samples import read_samples
+
+    with begin() as conn:
+        train = read_samples(conn, sample_set_id, "train")
+        frame = train.assign(augmenter="test", params="{}", seed=0, field="query", original=train["query"],
+                             query=train["query"] + " x", score=1.0)  # fmt: skip
+        run_id = C.create_augment_run(conn, sample_set_id, {"name": name}, 0, len(frame), {})
+        C.insert_candidates(conn, run_id, frame)
+        C.set_candidate_status(conn, run_id, C.CandidateFilter(), "accepted")
+        return C.save_augmented_set(conn, run_id, name)

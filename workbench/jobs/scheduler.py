@@ -108,15 +108,15 @@ class Scheduler:
     def watch(self, job_id: int) -> None:
         info = self.running[job_id]
         folder, pid = info["folder"], info["pid"]
-        status = folder.status()
-        rows = folder.read_metrics()
         exited = pid is None or self.backend.status(pid) == "exited"
         age = folder.heartbeat_age_s()
-        stale = age is not None and age > HEARTBEAT_TIMEOUT_S
-        if not exited and stale:
+        hung = not exited and age is not None and age > HEARTBEAT_TIMEOUT_S
+        if hung:
             log.info(f"job {job_id}: no heartbeat for {age:.0f} s, killing worker {pid}")
             self.backend.cancel(pid)
             exited = True
+        # Read after the exit check: a worker seen as exited has written everything it will.
+        status, rows = folder.status(), folder.read_metrics()
         with begin() as conn:
             job = store.get_job(conn, job_id)
             if job["status"] != "running":  # cancelled (or deleted) by the app or the command line
@@ -136,19 +136,22 @@ class Scheduler:
                 store.set_job_status(conn, job_id, "done", **fields, metrics=status.get("metrics") or {}, error=None, finished_at=_now())
                 log.info(f"job {job_id}: done")
                 return
-            store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(folder, pid, status, stale), finished_at=_now())
+            store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(folder, pid, status, hung, age), finished_at=_now())
             log.info(f"job {job_id}: failed")
 
-    def failure(self, folder: JobFolder, pid: int | None, status: dict, stale: bool) -> str:
+    def failure(self, folder: JobFolder, pid: int | None, status: dict, hung: bool, age: float | None) -> str:
         code = self.backend.exit_code(pid) if pid else None
         if status.get("state") == "failed" and status.get("error"):
             reason = status["error"]
-        elif stale:
-            reason = f"the worker stopped sending heartbeats for over {HEARTBEAT_TIMEOUT_S:.0f} s and was killed"
+        elif hung:
+            reason = f"the worker sent no heartbeat for over {HEARTBEAT_TIMEOUT_S:.0f} s and was killed"
         elif code is not None and code < 0:
             reason = f"the worker was killed by signal {-code}"
-        else:
-            reason = f"the worker exited{f' with code {code}' if code is not None else ''} without finishing"
+        elif code is not None:
+            reason = f"the worker exited with code {code} without finishing"
+        else:  # not our child: a worker started by an earlier scheduler
+            last = f"; its last heartbeat was {age:.0f} s ago" if age is not None else ""
+            reason = f"the worker is gone{last}"
         resumable = (folder.checkpoints / "last.pt").exists()
         hint = "; Resume continues from the last checkpoint" if resumable else "; Resume starts it again"
         tail = folder.log_tail(LOG_TAIL_LINES)
