@@ -58,23 +58,12 @@ class PseudoQuery(Augmenter):
     Params = PseudoQueryParams
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
-        products = need(self.context, "products", self.name)
-        everything = need(self.context, "samples", self.name)
-        _, top = label_range(self.context, samples)
-        anchors = _anchors(everything, top)
-        if not anchors:
+        top, chosen, catalog = assign_unsearched(self.context, samples, self.params.max_products, self.name)
+        if not chosen:
             return []
-        searched = set(everything["product_id"].astype(str))
-        catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
-        fresh = catalog[~catalog["product_id"].isin(searched)].sort_values("product_id").head(self.params.max_products)
         texts = product_text_map(self.context)
         self._kinds = _Kinds(catalog)
         by_id = {s.sample_id: s for s in samples}
-        chosen: dict[int, list[pd.Series]] = {}
-        for _, product in fresh.iterrows():
-            anchor = _pick_anchor(anchors, product)
-            if anchor in by_id:  # this batch holds the anchor sample; another batch makes the rest
-                chosen.setdefault(anchor, []).append(product)
         out: list[Candidate] = []
         for sample_id, rows in chosen.items():
             sample = by_id[sample_id]
@@ -120,6 +109,30 @@ class PseudoQuery(Augmenter):
             if len(out) >= self.params.per_product:
                 break
         return out
+
+
+def assign_unsearched(context, samples: list[Sample], max_products: int, augmenter: str):
+    """(top label, {anchor sample_id in `samples`: [product rows]}, catalog) for never-searched products.
+
+    Never-searched: in the catalog and in no sample of any split (see the module docstring).
+    The anchor of each product is fixed over the whole train split, so batching does not matter.
+    """
+    products = need(context, "products", augmenter)
+    everything = need(context, "samples", augmenter)
+    _, top = label_range(context, samples)
+    catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
+    anchors = _anchors(everything, top)
+    if not anchors:
+        return top, {}, catalog
+    searched = set(everything["product_id"].astype(str))
+    fresh = catalog[~catalog["product_id"].isin(searched)].sort_values("product_id").head(max_products)
+    present = {s.sample_id for s in samples}
+    chosen: dict[int, list[pd.Series]] = {}
+    for _, product in fresh.iterrows():
+        anchor = _pick_anchor(anchors, product)
+        if anchor in present:  # this batch holds the anchor sample; another batch makes the rest
+            chosen.setdefault(anchor, []).append(product)
+    return top, chosen, catalog
 
 
 def _anchors(everything: pd.DataFrame, top: float) -> dict[str, list[int]]:
