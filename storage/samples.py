@@ -61,13 +61,15 @@ def list_sample_sets(conn: Connection) -> pd.DataFrame:
     return pd.DataFrame(rows.mappings().all(), columns=["id", "name", "dataset_id", "summary", "created_at"])
 
 
-def read_samples(conn: Connection, sample_set_id: int, split: str | None = None) -> pd.DataFrame:
-    """The samples of a set, optionally one split, ordered by sample_id, as a DataFrame."""
+def read_samples(conn: Connection, sample_set_id: int, split: str | None = None, limit: int | None = None) -> pd.DataFrame:
+    """The samples of a set, optionally one split or the first `limit`, ordered by sample_id, as a DataFrame."""
     t = tables.samples
     query = select(*[t.c[c] for c in SAMPLE_COLUMNS]).where(t.c.sample_set_id == sample_set_id)
     if split is not None:
         query = query.where(t.c.split == split)
     query = query.order_by(t.c.sample_id)
+    if limit is not None:
+        query = query.limit(int(limit))
     if conn.dialect.name == "duckdb":
         compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
         return conn.connection.driver_connection.execute(str(compiled)).df()

@@ -189,3 +189,17 @@ def mark_changes(original: str, augmented: str) -> str:
             if op == "delete" or (op == "replace" and j2 == j1):
                 out.extend(f"«-{word}»" for word in a[i1:i2])
     return " ".join(out)
+
+
+def review_view(page: pd.DataFrame) -> pd.DataFrame:
+    """A page of candidates (storage.candidates.read_candidates_page) as the review table shows it:
+    the source text beside the augmented one with changed words marked, then score and provenance."""
+    new_pairing = page["field"] == "product"
+    before = page["source_product_text"].where(new_pairing | (page["field"] == "product_text"), page["original"]).astype(str)
+    after = page["product_text"].where(new_pairing | (page["field"] == "product_text"), page["query"]).astype(str)
+    marked = [b if pairing else mark_changes(a, b) for a, b, pairing in zip(before, after, new_pairing)]
+    return pd.DataFrame({
+        "id": page["candidate_id"], "status": page["status"], "augmenter": page["augmenter"], "score": page["score"],
+        "original": before, "augmented («changed»)": marked, "query": page["query"], "product": page["product_text"],
+        "label": page["label"], "params": page["params"], "seed": page["seed"],
+    })
