@@ -189,3 +189,37 @@ def log_tail(job_id: int, lines: int = 30) -> str:
     with begin() as conn:
         job = store.get_job(conn, job_id)
     return JobFolder(job["job_dir"]).log_tail(lines) if job["job_dir"] else ""
+
+
+# --- what the Train page shows ---------------------------------------------------------------
+
+
+def queue_table() -> pd.DataFrame:
+    """Jobs newest first with what the queue shows: status, progress %, ETA, device, first error line."""
+    with begin() as conn:
+        frame = store.list_jobs(conn)
+    out = frame[["id", "experiment_id", "setting", "seed", "status", "device"]].copy()
+    out["progress %"] = (frame["progress"].fillna(0) * 100).round(1)
+    out["eta"] = [f"{int(s // 60)}m {int(s % 60)}s" if pd.notna(s) and status == "running" else ""
+                  for s, status in zip(frame["eta_s"], frame["status"])]  # fmt: skip
+    out["error"] = [str(e).splitlines()[0] if e else "" for e in frame["error"]]
+    return out
+
+
+def active_jobs() -> int:
+    with begin() as conn:
+        return store.count_jobs(conn, ("queued", "running"))
+
+
+def start_scheduler_if_needed() -> bool:
+    """After an app restart: queued or running jobs with no scheduler get one. True if started."""
+    return active_jobs() > 0 and ensure_scheduler()
+
+
+def job_curves(job_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training loss by step, validation metrics by epoch: one column per metric)."""
+    with begin() as conn:
+        rows = store.read_job_metrics(conn, job_id)
+    loss = rows[rows["split"] == "train"].sort_values("step")[["step", "value"]].rename(columns={"value": "loss"})
+    val = rows[rows["split"] == "val"].pivot_table(index="epoch", columns="name", values="value")
+    return loss.set_index("step"), val

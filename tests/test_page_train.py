@@ -1,0 +1,93 @@
+"""The Train page, driven with AppTest: guard, queue a job with the form, cancel and resume it,
+queue a sweep of augmentation settings x seeds. Jobs use a tiny random-config BERT."""
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+from test_train_support import build_tiny_model, store_augmented_set, store_sample_set, wait_for
+
+import pytest
+from storage import jobs as store
+from storage.db import begin
+from tests.conftest import PROJECT_ROOT
+from workbench.jobs.queue import delete_job
+from workbench.jobs.scheduler import is_running
+
+PAGE = str(PROJECT_ROOT / "pages" / "train.py")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
+
+
+@pytest.fixture
+def env(db_url, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_SCHEDULER_POLL_S", "0.2")
+    monkeypatch.setenv("WORKBENCH_TORCH_THREADS", "1")
+    yield db_url
+    wait_for(lambda: not is_running(), timeout_s=120)
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    return at
+
+
+def test_without_sample_sets_the_page_says_what_to_do(env):
+    at = _page()
+    assert not at.exception
+    assert at.info[0].value == "No sample sets yet: build one on the Samples page first."
+
+
+def test_queue_a_job_from_the_form_then_cancel_and_resume_it(env, tiny_model):
+    set_id = store_sample_set()
+    at = _page()
+    assert at.info[0].value == "No jobs yet: choose the settings above and Queue job."
+    at.text_input(key="train_model").set_value(tiny_model)
+    at.number_input(key="train_epochs").set_value(500)
+    at.selectbox(key="train_strategy").set_value("head")
+    at.button(key="train_queue").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Queued job 1."
+    with begin() as conn:
+        job = store.get_job(conn, 1)
+    assert job["sample_set_id"] == set_id and job["config"]["epochs"] == 500 and job["config"]["strategy"] == "head"
+    assert at.dataframe[0].value["id"].tolist() == [1]
+
+    at.button(key="train_cancel").click().run()
+    assert not at.exception
+    assert at.info[0].value == "Job 1 is cancelled."
+    at.button(key="train_resume").click().run()
+    assert at.info[0].value == "Job 1 is queued again."
+    at.button(key="train_delete").click().run()
+    assert not at.exception
+    with begin() as conn:
+        assert store.list_jobs(conn).empty
+
+
+def test_a_sweep_queues_one_job_per_setting_and_seed_in_one_experiment(env, tiny_model):
+    set_id = store_sample_set()
+    extra = store_augmented_set(set_id, "typos")
+    at = _page()
+    at.text_input(key="train_model").set_value(tiny_model)
+    at.multiselect(key="train_augmented").set_value([extra])
+    at.text_input(key="train_sweep_seeds").set_value("0, 1")
+    at.button(key="train_sweep").click().run()
+    assert not at.exception
+    with begin() as conn:
+        jobs = store.list_jobs(conn).sort_values("id")
+    assert at.success[0].value == "Experiment 1: queued jobs 1 to 4."
+    assert list(zip(jobs["setting"], jobs["seed"])) == [("none", 0), ("none", 1), ("typos", 0), ("typos", 1)]
+    assert set(jobs["experiment_id"]) == {1}
+    for job_id in jobs["id"]:
+        delete_job(int(job_id))
+
+
+def test_a_sweep_without_seeds_says_so(env, tiny_model):
+    store_sample_set()
+    at = _page()
+    at.text_input(key="train_sweep_seeds").set_value("")
+    at.button(key="train_sweep").click().run()
+    assert not at.exception
+    assert at.error[0].value == "a sweep needs at least one setting and one seed"
