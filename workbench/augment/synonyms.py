@@ -2,9 +2,9 @@
 
 Technique: synonym replacement, the first operation of EDA (Wei & Zou 2019, arXiv 1901.11196;
 Zhang et al. 2015 used WordNet's thesaurus for text classification). For product search the
-senses are limited to things a shop sells (WordNet's noun.artifact, food, object, substance and
-shape files, and adjectives), and only the most frequent sense(s) count, so "mouse" gives
-"computer mouse" and not a rodent. A merchant's own table ("sofa,couch", "手机,移动电话")
+senses are limited to the most frequent one(s), and only when they name things a shop sells
+(WordNet's noun.artifact, food, object, substance and shape files, and adjectives): "rug" gives
+"carpet", while "mouse" (first sense: the rodent) gives nothing rather than a wrong word. A merchant's own table ("sofa,couch", "手机,移动电话")
 is usually better than WordNet; it works for any language, Chinese included (jieba word
 boundaries). WordNet is English only: Chinese queries get no WordNet candidate.
 """
@@ -150,7 +150,7 @@ class DomainSynonym(Augmenter):
             seen = {sample.query}
             for _ in range(self.params.per_sample):
                 start, end = r.choice(matches)
-                synonym = r.choice(table[sample.query[start:end].lower()])
+                synonym = _match_case(sample.query[start:end], r.choice(table[sample.query[start:end].lower()]))
                 text = sample.query[:start] + synonym + sample.query[end:]
                 if text not in seen:
                     seen.add(text)

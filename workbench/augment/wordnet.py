@@ -56,19 +56,16 @@ class WordNet:
                  lex_files: frozenset[int] | None = None) -> list[str]:
         """Other lemmas of the word's first `max_senses` senses, in sense order, '_' as ' '.
 
-        lex_files: keep only senses in these lexicographer files (see `lexnames`; 6 is
-        noun.artifact), so that "mouse" means the device and not the animal.
+        lex_files: of those senses keep only the ones in these lexicographer files (see
+        `lexnames`; 6 is noun.artifact). Rarer senses are never reached for, so "wireless"
+        (first sense: radio communication) does not become "tuner".
         """
         lemma = word.lower()
         out: list[str] = []
-        senses = 0
-        for offset in self._lookup(pos).get(lemma, []):
+        for offset in self._lookup(pos).get(lemma, [])[:max_senses]:
             lex_file, members = self._synset(pos, offset)
             if lex_files is not None and lex_file not in lex_files:
-                continue
-            senses += 1
-            if senses > max_senses:
-                break
+                continue  # a frequent sense that is not a product: skip it, do not reach for rarer ones
             for other in members:
                 other = other.replace("_", " ")
                 if other.lower() != lemma and other not in out:
