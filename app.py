@@ -6,6 +6,8 @@ st.navigation runs) and draws the sidebar: where the database is and what the jo
 import streamlit as st
 
 from storage.db import describe
+from workbench.jobs.queue import active_jobs, start_scheduler_if_needed
+from workbench.jobs.scheduler import running_pid
 
 st.set_page_config(page_title="Search Augmentation Workbench", layout="wide")
 
@@ -22,5 +24,9 @@ page = st.navigation(pages)
 with st.sidebar:
     st.caption("Database")
     st.code(describe(), language=None)
+    start_scheduler_if_needed()  # after a restart, queued or running jobs get a scheduler again
+    pid = running_pid()
+    st.caption("Job scheduler")
+    st.write(f"running (pid {pid}), {active_jobs()} job(s) queued or running" if pid else "idle: no jobs queued")
 
 page.run()
