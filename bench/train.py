@@ -1,0 +1,132 @@
+"""Training throughput: our loop against a tutorial-style loop and transformers' Trainer.
+
+    .venv/bin/python bench/train.py [--pairs 640] [--batch-size 32]
+
+The same bundled model trains on the same Home Depot pairs (../shared/data/home_depot/train.csv,
+a seeded sample, binary label relevance >= 2.5) for one epoch, three ways in one run:
+  ours       workbench.train.loop.train: length-grouped batches, dynamic padding (its timed
+             epoch also includes a small validation pass, so the figure is conservative)
+  reference  the common tutorial loop: every sample padded to max_length=128, random order
+  trainer    transformers.Trainer with its defaults (dynamic padding, random order), given the
+             same batch size, learning rate and one epoch
+Each is timed from its first training step to its last (model loading and tokenization excluded).
+The last line is one JSON object: ours_per_s, reference_per_s, trainer_per_s (training samples
+per second), vs_reference, vs_trainer, device.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup  # noqa: E402
+
+from workbench.models import bundled_model_dir  # noqa: E402
+from workbench.train.config import TrainConfig  # noqa: E402
+from workbench.train.loop import TrainData, train  # noqa: E402
+from workbench.train.model import pick_device  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "home_depot" / "train.csv"
+LR = 5e-5
+
+
+def load_pairs(n: int, seed: int = 0) -> pd.DataFrame:
+    frame = pd.read_csv(DATA, encoding="utf-8", encoding_errors="replace").sample(n=n + 64, random_state=seed)
+    frame = frame.rename(columns={"search_term": "query", "product_title": "product_text", "product_uid": "product_id"})
+    frame["label"] = (frame["relevance"] >= 2.5).astype(float)
+    return frame[["query", "product_id", "product_text", "label"]].reset_index(drop=True)
+
+
+def run_ours(pairs: pd.DataFrame, val: pd.DataFrame, batch_size: int) -> float:
+    config = TrainConfig(epochs=1, batch_size=batch_size, learning_rate=LR, max_length=128, patience=0)
+    result = train(config, TrainData(pairs, val, val.iloc[:0]))
+    return len(pairs) / result.metrics["train_time_s"]
+
+
+def run_reference(pairs: pd.DataFrame, batch_size: int, device) -> float:
+    """The tutorial loop: tokenize with padding='max_length', shuffle, AdamW, linear schedule."""
+    source = str(bundled_model_dir())
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2).to(device)
+    enc = tokenizer(pairs["query"].tolist(), pairs["product_text"].tolist(), padding="max_length", truncation=True,
+                    max_length=128, return_tensors="pt")  # fmt: skip
+    dataset = torch.utils.data.TensorDataset(enc["input_ids"], enc["token_type_ids"], enc["attention_mask"],
+                                             torch.tensor(pairs["label"].astype(int).tolist()))  # fmt: skip
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
+    schedule = get_linear_schedule_with_warmup(optimizer, 0, len(loader))
+    model.train()
+    started = time.perf_counter()
+    for ids, types, mask, labels in loader:
+        out = model(input_ids=ids.to(device), token_type_ids=types.to(device), attention_mask=mask.to(device), labels=labels.to(device))
+        out.loss.backward()
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+    return len(pairs) / (time.perf_counter() - started)
+
+
+def run_trainer(pairs: pd.DataFrame, batch_size: int) -> float:
+    from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
+
+    source = str(bundled_model_dir())
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2)
+    enc = tokenizer(pairs["query"].tolist(), pairs["product_text"].tolist(), truncation=True, max_length=128)
+    rows = [{"input_ids": enc["input_ids"][i], "token_type_ids": enc["token_type_ids"][i], "attention_mask": enc["attention_mask"][i],
+             "labels": int(pairs["label"].iloc[i])} for i in range(len(pairs))]  # fmt: skip
+    clock = {}
+
+    class Clock(TrainerCallback):  # times the steps only, like the other two
+        def on_train_begin(self, *a, **kw):
+            clock["start"] = time.perf_counter()
+
+        def on_train_end(self, *a, **kw):
+            clock["end"] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(output_dir=out, num_train_epochs=1, per_device_train_batch_size=batch_size,
+                                 learning_rate=LR, report_to=[], save_strategy="no", disable_tqdm=True)  # fmt: skip
+        Trainer(model=model, args=args, train_dataset=rows, data_collator=DataCollatorWithPadding(tokenizer),
+                callbacks=[Clock()]).train()  # fmt: skip
+    return len(pairs) / (clock["end"] - clock["start"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pairs", type=int, default=640)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    if not DATA.exists():
+        raise SystemExit(f"missing {DATA}: see ../shared/data/README.md")
+    frame = load_pairs(args.pairs)
+    pairs, val = frame.iloc[: args.pairs], frame.iloc[args.pairs :].reset_index(drop=True)
+    device = pick_device()
+    load = os.getloadavg()[0]
+    ours = run_ours(pairs, val, args.batch_size)
+    print(f"ours: {ours:.1f} samples/s", file=sys.stderr)
+    reference = run_reference(pairs, args.batch_size, device)
+    print(f"reference (padded to 128): {reference:.1f} samples/s", file=sys.stderr)
+    trainer = run_trainer(pairs, args.batch_size)
+    print(f"Trainer: {trainer:.1f} samples/s", file=sys.stderr)
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else device.type
+    print(json.dumps({
+        "ours_per_s": round(ours, 2), "reference_per_s": round(reference, 2), "trainer_per_s": round(trainer, 2),
+        "vs_reference": round(ours / reference, 2), "vs_trainer": round(ours / trainer, 2), "device": name,
+        "pairs": args.pairs, "batch_size": args.batch_size, "torch_threads": torch.get_num_threads(),
+        "load_avg_1m_before": round(load, 2), "load_avg_1m_after": round(os.getloadavg()[0], 2),
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
