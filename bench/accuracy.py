@@ -1,0 +1,179 @@
+"""Real-data result: does augmentation make the model better? Home Depot search relevance, on CPU.
+
+    .venv/bin/python bench/accuracy.py            # the full run, in the background:
+    nohup .venv/bin/python bench/accuracy.py > /tmp/accuracy.log 2>&1 &
+    .venv/bin/python bench/accuracy.py --quick    # a smoke run of the same path (minutes)
+
+It goes through the product's own path, as a user would, headless:
+1. ingest  a seeded, query-grouped subset of ../shared/data/home_depot/train.csv per data size,
+           written as CSV and ingested as labeled pairs (workbench.ingest.ingest_file);
+2. samples binary labels (relevance >= 2.5, rule 'cut:2.5'), split by query, with val and test
+           shares that leave about SIZE pairs for training (workbench.samples.build_sample_set);
+3. augment one recipe per setting, run on the train split, every candidate that passed the
+           recipe's filters accepted and saved as an augmented set (workbench.augment.pipeline);
+4. train   one sweep per data size, settings x seeds, through the job queue, the scheduler and
+           the worker (workbench.jobs.queue.run_sweep, wait_job), bundled MiniLM, CPU;
+5. compare mean and 95% interval over seeds, delta against "none" with a paired bootstrap over
+           test queries (workbench.experiments.load_comparison) for accuracy, F1, nDCG@10, and the
+           typo slice (the test queries with seeded keyboard typos).
+
+Our baseline is the setting "none" (the train split alone); `cost_vs_none` is each setting's
+training time over the baseline's. The last line is one JSON object: `sizes`, each with
+`settings` as `python -m workbench compare --json` prints them (accuracy) and `by_metric`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DATA = ROOT.parent / "shared" / "data" / "home_depot" / "train.csv"
+REPORTED = [("accuracy", "all"), ("f1", "all"), ("ndcg@10", "all"), ("accuracy", "typo"), ("f1", "typo"), ("ndcg@10", "typo")]
+RECIPES = {  # augmented set name -> recipe; each set is capped near --aug-share x the train size
+    "typo noise": {"steps": [{"augmenter": "keyboard_typo"}, {"augmenter": "char_edit"}],
+                   "filters": {"min_score": 0.6, "scorer": "string"}},
+    "synonyms": {"steps": [{"augmenter": "wordnet_synonym"}, {"augmenter": "embedding_neighbour"}],
+                 "filters": {"min_score": 0.75, "scorer": "encoder"}},
+    # Pairs data has no logs: negatives come from the lowest-graded products of close queries, so the
+    # query overlap is looser than the default (0.5), which finds almost none in Home Depot's queries.
+    "hard negatives": {"steps": [{"augmenter": "hard_negative", "params": {"min_query_overlap": 0.3}}],
+                       "filters": {"min_score": 0.0, "scorer": "string"}},
+}  # fmt: skip
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny smoke run: one small size, one seed, head-only training")
+    p.add_argument("--sizes", default="2000,4000", help="training pairs per data size, comma-separated")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--max-length", type=int, default=40, help="tokens per (query, title) pair; titles are short")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="1e-3 suits head-only; use 5e-5 with --strategy full")
+    p.add_argument("--strategy", default="head", choices=["full", "head", "lora"])
+    p.add_argument("--val-pairs", type=int, default=200)
+    p.add_argument("--test-pairs", type=int, default=500, help="test subset; the typo slice doubles its cost")
+    p.add_argument("--aug-share", type=float, default=0.5, help="each augmented set holds about this share of train")
+    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--data-dir", help="where the bench's database and jobs go (default: a new temp folder)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sizes, args.seeds = "150", 1
+        args.val_pairs, args.test_pairs, args.max_length, args.n_boot = 60, 100, 32, 500
+    return args
+
+
+def subset_csv(source: pd.DataFrame, total_pairs: int, seed: int, folder: Path) -> Path:
+    """A seeded choice of whole queries holding about `total_pairs` pairs, written as a CSV file."""
+    counts = source.groupby("search_term").size().sample(frac=1.0, random_state=seed)
+    chosen = counts.index[counts.cumsum() <= total_pairs]
+    path = folder / f"home_depot_{total_pairs}.csv"
+    source[source["search_term"].isin(set(chosen))].to_csv(path, index=False)
+    return path
+
+
+def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
+    """Ingest, sample and augment one data size; returns the ids the sweep needs."""
+    from workbench.augment.pipeline import run_recipe
+    from workbench.augment.recipes import recipe_from_dict
+    from workbench.ingest import ingest_file
+    from workbench.samples import SampleConfig, build_sample_set
+
+    total = size + args.val_pairs + args.test_pairs
+    dataset = ingest_file(subset_csv(source, total, seed=size, folder=folder), kind="pairs", name=f"home depot {size}")
+    config = SampleConfig(name=f"home depot {size}", label_rule="cut:2.5", val_share=args.val_pairs / total,
+                          test_share=args.test_pairs / total, cold_start_share=0.02, seed=0)  # fmt: skip
+    samples = build_sample_set(dataset.dataset_id, config)
+    sets = {}
+    for name, recipe in RECIPES.items():
+        cap = max(1, int(args.aug_share * samples.summary["train"] / len(recipe["steps"])))
+        result = run_recipe(samples.sample_set_id, recipe_from_dict({"name": name, "seed": 0, "max_source_samples": cap, **recipe}),
+                            accept_above=0.0, set_name=name)  # fmt: skip
+        print(f"  {size}: {name}: {result.candidates} candidates kept of {result.generated}, {result.accepted} accepted "
+              f"(dropped {result.dropped})", flush=True)  # fmt: skip
+        if result.augmented_set_id is not None:
+            sets[name] = (result.augmented_set_id, result.accepted)
+    return {"size": size, "sample_set_id": samples.sample_set_id, "summary": samples.summary, "sets": sets}
+
+
+def submit(prepared: dict, args) -> tuple[int, list[int]]:
+    from workbench.jobs.queue import run_sweep
+    from workbench.train.config import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size, device="cpu",
+                         learning_rate=args.learning_rate, strategy=args.strategy, patience=0)  # fmt: skip
+    ids = [set_id for set_id, _ in prepared["sets"].values()]
+    settings = [[]] + [[i] for i in ids] + ([ids] if len(ids) > 1 else [])
+    return run_sweep(prepared["sample_set_id"], config, settings, list(range(args.seeds)), f"accuracy bench {prepared['size']}")
+
+
+def results(prepared: dict, experiment_id: int, job_ids: list[int], args) -> dict:
+    from workbench.experiments import load_comparison
+    from workbench.jobs.queue import wait_job
+
+    failed = {}
+    for job_id in job_ids:
+        summary = wait_job(job_id, poll_s=5.0)
+        if summary["status"] != "done":
+            failed[job_id] = f"{summary['setting']} seed {summary['seed']}: {summary['status']}: {summary['error']}"
+            print(f"  job {job_id} {failed[job_id]}", flush=True)
+    by_metric = {}
+    for metric, slice_ in REPORTED:
+        comparison = load_comparison(experiment_id, metric=metric, slice_=slice_, baseline="none", n_boot=args.n_boot)
+        by_metric[comparison.settings[0].metric] = comparison.as_dict()["settings"]
+    base_time = by_metric["accuracy"][0]["train_time_s"]
+    for entry in by_metric["accuracy"]:
+        entry["cost_vs_none"] = entry["train_time_s"] / base_time if base_time else None
+    summary = prepared["summary"]
+    return {"size": prepared["size"], "experiment_id": experiment_id, "baseline": "none",
+            "train_pairs": summary["train"], "val_pairs": summary["val"], "test_pairs": summary["test"],
+            "augmented_sets": {name: n for name, (_, n) in prepared["sets"].items()},
+            "settings": by_metric["accuracy"], "by_metric": by_metric, "failed_jobs": failed}  # fmt: skip
+
+
+def show(result: dict) -> None:
+    print(f"\n== {result['train_pairs']} training pairs (test {result['test_pairs']}), experiment {result['experiment_id']}")
+    for key, settings in result["by_metric"].items():
+        for s in settings:
+            mark = "*" if s["significant"] else " "
+            print(f"  {key:14s} {s['name']:45s} {s['mean']:.4f} [{s['ci_low']:.4f}, {s['ci_high']:.4f}] "
+                  f"delta {s['delta']:+.4f} [{s['delta_ci_low']:+.4f}, {s['delta_ci_high']:+.4f}]{mark}", flush=True)  # fmt: skip
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    folder = Path(args.data_dir or tempfile.mkdtemp(prefix="workbench-accuracy-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["WORKBENCH_DATA_DIR"] = str(folder)  # the scheduler and workers inherit it
+    os.environ.pop("WORKBENCH_DB_URL", None)
+    started = time.monotonic()
+    source = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    prepared = []
+    for size in sizes:
+        print(f"preparing {size} training pairs ({time.monotonic() - started:.0f} s)", flush=True)
+        prepared.append(prepare(size, args, source, folder))
+    sweeps = [submit(p, args) for p in prepared]
+    print(f"submitted {sum(len(j) for _, j in sweeps)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
+    out = []
+    for p, (experiment_id, job_ids) in zip(prepared, sweeps):
+        out.append(results(p, experiment_id, job_ids, args))
+        show(out[-1])
+        print(f"({time.monotonic() - started:.0f} s)", flush=True)
+    config = {k: v for k, v in vars(args).items() if k != "data_dir"} | {"data_dir": str(folder), "device": "cpu"}
+    final = {"sizes": out, "config": config, "elapsed_s": round(time.monotonic() - started, 1)}
+    print(json.dumps(final))
+    return final
+
+
+if __name__ == "__main__":
+    main()
