@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.augment.filters import (EvalIndex, FilterConfig, duplicate_reasons, mark_changes, normalize,
+from workbench.augment.filters import (EvalIndex, FilterConfig, check_rows, mark_changes, normalize, repeat_reasons,
                                        row_reasons, string_similarity)
 
 SAMPLES = pd.DataFrame({
@@ -62,7 +62,9 @@ def test_duplicates_keep_the_first_and_drop_known_samples():
         candidate("cordless drill 18v", field="product", product_id="p1"),  # pairing that is not a sample yet
         candidate("samsung galaxy 128gb", field="product", product_id="p1"),  # that sample exists already
     ])
-    assert duplicate_reasons(frame, SAMPLES).tolist() == ["", "duplicate", "near_duplicate", "", "duplicate"]
+    reasons, keys = check_rows(frame, FilterConfig(), EvalIndex.build(SAMPLES))
+    assert reasons.tolist() == ["", "", "", "", "duplicate"]
+    assert repeat_reasons(frame[:4], keys[:4]).tolist() == ["", "duplicate", "near_duplicate", ""]
 
 
 def test_normalize_keeps_numbers_whole():

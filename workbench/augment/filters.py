@@ -1,6 +1,6 @@
 """Filters that decide which augmented candidates are kept, each drop counted by its reason.
 
-Per-row checks (`row_reasons`, cheap, run in the worker processes beside the augmenters):
+Per-row checks (`check_rows`, cheap, run in the worker processes beside the augmenters):
     empty, too_short, too_long   the changed text is empty or outside the length bounds
     unchanged                    the text did not change at all
     near_duplicate               the text differs from its source only in case, spacing or punctuation
@@ -8,8 +8,9 @@ Per-row checks (`row_reasons`, cheap, run in the worker processes beside the aug
     leakage                      the text matches a val/test query (exactly, after normalising, as a
                                  bag of words, or within one edit), or the candidate pairs a
                                  cold-start product: both would leak evaluation data into training
-Across candidates (`duplicate_reasons`, in the parent after all chunks):
-    duplicate                    the same (query, product, text) again, or a sample the set already has
+    duplicate                    the (query, product) pair is a sample the set already has
+Across candidates (`repeat_reasons`, in the parent after all chunks):
+    duplicate                    the same (query, product, text) again
     near_duplicate               the same normalised text for the same product again
 Scores (`string_similarity`, or the encoder in pipeline.py):
     low_score                    the label-preservation score is below the recipe's threshold
@@ -73,27 +74,39 @@ def deletion_keys(normalized: str) -> set[str]:
     return {normalized} | {normalized[:i] + normalized[i + 1:] for i in range(len(normalized))}
 
 
+SEP = "\x1f"  # joins the parts of a dedupe key; never in user text that passed ingest
+
+
+def normalize_all(values: pd.Series) -> pd.Series:
+    """`normalize` over a column, once per distinct value (queries repeat a lot)."""
+    values = values.astype(str)
+    table = {v: normalize(v) for v in values.unique()}
+    return values.map(table)
+
+
 @dataclass
 class EvalIndex:
-    """The val/test queries and the cold-start products a candidate must not match."""
+    """What a candidate must not match: val/test queries, cold-start products, existing samples."""
 
     exact: set[str] = field(default_factory=set)
     bags: set[str] = field(default_factory=set)
     deletions: set[str] = field(default_factory=set)
     cold_products: set[str] = field(default_factory=set)
+    known: set[str] = field(default_factory=set)  # normalised query + SEP + product_id of every sample
 
     @classmethod
     def build(cls, samples: pd.DataFrame) -> "EvalIndex":
         """From a sample set's frame (query, product_id, split, cold_start)."""
-        evaluation = samples[samples["split"] != "train"]
-        exact = {normalize(q) for q in evaluation["query"].astype(str).unique()}
+        queries = normalize_all(samples["query"])
+        exact = set(queries[(samples["split"] != "train").to_numpy()].unique())
         deletions: set[str] = set()
         for key in exact:
             # One edit on a very short query makes another short word ("tv" -> "t"): too eager.
             if len(key) >= 5:
                 deletions |= deletion_keys(key)
         cold = set(samples.loc[samples["cold_start"].astype(bool), "product_id"].astype(str))
-        return cls(exact=exact, bags={bag_key(k) for k in exact}, deletions=deletions, cold_products=cold)
+        known = set(queries + SEP + samples["product_id"].astype(str))
+        return cls(exact=exact, bags={bag_key(k) for k in exact}, deletions=deletions, cold_products=cold, known=known)
 
     def leaks(self, normalized: str) -> bool:
         if normalized in self.exact or bag_key(normalized) in self.bags:
@@ -106,56 +119,61 @@ def changed_text(frame: pd.DataFrame) -> pd.Series:
     return frame["product_text"].where(frame["field"] == "product_text", frame["query"]).astype(str)
 
 
+def check_rows(frame: pd.DataFrame, config: FilterConfig, index: EvalIndex | None) -> tuple[pd.Series, pd.Series]:
+    """(reason, dedupe key) per candidate: the first reason it is dropped for ('' to keep it), and
+    its normalised (query, product, product text) key for `repeat_reasons`."""
+    reasons, keys = [], []
+    columns = (frame["field"], frame["augmenter"], frame["query"].astype(str), frame["product_text"].astype(str),
+               frame["original"].astype(str), frame["product_id"].astype(str))
+    for field_, augmenter, query, product_text, original, product_id in zip(*columns):
+        reason, key = _check(field_, augmenter, query, product_text, original, product_id, config, index)
+        reasons.append(reason)
+        keys.append(key)
+    return pd.Series(reasons, index=frame.index, dtype=object), pd.Series(keys, index=frame.index, dtype=object)
+
+
 def row_reasons(frame: pd.DataFrame, config: FilterConfig, index: EvalIndex | None) -> pd.Series:
     """The first reason each candidate is dropped for, or '' to keep it (per-row checks only)."""
-    reasons = []
-    for field_, augmenter, text, original, product_id in zip(
-        frame["field"], frame["augmenter"], changed_text(frame), frame["original"].astype(str), frame["product_id"].astype(str)
-    ):
-        reasons.append(_row_reason(field_, augmenter, text, original, product_id, config, index))
-    return pd.Series(reasons, index=frame.index, dtype=object)
+    return check_rows(frame, config, index)[0]
 
 
-def _row_reason(field_, augmenter, text, original, product_id, config, index) -> str:
-    if config.leakage_guard and index is not None and product_id in index.cold_products:
-        return "leakage"
+def _check(field_, augmenter, query, product_text, original, product_id, config, index) -> tuple[str, str]:
+    guard = config.leakage_guard and index is not None
+    text = product_text if field_ == "product_text" else query
+    key_query = normalize(query)
+    key = key_query + SEP + product_id + (SEP + normalize(product_text) if field_ == "product_text" else "")
+    if guard and product_id in index.cold_products:
+        return "leakage", key
+    known = field_ != "product_text" and index is not None and key in index.known  # the set has this sample
     if field_ == "product":  # a new pairing (hard negative): no text changed
-        return ""
+        return ("duplicate" if known else ""), key
     stripped = text.strip()
     if not stripped:
-        return "empty"
+        return "empty", key
     limit = config.max_chars if field_ == "query" else config.max_product_chars
     if len(stripped) < config.min_chars:
-        return "too_short"
+        return "too_short", key
     if len(stripped) > limit:
-        return "too_long"
+        return "too_long", key
     if text == original:
-        return "unchanged"
-    key = normalize(text)
-    if key == normalize(original):
-        return "near_duplicate"
+        return "unchanged", key
+    changed = key_query if field_ == "query" else normalize(text)
+    if changed == normalize(original):
+        return "near_duplicate", key
     if config.protect_tokens and augmenter not in GENERATORS and not protected_intact(original, text):
-        return "protected_token"
-    if config.leakage_guard and index is not None and field_ == "query" and index.leaks(key):
-        return "leakage"
-    return ""
+        return "protected_token", key
+    if guard and field_ == "query" and index.leaks(key_query):
+        return "leakage", key
+    return ("duplicate" if known else ""), key
 
 
-def duplicate_reasons(frame: pd.DataFrame, existing: pd.DataFrame | None = None) -> pd.Series:
-    """'duplicate' / 'near_duplicate' for candidates that repeat another (first one kept) or a sample."""
-    key_query = frame["query"].astype(str).map(normalize)
-    key_text = frame["product_text"].astype(str).map(normalize)
-    exact = frame.duplicated(["query", "product_id", "product_text"], keep="first")
-    near = pd.DataFrame({"q": key_query, "p": frame["product_id"].astype(str), "t": key_text}).duplicated(keep="first")
-    known = pd.Series(False, index=frame.index)
-    if existing is not None and len(existing):
-        pairs = set(zip(existing["query"].astype(str).map(normalize), existing["product_id"].astype(str)))
-        known = pd.Series([pair in pairs for pair in zip(key_query, frame["product_id"].astype(str))], index=frame.index)
-        # A changed product text is new even when the (query, product) pair is known.
-        known &= frame["field"].to_numpy() != "product_text"
+def repeat_reasons(frame: pd.DataFrame, keys: pd.Series) -> pd.Series:
+    """'duplicate' / 'near_duplicate' for candidates that repeat an earlier one (the first is kept)."""
+    exact = frame.duplicated(["query", "product_id", "product_text"], keep="first").to_numpy()
+    near = keys.duplicated(keep="first").to_numpy()
     out = pd.Series("", index=frame.index, dtype=object)
     out[near] = "near_duplicate"
-    out[exact | known] = "duplicate"
+    out[exact] = "duplicate"
     return out
 
 

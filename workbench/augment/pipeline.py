@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.augment import AugmentContext, Sample, SampleRandom, get
-from workbench.augment.filters import (GENERATORS, EvalIndex, FilterConfig, changed_text, duplicate_reasons,
-                                       row_reasons, string_similarity)
+from workbench.augment.filters import (GENERATORS, EvalIndex, FilterConfig, changed_text, check_rows,
+                                       repeat_reasons, string_similarity)
 from workbench.augment.recipes import Recipe, build_params
 from workbench.errors import MissingData
 
@@ -77,8 +77,7 @@ def _run_task(task: tuple[int, int, int, int, int]) -> tuple[pd.DataFrame, Count
     if step not in augmenters:  # built once per process: model-based ones load their model here
         augmenters[step] = get(name)(params=params, context=_STATE["context"])
     produced = augmenters[step].augment(_STATE["samples"][start:end], SampleRandom(seed, name))
-    frame = candidates_frame(produced)
-    return check_rows(frame, _STATE["filters"], _STATE["index"])
+    return filter_rows(candidates_frame(produced), _STATE["filters"], _STATE["index"])
 
 
 def candidates_frame(produced: list) -> pd.DataFrame:
@@ -98,11 +97,12 @@ def candidates_frame(produced: list) -> pd.DataFrame:
     return frame
 
 
-def check_rows(frame: pd.DataFrame, filters: FilterConfig, index: EvalIndex | None) -> tuple[pd.DataFrame, Counter]:
-    """Per-row reasons, then the string score on what is left; returns kept rows and drop counts."""
-    reasons = row_reasons(frame, filters, index)
+def filter_rows(frame: pd.DataFrame, filters: FilterConfig, index: EvalIndex | None) -> tuple[pd.DataFrame, Counter]:
+    """Per-row reasons, then the string score on what is left; returns kept rows (with their
+    dedupe key) and drop counts."""
+    reasons, keys = check_rows(frame, filters, index)
     dropped = Counter(reasons[reasons != ""])
-    kept = frame[reasons == ""]
+    kept = frame.assign(key=keys)[reasons == ""]
     if filters.scorer == "string":
         kept = score_strings(kept)
         low = kept["score"] < filters.min_score  # NaN (unscored) never counts as low
@@ -182,7 +182,7 @@ def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentC
         params, n_rounds = step_params(step, recipe.per_sample, f"recipe, steps[{i}]")
         steps.append((step.augmenter, params))
         rounds.append(n_rounds)
-    index = EvalIndex.build(samples) if recipe.filters.leakage_guard else None
+    index = EvalIndex.build(samples)  # also the known samples, for dedupe: built even without the guard
     workers = workers or min(2, os.cpu_count() or 1)
     size = chunk_size or max(200, min(5000, len(sources) // (workers * 4) or 1))
     tasks = [(i, recipe.seed + r, start, min(start + size, len(sources)), r)
@@ -207,11 +207,11 @@ def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentC
     frames = [results[t][0] for t in tasks]  # task order, so the output never depends on the workers
     dropped: Counter = sum((results[t][1] for t in tasks), Counter())
     generated = sum(len(f) for f in frames) + sum(dropped.values())
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*COLUMNS, "key"])
 
-    duplicates = duplicate_reasons(frame, samples)
-    dropped.update(Counter(duplicates[duplicates != ""]))
-    frame = frame[duplicates == ""].reset_index(drop=True)
+    repeats = repeat_reasons(frame, frame.pop("key"))
+    dropped.update(Counter(repeats[repeats != ""]))
+    frame = frame[repeats == ""].reset_index(drop=True)
     if recipe.filters.scorer == "encoder":
         frame = score_encoder(frame, recipe.filters.encoder_model, on_progress)
         low = frame["score"] < recipe.filters.min_score
