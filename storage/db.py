@@ -29,31 +29,36 @@ from sqlalchemy.pool import NullPool
 from storage import tables
 from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+INGEST_TABLES = ("products", "search_events", "labeled_pairs", "rejected_rows")
 
 
 def _upgrade_to_2(conn: Connection) -> None:
     """Prices and numeric labels become DOUBLE (a 4-byte FLOAT turned 164.56 into 164.559998)."""
     for table, column in ((tables.products, "price"), (tables.labeled_pairs, "label")):
-        # DuckDB refuses ALTER on a table with an index: drop the indexes, alter, recreate them.
-        indexes = [ix for ix in table.indexes if ix.name in _index_names(conn, table.name)]
-        for ix in indexes:
-            ix.drop(conn)
+        # DuckDB refuses ALTER on a table with an index: drop them first (schema 3 leaves them out).
+        if conn.dialect.name == "duckdb":
+            _drop_dataset_index(conn, table.name)
         conn.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column} TYPE DOUBLE PRECISION"))
-        for ix in indexes:
-            ix.create(conn)
 
 
-def _index_names(conn: Connection, table_name: str) -> set[str]:
-    if conn.dialect.name == "duckdb":  # duckdb_engine does not reflect indexes
-        query = text("SELECT index_name FROM duckdb_indexes() WHERE table_name = :t")
-        return set(conn.execute(query, {"t": table_name}).scalars())
-    return {ix["name"] for ix in inspect(conn).get_indexes(table_name)}
+def _upgrade_to_3(conn: Connection) -> None:
+    """DuckDB files lose the dataset_id indexes of the ingest tables (zone maps do their job, and
+    keeping the index up to date doubled the cost of an ingest)."""
+    if conn.dialect.name == "duckdb":
+        for name in INGEST_TABLES:
+            _drop_dataset_index(conn, name)
+
+
+def _drop_dataset_index(conn: Connection, table_name: str) -> None:
+    query = text("SELECT index_name FROM duckdb_indexes() WHERE table_name = :t")
+    for name in list(conn.execute(query, {"t": table_name}).scalars()):
+        conn.execute(text(f'DROP INDEX "{name}"'))
 
 
 # version -> function that upgrades a file from version-1 to version. They all run in one
 # transaction with the version bump, so a failed upgrade leaves the file as it was.
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _upgrade_to_2}
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _upgrade_to_2, 3: _upgrade_to_3}
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import duckdb
 
-STAGE, REJECTS, REJECT_SCANS, CHECKED = "_stage", "_rejects", "_reject_scans", "_checked"
+STAGE, REJECTS, REJECT_SCANS, REJECTED = "_stage", "_rejects", "_reject_scans", "_rejected"
 
 # A spreadsheet would run these as formulas (=, or +/-/@ followed by a function call or DDE link).
 FORMULA = r"^\s*(=|[@+\-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!])"
@@ -32,6 +32,11 @@ PARSE_ERRORS = {
 def quote(name: str) -> str:
     """A column name from a file, as a SQL identifier (never spliced in unquoted)."""
     return '"' + str(name).replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """A string as a SQL literal (views take no bound parameters), quotes doubled."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def stage_csv(raw: duckdb.DuckDBPyConnection, path: str, delimiter: str, max_line_bytes: int) -> list[str]:
@@ -93,28 +98,32 @@ def newlines_in_fields(raw: duckdb.DuckDBPyConnection, columns: list[str]) -> in
     return int(raw.execute(f"SELECT coalesce(sum({total}), 0) FROM {STAGE}").fetchone()[0])
 
 
-def number_lines(raw: duckdb.DuckDBPyConnection, columns: list[str], *, first_line: int, multiline: bool,
-                 skipped: list[tuple[int, int]]) -> None:
-    """Add `_line`: the editor line where each staged row starts.
+def line_expression(raw: duckdb.DuckDBPyConnection, columns: list[str], *, first_line: int, multiline: bool,
+                    skipped: list[tuple[int, int]]) -> str:
+    """SQL for `_line` over `_stage s`: the editor line where each staged row starts.
 
     first_line: the line of the first data row. multiline: some fields hold line breaks.
     skipped: rows the reader set aside, as (staged rows before it, lines it spans), in file order.
     """
     # Inside a transaction DuckDB numbers new rows from a large offset; file order is kept.
     base = raw.execute(f"SELECT coalesce(min(rowid), 0) FROM {STAGE}").fetchone()[0]
-    line = f"{first_line} + (rowid - {int(base)})"
+    line = f"{first_line} + (s.rowid - {int(base)})"
     if multiline:
-        inner = " + ".join(f"coalesce(len({quote(c)}) - len(replace({quote(c)}, chr(10), '')), 0)" for c in columns)
-        line += f" + coalesce(sum({inner}) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+        inner = " + ".join(f"coalesce(len(s.{quote(c)}) - len(replace(s.{quote(c)}, chr(10), '')), 0)" for c in columns)
+        line += f" + coalesce(sum({inner}) OVER (ORDER BY s.rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
     if skipped:
         raw.execute("CREATE TEMP TABLE _skipped (before BIGINT, lines BIGINT)")
         raw.executemany("INSERT INTO _skipped VALUES (?, ?)", skipped)
         line += f" + coalesce((SELECT sum(lines) FROM _skipped k WHERE k.before <= s.rowid - {int(base)}), 0)"
-    raw.execute(f"CREATE TEMP TABLE _lines AS SELECT rowid AS _rid, {line} AS _line FROM {STAGE} s")
+    return line
 
 
-def _text(column: str | None) -> str:
-    return f"nullif(trim(CAST({quote(column)} AS VARCHAR)), '')" if column else "CAST(NULL AS VARCHAR)"
+def _text(column: str | None, trim: bool = True) -> str:
+    """A file column as text, NULL when empty; trimmed where stray spaces would break a match."""
+    if not column:
+        return "CAST(NULL AS VARCHAR)"
+    value = f"CAST({quote(column)} AS VARCHAR)"
+    return f"nullif(trim({value}), '')" if trim else f"nullif({value}, '')"
 
 
 def _text_checks(field: str, html: bool) -> list[tuple[str, str, str]]:
@@ -125,12 +134,13 @@ def _text_checks(field: str, html: bool) -> list[tuple[str, str, str]]:
     if html:
         checks.append((f"contains({field}, '<') AND regexp_matches({field}, '{HTML_TAG}')", "HTML in text", field))
     else:
-        checks.append((f"regexp_matches({field}, '{SCRIPT}')", "script in text", field))
+        checks.append((f"(contains({field}, '<') OR contains({field}, ':') OR contains({field}, '=')) "
+                       f"AND regexp_matches({field}, '{SCRIPT}')", "script in text", field))
     return checks
 
 
 def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str], columns: list[str], *,
-               catalog_dataset_id: int | None = None, label_names: dict[str, float] | None = None,
+               line: str, catalog_dataset_id: int | None = None, label_names: dict[str, float] | None = None,
                label_max: float = 10.0) -> None:
     """Build `_checked`: one row per staged row with our fields, `_reason` and `_field` (None = accepted)."""
     fields = {
@@ -139,16 +149,17 @@ def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str
                  "timestamp", "user_id"],
         "pairs": ["query", "product_id", "title", "label", "description", "brand", "category"],
     }[kind]
-    select = [f"{_text(mapping.get(f))} AS {f}" for f in fields]
+    trimmed = {"product_id", "title", "query", "label", "category", "brand"}
+    select = [f"{_text(mapping.get(f), f in trimmed)} AS {f}" for f in fields]
     extra = [c for c in columns if c not in mapping.values()]
     if kind == "pairs":
         extra = [c for c in extra if c.lower().startswith("product_")]
-    attrs = "json_object(" + ", ".join(f"?, CAST({quote(c)} AS VARCHAR)" for c in extra) + ")" if extra else "NULL"
-    params: list = list(extra)
+    attrs = "json_object(" + ", ".join(f"{literal(c)}, CAST({quote(c)} AS VARCHAR)" for c in extra) + ")" \
+        if extra else "NULL"
+    # Views until the one table that holds the checked rows: DuckDB reads the file's rows once.
     raw.execute(
-        f"CREATE TEMP TABLE _mapped AS SELECT l._rid, l._line, {', '.join(select)}, {attrs} AS attributes "
-        f"FROM {STAGE} s JOIN _lines l ON l._rid = s.rowid",
-        params,
+        f"CREATE TEMP VIEW _mapped AS SELECT s.rowid AS _rid, {line} AS _line, {', '.join(select)}, "
+        f"{attrs} AS attributes FROM {STAGE} s"
     )
     checks: list[tuple[str, str, str]] = []
     derived = ["*"]
@@ -165,8 +176,10 @@ def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str
         derived += [
             "try_cast(position AS BIGINT) AS position_value",
             *[f"{_flag(f)} AS {f}_value" for f in ("clicked", "added_to_cart", "purchased")],
-            "coalesce(try_cast(timestamp AS TIMESTAMP), CASE WHEN try_cast(timestamp AS DOUBLE) BETWEEN 0 AND 4e9 "
-            "THEN make_timestamp(CAST(try_cast(timestamp AS DOUBLE) * 1e6 AS BIGINT)) END) AS timestamp_value",
+            # A date-time, or seconds since 1970 (only numbers take the slower second path).
+            "CASE WHEN contains(timestamp, '-') OR contains(timestamp, '/') OR contains(timestamp, ':') "
+            "THEN try_cast(timestamp AS TIMESTAMP) WHEN try_cast(timestamp AS DOUBLE) BETWEEN 0 AND 4e9 "
+            "THEN make_timestamp(CAST(try_cast(timestamp AS DOUBLE) * 1e6 AS BIGINT)) END AS timestamp_value",
             "k._known",
         ]
         checks += [("query IS NULL", "missing query", "query"), ("product_id IS NULL", "missing product_id", "product_id")]
@@ -178,7 +191,10 @@ def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str
         checks += [("timestamp IS NOT NULL AND timestamp_value IS NULL", "timestamp is not a date-time", "timestamp"),
                    ("_known IS NULL", "product not in the catalog", "product_id")]
     else:
-        derived += ["try_cast(label AS DOUBLE) AS label_number", "n.grade AS label_grade"]
+        # Label names come from our own scales (columns.py), never from the file.
+        names = " ".join(f"WHEN {literal(name)} THEN {float(grade)}" for name, grade in (label_names or {}).items())
+        grade = f"CASE lower(label) {names} END" if names else "CAST(NULL AS DOUBLE)"
+        derived += ["try_cast(label AS DOUBLE) AS label_number", f"{grade} AS label_grade"]
         checks += [("query IS NULL", "missing query", "query"),
                    ("product_id IS NULL AND title IS NULL", "missing product_id and title", "product_id"),
                    ("label IS NULL", "missing label", "label")]
@@ -187,78 +203,80 @@ def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str
                    (f"isnan(label_number) OR label_number < 0 OR label_number > {float(label_max)}", "label out of range",
                     "label")]
     joins = ""
-    join_params: list = []
     if kind == "logs":
-        joins = "LEFT JOIN (SELECT DISTINCT product_id, true AS _known FROM products WHERE dataset_id = ?) k USING (product_id)"
-        join_params = [catalog_dataset_id]
-    if kind == "pairs":
-        raw.execute("CREATE TEMP TABLE _label_names (name VARCHAR, grade DOUBLE)")
-        raw.executemany("INSERT INTO _label_names VALUES (?, ?)", list((label_names or {}).items()))
-        joins = "LEFT JOIN _label_names n ON n.name = lower(m.label)"
+        joins = ("LEFT JOIN (SELECT DISTINCT product_id, true AS _known FROM products "
+                 f"WHERE dataset_id = {int(catalog_dataset_id)}) k USING (product_id)")
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{why}'" for cond, why, _ in checks) + " END"
     column = "CASE " + " ".join(f"WHEN {cond} THEN '{field}'" for cond, _, field in checks) + " END"
-    raw.execute(
-        f"CREATE TEMP TABLE _basic AS SELECT *, {reason} AS _reason, {column} AS _field FROM "
-        f"(SELECT {', '.join(derived)} FROM _mapped m {joins})",
-        join_params,
-    )
+    # The mapped and typed rows are computed once (_derived); the verdicts of rejected rows are
+    # stored apart, and accepted rows go into the real table by an anti-join on them.
+    raw.execute(f"CREATE TEMP TABLE _derived AS SELECT {', '.join(derived)} FROM _mapped m {joins}")
+    verdict = f"SELECT *, {reason} AS _reason, {column} AS _field FROM _derived"
     if kind == "catalog":
         # Among rows that passed, a repeated product_id is an exact duplicate or a conflict.
         sig = "md5(concat_ws(chr(31), title, description, category, brand, price, attributes))"
-        raw.execute(
-            f"CREATE TEMP TABLE {CHECKED} AS SELECT * REPLACE ("
-            "CASE WHEN _reason IS NOT NULL THEN _reason WHEN _n > 1 AND _sig = _first_sig THEN 'duplicate row' "
+        verdict = (
+            "SELECT _rid, _line, CASE WHEN _reason IS NOT NULL THEN _reason "
+            "WHEN _n > 1 AND _sig = _first_sig THEN 'duplicate row' "
             "WHEN _n > 1 THEN 'duplicate product_id with different content' END AS _reason, "
-            "CASE WHEN _reason IS NULL AND _n > 1 THEN 'product_id' ELSE _field END AS _field) FROM ("
+            "CASE WHEN _reason IS NULL AND _n > 1 THEN 'product_id' ELSE _field END AS _field FROM ("
             f"SELECT *, {sig} AS _sig, "
             "row_number() OVER (PARTITION BY product_id, _reason IS NULL ORDER BY _line) AS _n, "
             f"first_value({sig}) OVER (PARTITION BY product_id, _reason IS NULL ORDER BY _line) AS _first_sig "
-            "FROM _basic)"
+            f"FROM ({verdict}))"
         )
-    else:
-        raw.execute(f"ALTER TABLE _basic RENAME TO {CHECKED}")
+    raw.execute(f"CREATE TEMP TABLE {REJECTED} AS SELECT _rid, _line, _reason, _field FROM ({verdict}) "
+                "WHERE _reason IS NOT NULL")
 
 
 def _flag(field: str) -> str:
+    """A yes/no column as a boolean; '1'/'0' take the fast path. NULL when it is neither."""
+    return (f"CASE {field} WHEN '1' THEN true WHEN '0' THEN false ELSE {_slow_flag(field)} END")
+
+
+def _slow_flag(field: str) -> str:
     low = f"lower({field})"
     return (f"CASE WHEN {low} IN ('1', 'true', 't', 'yes', 'y') THEN true "
             f"WHEN {low} IN ('0', 'false', 'f', 'no', 'n') THEN false "
             f"WHEN try_cast({field} AS BIGINT) >= 0 THEN try_cast({field} AS BIGINT) > 0 END")
 
 
-def count_reasons(raw: duckdb.DuckDBPyConnection) -> dict[str | None, int]:
-    rows = raw.execute(f"SELECT _reason, count(*) FROM {CHECKED} GROUP BY _reason ORDER BY count(*) DESC").fetchall()
+def count_reasons(raw: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Reason -> rows rejected for it (every staged row not counted here is accepted)."""
+    rows = raw.execute(f"SELECT _reason, count(*) FROM {REJECTED} GROUP BY _reason ORDER BY count(*) DESC").fetchall()
     return {reason: int(n) for reason, n in rows}
 
 
 def first_rejections(raw: duckdb.DuckDBPyConnection, mapping: dict[str, str], limit: int = 3) -> list[tuple]:
     rows = raw.execute(
-        f"SELECT _line, _field, _reason FROM {CHECKED} WHERE _reason IS NOT NULL ORDER BY _line LIMIT ?", [limit]
+        f"SELECT _line, _field, _reason FROM {REJECTED} ORDER BY _line LIMIT ?", [limit]
     ).fetchall()
     return [(line, mapping.get(field, field), reason) for line, field, reason in rows]
 
 
-def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) -> int:
-    """Copy the accepted rows into products / search_events / labeled_pairs. Returns the count."""
-    ok = f"FROM {CHECKED} WHERE _reason IS NULL"
+def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) -> None:
+    """Copy the accepted rows into products / search_events / labeled_pairs, in file order."""
+    ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
+    # Joins and windows may reorder rows; sorting on the row number keeps file order.
+    in_order = "ORDER BY _rid"
     if kind == "catalog":
         raw.execute(
             "INSERT INTO products (dataset_id, product_id, title, description, category, brand, price, attributes) "
-            f"SELECT ?, product_id, title, description, category, brand, price_value, attributes {ok} ORDER BY _line",
+            f"SELECT ?, product_id, title, description, category, brand, price_value, attributes {ok} {in_order}",
             [dataset_id],
         )
     elif kind == "logs":
         raw.execute(
             "INSERT INTO search_events (dataset_id, query, product_id, position, clicked, added_to_cart, purchased, "
             "session_id, timestamp, user_id) SELECT ?, query, product_id, position_value, clicked_value, "
-            f"added_to_cart_value, purchased_value, session_id, timestamp_value, user_id {ok} ORDER BY _line",
+            f"added_to_cart_value, purchased_value, session_id, timestamp_value, user_id {ok} {in_order}",
             [dataset_id],
         )
     else:
         pid = "coalesce(product_id, 't' || substr(md5(title), 1, 12))"
         raw.execute(
             "INSERT INTO labeled_pairs (dataset_id, query, product_id, label_raw, label) "
-            f"SELECT ?, query, {pid}, label, coalesce(label_number, label_grade) {ok} ORDER BY _line",
+            f"SELECT ?, query, {pid}, label, coalesce(label_number, label_grade) {ok} {in_order}",
             [dataset_id],
         )
         # Pairs that carry titles also bring their products (the first title seen for an id).
@@ -269,7 +287,6 @@ def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) 
             "GROUP BY pid ORDER BY min(_line)",
             [dataset_id],
         )
-    return raw.execute(f"SELECT count(*) {ok}").fetchone()[0]
 
 
 def insert_rejected(raw: duckdb.DuckDBPyConnection, dataset_id: int, mapping: dict[str, str], columns: list[str],
@@ -285,7 +302,7 @@ def insert_rejected(raw: duckdb.DuckDBPyConnection, dataset_id: int, mapping: di
     raw.execute(
         "INSERT INTO rejected_rows (dataset_id, line, column_name, reason, raw) "
         f"SELECT ?, c._line, {field_to_column}, c._reason, json_object({pairs}) "
-        f"FROM {CHECKED} c JOIN {STAGE} s ON s.rowid = c._rid WHERE c._reason IS NOT NULL ORDER BY c._line",
+        f"FROM {REJECTED} c JOIN {STAGE} s ON s.rowid = c._rid ORDER BY c._line",
         params,
     )
     if parse_rejected:
@@ -296,5 +313,7 @@ def insert_rejected(raw: duckdb.DuckDBPyConnection, dataset_id: int, mapping: di
 
 
 def drop_staging(raw: duckdb.DuckDBPyConnection) -> None:
-    for name in (STAGE, REJECTS, REJECT_SCANS, "_lines", "_skipped", "_mapped", "_label_names", "_basic", CHECKED):
+    for name in ("_mapped",):
+        raw.execute(f"DROP VIEW IF EXISTS {name}")
+    for name in (REJECTED, "_derived", STAGE, REJECTS, REJECT_SCANS, "_skipped"):
         raw.execute(f"DROP TABLE IF EXISTS {name}")

@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     Float,
+    Index,
     Integer,
     MetaData,
     Sequence,
@@ -52,7 +53,7 @@ datasets = Table(
 products = Table(
     "products",
     metadata,
-    Column("dataset_id", Integer, nullable=False, index=True),
+    Column("dataset_id", Integer, nullable=False),
     Column("product_id", String, nullable=False),
     Column("title", String, nullable=False),
     Column("description", Text),
@@ -65,7 +66,7 @@ products = Table(
 search_events = Table(
     "search_events",
     metadata,
-    Column("dataset_id", Integer, nullable=False, index=True),
+    Column("dataset_id", Integer, nullable=False),
     Column("query", String, nullable=False),
     Column("product_id", String, nullable=False),
     Column("position", Integer),
@@ -80,7 +81,7 @@ search_events = Table(
 labeled_pairs = Table(
     "labeled_pairs",
     metadata,
-    Column("dataset_id", Integer, nullable=False, index=True),
+    Column("dataset_id", Integer, nullable=False),
     Column("query", String, nullable=False),
     Column("product_id", String, nullable=False),
     Column("label_raw", String, nullable=False),  # as the file gave it: '2.67', 'E', 'Exact'
@@ -91,12 +92,17 @@ labeled_pairs = Table(
 rejected_rows = Table(
     "rejected_rows",
     metadata,
-    Column("dataset_id", Integer, nullable=False, index=True),
+    Column("dataset_id", Integer, nullable=False),
     Column("line", Integer),
     Column("column_name", String),
     Column("reason", String, nullable=False),
     Column("raw", Text),  # the row as JSON, so the user can download and fix it
 )
+
+# DuckDB skips rows by zone maps, and an index on dataset_id would double the cost of every
+# ingest (schema 3 drops them); PostgreSQL needs them.
+for _table in (products, search_events, labeled_pairs, rejected_rows):
+    Index(f"ix_{_table.name}_dataset_id", _table.c.dataset_id).ddl_if(dialect="postgresql")
 
 sample_sets = Table(
     "sample_sets",

@@ -21,10 +21,12 @@ def _path(db_url: str) -> str:
 
 
 def _make_version_1_file(db_url: str) -> None:
-    """A file as schema 1 wrote it: 4-byte FLOAT prices and labels, version row 1."""
+    """A file as schema 1 wrote it: 4-byte FLOAT prices and labels, dataset_id indexes, version row 1."""
     with begin() as conn:
         pass
     raw = duckdb.connect(_path(db_url))
+    for table in ("products", "search_events", "labeled_pairs", "rejected_rows"):
+        raw.execute(f"CREATE INDEX ix_{table}_dataset_id ON {table} (dataset_id)")
     for table, column in (("products", "price"), ("labeled_pairs", "label")):
         indexes = raw.execute("SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = ?", [table]).fetchall()
         for name, _ in indexes:
@@ -53,23 +55,24 @@ def test_an_older_file_is_upgraded_when_opened_and_keeps_its_rows(db_url):
     with begin() as conn:
         version = conn.execute(db.tables.schema_version.select()).scalar_one()
         products = datasets.read_products(conn, 1)
-    assert version == db.SCHEMA_VERSION == 2
+    assert version == db.SCHEMA_VERSION == 3
     assert _column_type(db_url, "products", "price") == "DOUBLE"
     assert _column_type(db_url, "labeled_pairs", "label") == "DOUBLE"
     assert products[["product_id", "title"]].values.tolist() == [["p1", "Drill"]]
     assert round(products["price"][0], 2) == 164.56
-    # The indexes the upgrade dropped to alter the columns are back.
+    # Schema 3: the dataset_id indexes that slowed every ingest are gone from DuckDB files.
     raw = duckdb.connect(_path(db_url), read_only=True)
-    names = {r[0] for r in raw.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name = 'products'").fetchall()}
+    names = [r[0] for r in raw.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name IN "
+                                       "('products', 'search_events', 'labeled_pairs', 'rejected_rows')").fetchall()]
     raw.close()
-    assert "ix_products_dataset_id" in names
+    assert names == []
 
 
 def test_a_newer_file_is_refused_with_a_message_that_says_what_to_do(db_url):
     with begin() as conn:
         conn.execute(db.tables.schema_version.update().values(version=99))
     db._ready.clear()
-    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 2; upgrade the "
+    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 3; upgrade the "
                "workbench or point WORKBENCH_DB_URL at another database")
     with pytest.raises(SchemaTooNew, match=re.escape(message)):
         with begin():

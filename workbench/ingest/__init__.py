@@ -170,7 +170,7 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     columns = _stage(raw, info)
     mapping = guess_mapping(columns, kind, mapping, info.name)
     staged = staging.count_staged(raw)
-    parse_rejected = _number_lines(raw, info, columns, staged)
+    parse_rejected, line = _number_lines(raw, info, columns, staged)
     if staged == 0 and not parse_rejected:
         raise BadInput(f"{info.name} has a header but no rows; add rows below the header line")
     progress(1, 4, f"checking {staged + len(parse_rejected):,} rows")
@@ -179,10 +179,10 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
         labels = raw.execute(f"SELECT DISTINCT lower(trim(CAST({staging.quote(mapping['label'])} AS VARCHAR))) "
                              f"FROM {staging.STAGE} LIMIT 1000").fetchall()
         names = label_names({row[0] for row in labels if row[0]})
-    staging.check_rows(raw, kind, mapping, columns, catalog_dataset_id=catalog_dataset_id, label_names=names,
-                       label_max=LABEL_MAX)
+    staging.check_rows(raw, kind, mapping, columns, line=line, catalog_dataset_id=catalog_dataset_id,
+                       label_names=names, label_max=LABEL_MAX)
     reasons = staging.count_reasons(raw)
-    accepted = reasons.pop(None, 0)
+    accepted = staged - sum(reasons.values())
     for _, reason, _, _ in parse_rejected:
         reasons[reason] = reasons.get(reason, 0) + 1
     rejected = sum(reasons.values())
@@ -201,11 +201,10 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
                         mapping=mapping)
 
 
-def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> list[tuple[int, str, str | None, str]]:
-    """Give staged rows their editor line; return the reader's rejects as (line, reason, column, text)."""
+def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple[list[tuple], str]:
+    """The reader's rejects as (line, reason, column, text), and the SQL of each staged row's editor line."""
     if info.format != "csv" and info.format != "tsv":
-        staging.number_lines(raw, columns, first_line=1, multiline=False, skipped=[])
-        return []
+        return [], staging.line_expression(raw, columns, first_line=1, multiline=False, skipped=[])
     rejects = staging.parse_rejects(raw)
     records = staged + len(rejects)
     multiline = info.newlines - (0 if info.ends_with_newline else -1) > records + 1
@@ -216,8 +215,7 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> list[
         span = 1 + text.count("\n")
         skipped.append((record - 2 - j, span))
         out.append((line, reason, column, text[:10_000]))
-    staging.number_lines(raw, columns, first_line=2, multiline=multiline, skipped=skipped)
-    return out
+    return out, staging.line_expression(raw, columns, first_line=2, multiline=multiline, skipped=skipped)
 
 
 def _line_of_offset(path: Path, offset: int) -> int:
