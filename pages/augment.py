@@ -84,12 +84,13 @@ actions = {"review_accept_selected": ("Accept selected", CandidateFilter(ids=sel
            "review_accept_matching": (f"Accept all {total:,} matching", where, "accepted"),
            "review_reject_matching": (f"Reject all {total:,} matching", where, "rejected"),
            "review_accept_above": (f"Accept pending >= {score:g}", CandidateFilter(min_score=score, status="pending"), "accepted")}
-for column, (key, (label, target, new_status)) in zip(st.columns(len(actions) + 1), actions.items()):
+buttons = [*st.columns(3), *st.columns(3)]  # two rows: selected rows and undo; every match and by score
+for column, (key, (label, target, new_status)) in zip([buttons[0], buttons[1], *buttons[3:]], actions.items()):
     if column.button(label, key=key, disabled=target.ids == []):
         with begin() as conn:
             st.session_state.review_note = f"{label}: {review.set_candidate_status(conn, run_id, target, new_status, label)[1]:,} rows"
         st.rerun()
-if st.columns(len(actions) + 1)[-1].button("Undo", key="review_undo", disabled=last is None):
+if buttons[2].button("Undo", key="review_undo", disabled=last is None, help=last and f"Undo {last['description']!r}"):
     with begin() as conn:
         st.session_state.review_note = f"Undid {last['description']!r}: {review.undo_last_action(conn, run_id)['restored']:,} rows"
     st.rerun()

@@ -66,6 +66,7 @@ for col, key in zip(cols, ["train", "val", "test", "queries", "products", "cold_
 st.caption(f"Label rule {chosen['config'].get('label_rule')} ({chosen['config'].get('label_kind')} labels), "
            f"seed {chosen['config'].get('seed')}; set aside: {summary.get('dropped', {})}")
 st.subheader("Label balance by split")
-st.dataframe(pd.DataFrame(summary.get("label_balance", {})).fillna(0).astype(int).rename_axis("label"))
+balance = pd.DataFrame(summary.get("label_balance", {}))
+st.dataframe(balance.reindex(columns=[c for c in ("train", "val", "test") if c in balance]).fillna(0).astype(int).rename_axis("label"))
 st.subheader("First samples")
 st.dataframe(preview, hide_index=True)

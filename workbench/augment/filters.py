@@ -215,7 +215,9 @@ def review_view(page: pd.DataFrame) -> pd.DataFrame:
     new_pairing = page["field"] == "product"
     before = page["source_product_text"].where(new_pairing | (page["field"] == "product_text"), page["original"]).astype(str)
     after = page["product_text"].where(new_pairing | (page["field"] == "product_text"), page["query"]).astype(str)
-    marked = [b if pairing else mark_changes(a, b) for a, b, pairing in zip(before, after, new_pairing)]
+    # New text (a pseudo-query from a title, another product) is shown as it is: marks would mark everything.
+    plain = new_pairing | page["augmenter"].isin(list(GENERATORS))
+    marked = [b if as_is else mark_changes(a, b) for a, b, as_is in zip(before, after, plain)]
     return pd.DataFrame({
         "id": page["candidate_id"], "status": page["status"], "augmenter": page["augmenter"], "score": page["score"],
         "original": before, "augmented («changed»)": marked, "query": page["query"], "product": page["product_text"],

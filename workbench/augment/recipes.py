@@ -54,11 +54,12 @@ PRESETS: dict[str, dict] = {
         "per_sample": 1,
         "filters": {"min_score": 0.6, "scorer": "string"},
     },
-    # Meaning-preserving rewrites: string similarity would punish "couch" -> "sofa", so the encoder scores.
+    # Meaning-preserving rewrites: string similarity would punish "couch" -> "sofa", so the encoder
+    # scores. Its score maps cosine [-1, 1] to [0, 1]: 0.85 is a cosine of 0.7; unrelated queries sit near 0.6.
     "synonyms and paraphrases": {
         "steps": [{"augmenter": "wordnet_synonym"}, {"augmenter": "embedding_neighbour"}, {"augmenter": "word_swap"}],
         "per_sample": 1,
-        "filters": {"min_score": 0.75, "scorer": "encoder"},
+        "filters": {"min_score": 0.85, "scorer": "encoder"},
     },
     # Training pairs for products nobody searched for yet.
     "cold start": {
