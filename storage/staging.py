@@ -13,8 +13,9 @@ import duckdb
 
 STAGE, REJECTS, REJECT_SCANS, REJECTED = "_stage", "_rejects", "_reject_scans", "_rejected"
 
-# A spreadsheet would run these as formulas (=, or +/-/@ followed by a function call or DDE link).
-FORMULA = r"^\s*(=|[@+\-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!])"
+# A spreadsheet would run these as formulas: =anything, @ or +/- before a function call, or +/-
+# before a DDE link ('cmd|...'). A title such as "-10% off (2 pack)" stays text.
+FORMULA = r"^\s*(=|[@+\-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!]|[+\-][^|]*\|)"
 HTML_TAG = r"<\s*/?\s*[A-Za-z!][^>]*>"
 SCRIPT = r"(?i)(<\s*script|javascript:|\son[a-z]+\s*=)"
 

@@ -126,10 +126,17 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
                        "export the data as one of those")
     newlines, first_nul, bad_utf8, last = 0, -1, -1, b""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
+    offset, run, long_at = 0, 0, -1  # run: bytes since the last line break
     with info.path.open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
             newlines += chunk.count(b"\n")
+            # A line longer than MAX_LINE_BYTES (> one chunk) spans chunk edges, so the runs there suffice.
+            first = chunk.find(b"\n")
+            run += len(chunk) if first < 0 else first
+            if long_at < 0 and run > MAX_LINE_BYTES:
+                long_at = offset + (len(chunk) if first < 0 else first) - run
+            if first >= 0:
+                run = len(chunk) - chunk.rfind(b"\n") - 1
             if first_nul < 0 and (at := chunk.find(b"\0")) >= 0:
                 first_nul = offset + at
             if bad_utf8 < 0:
@@ -145,6 +152,12 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
         except UnicodeDecodeError:
             bad_utf8 = offset - 1
     info.newlines, info.ends_with_newline = newlines, last == b"\n"
+    if long_at < 0 and run > MAX_LINE_BYTES:
+        long_at = offset - run
+    if long_at >= 0:
+        line = _line_at(info.path, long_at)
+        raise BadInput(f"{info.name}, line {line}: longer than {MAX_LINE_BYTES >> 20} MiB, the most one line may "
+                       "hold; is a quote left open, or are the line breaks missing?")
     if encoding is None and bad_utf8 < 0:
         info.encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
     else:
