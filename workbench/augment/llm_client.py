@@ -111,13 +111,15 @@ def _local(prompts: list[str], params, augmenter: str) -> list[str]:
             texts.append(tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True))
         else:
             texts.append(prompt + "\n")
+    keep = {model.generation_config.eos_token_id, tokenizer.eos_token_id}
+    suppress = [i for i in tokenizer.all_special_ids if i not in keep] or None  # no pad/unk/mask mid-answer
     out: list[str] = []
     for first in range(0, len(texts), params.batch_size):
         batch = texts[first: first + params.batch_size]
         inputs = tokenizer(batch, return_tensors="pt", padding=True, truncation=True, max_length=1024).to(device)
         inputs.pop("token_type_ids", None)
         with torch.inference_mode():
-            generated = model.generate(**inputs, do_sample=False, max_new_tokens=params.max_tokens,
-                                       pad_token_id=tokenizer.pad_token_id)
+            generated = model.generate(**inputs, do_sample=False, min_new_tokens=1, max_new_tokens=params.max_tokens,
+                                       pad_token_id=tokenizer.pad_token_id, suppress_tokens=suppress)
         out += tokenizer.batch_decode(generated[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     return out
