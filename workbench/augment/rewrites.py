@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import heldout_queries, need, norm_query
+from workbench.augment.catalog import heldout_queries, label_range, need, norm_query
 
 
 @dataclass
@@ -48,7 +48,7 @@ class LogMinedRewrite(Augmenter):
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         events = need(self.context, "events", self.name)
         rewrites = self._mine(events)
-        low = min((s.label for s in samples), default=0.0) if self.context.samples is None else float(self.context.samples["label"].min())
+        low, _ = label_range(self.context, samples)
         out: list[Candidate] = []
         for sample in samples:
             if self.params.positives_only and sample.label <= low:
