@@ -15,6 +15,15 @@ from workbench.augment.base import AugmentContext, Sample
 from workbench.errors import MissingData
 
 
+def prepared(augmenter, key: str, build):
+    """`build()` once per augmenter instance: the pipeline reuses one instance over many chunks
+    of samples, and the context (catalog, logs, sample set) does not change between them."""
+    cache = augmenter.__dict__.setdefault("_prepared", {})
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
 def norm_query(text: str) -> str:
     """Case and spacing do not make a query new (the same key as workbench.samples)."""
     return " ".join(str(text).casefold().split())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import blocked_products, label_range, norm_query, product_text_map
+from workbench.augment.catalog import blocked_products, label_range, norm_query, prepared, product_text_map
 from workbench.augment.text import words
 from workbench.errors import MissingData
 
@@ -52,11 +52,11 @@ class HardNegative(Augmenter):
                 self.context.samples is None or not len(self.context.samples)):
             raise MissingData("hard_negative needs search logs (context.events) or labeled samples (context.samples)")
         low, _ = label_range(self.context, samples)
-        evidence = _Evidence(self.context, low)
-        texts = product_text_map(self.context)
-        categories = _categories(self.context)
-        blocked = blocked_products(self.context)
-        title_words: dict[str, frozenset[str]] = {}
+        evidence = prepared(self, "evidence", lambda: _Evidence(self.context, low))
+        texts = prepared(self, "texts", lambda: product_text_map(self.context))
+        categories = prepared(self, "categories", lambda: _categories(self.context))
+        blocked = prepared(self, "blocked", lambda: blocked_products(self.context))
+        title_words: dict[str, frozenset[str]] = prepared(self, "title_words", dict)
 
         def tw(pid: str, fallback: str = "") -> frozenset[str]:
             if pid not in title_words:

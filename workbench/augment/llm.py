@@ -29,7 +29,7 @@ import pandas as pd
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
 from workbench.augment.llm_client import complete_all
 from workbench.augment.pseudo_queries import assign_unsearched
-from workbench.augment.catalog import product_text_map
+from workbench.augment.catalog import prepared, product_text_map
 
 PARAPHRASE_PROMPT = (
     "You help an online shop's search team. Write {n} different ways a shopper might type the search "
@@ -118,7 +118,7 @@ class LLMPseudoQuery(Augmenter):
     Params = PseudoQueryLLMParams
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
-        top, chosen, _ = assign_unsearched(self.context, samples, self.params.max_products, self.name)
+        top, chosen, _ = assign_unsearched(self, samples, self.params.max_products)
         jobs = []
         for sample_id, rows in chosen.items():
             r = rng(sample_id)
@@ -127,7 +127,7 @@ class LLMPseudoQuery(Augmenter):
                                              category=_field(row, "category"), attributes=_field(row, "attributes"))
                    for _, row, _ in jobs]
         answers = complete_all(prompts, [seed for *_, seed in jobs], self.params, self.context.settings, self.name)
-        texts = product_text_map(self.context)
+        texts = prepared(self, "texts", lambda: product_text_map(self.context))
         by_id = {s.sample_id: s for s in samples}
         out: list[Candidate] = []
         for (sample_id, row, _), answer in zip(jobs, answers):

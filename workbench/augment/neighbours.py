@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import need
+from workbench.augment.catalog import need, prepared
 from workbench.augment.synonyms import STOPWORDS
 from workbench.augment.text import join_like, protected_tokens, split_tokens, words
 
@@ -54,8 +54,8 @@ class EmbeddingNeighbour(Augmenter):
         from workbench.augment.encoder import get_encoder
 
         products = need(self.context, "products", self.name)
-        fixed = _attribute_words(products) if self.params.keep_attributes else set()
-        vocab = [w for w in self._vocabulary(products) if w not in fixed]
+        fixed = prepared(self, "fixed", lambda: _attribute_words(products) if self.params.keep_attributes else set())
+        vocab = prepared(self, "vocab", lambda: [w for w in self._vocabulary(products) if w not in fixed])
         if not vocab:
             return []
         encoder = get_encoder(self.params.model or None)

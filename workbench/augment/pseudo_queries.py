@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import label_range, need, product_text_map
+from workbench.augment.catalog import label_range, need, prepared, product_text_map
 from workbench.augment.text import has_cjk, join_tokens, protected_tokens, segment_cjk
 
 _FILLER = frozenset("a an and for in of on the to with w/ by from".split())
@@ -35,7 +35,7 @@ _FILLER = frozenset("a an and for in of on the to with w/ by from".split())
 
 @dataclass
 class PseudoQueryParams:
-    per_product: int = field(default=2, metadata={"help": "Pseudo-queries to make for each never-searched product."})
+    per_sample: int = field(default=2, metadata={"help": "Pseudo-queries to make for each never-searched product (the recipe's count per source)."})
     max_products: int = field(default=5000, metadata={"help": "At most this many never-searched products (lowest product ids first)."})
     lowercase: bool = field(default=True, metadata={"help": "Lower-case the queries, as most shoppers type them."})
 
@@ -44,7 +44,7 @@ class PseudoQuery(Augmenter):
     """New (pseudo-query, product) samples for catalog products that have no samples at all.
 
     Args:
-        per_product, max_products, lowercase: see Params help.
+        per_sample (queries per product), max_products, lowercase: see Params help.
     Requirements: context.products (the catalog) and context.samples (the whole sample set, to
         know which products were searched and which are held out). Offline.
     Inputs: the train samples (only as provenance anchors). Output field 'query', label = the
@@ -58,11 +58,11 @@ class PseudoQuery(Augmenter):
     Params = PseudoQueryParams
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
-        top, chosen, catalog = assign_unsearched(self.context, samples, self.params.max_products, self.name)
+        top, chosen, catalog = assign_unsearched(self, samples, self.params.max_products)
         if not chosen:
             return []
-        texts = product_text_map(self.context)
-        self._kinds = _Kinds(catalog)
+        texts = prepared(self, "texts", lambda: product_text_map(self.context))
+        self._kinds = prepared(self, "kinds", lambda: _Kinds(catalog))
         by_id = {s.sample_id: s for s in samples}
         out: list[Candidate] = []
         for sample_id, rows in chosen.items():
@@ -77,7 +77,7 @@ class PseudoQuery(Augmenter):
         return out
 
     def queries(self, product: pd.Series, r: random.Random) -> list[str]:
-        """Up to per_product distinct queries for one product, drawn from its fields with `r`."""
+        """Up to per_sample distinct queries for one product, drawn from its fields with `r`."""
         title = str(product.get("title") or "")
         brand = _clean(product.get("brand"))
         category = _leaf(product.get("category"))
@@ -106,33 +106,36 @@ class PseudoQuery(Augmenter):
             query = query.lower() if self.params.lowercase else query
             if query and query not in out and query != title.lower():
                 out.append(query)
-            if len(out) >= self.params.per_product:
+            if len(out) >= self.params.per_sample:
                 break
         return out
 
 
-def assign_unsearched(context, samples: list[Sample], max_products: int, augmenter: str):
+def assign_unsearched(augmenter: Augmenter, samples: list[Sample], max_products: int):
     """(top label, {anchor sample_id in `samples`: [product rows]}, catalog) for never-searched products.
 
     Never-searched: in the catalog and in no sample of any split (see the module docstring).
     The anchor of each product is fixed over the whole train split, so batching does not matter.
     """
-    products = need(context, "products", augmenter)
-    everything = need(context, "samples", augmenter)
-    _, top = label_range(context, samples)
+    top, every, catalog = prepared(augmenter, "assignment", lambda: _assign_all(augmenter, samples, max_products))
+    present = {s.sample_id for s in samples}  # this batch makes the products of its anchors; other batches the rest
+    return top, {anchor: rows for anchor, rows in every.items() if anchor in present}, catalog
+
+
+def _assign_all(augmenter: Augmenter, samples: list[Sample], max_products: int):
+    products = need(augmenter.context, "products", augmenter.name)
+    everything = need(augmenter.context, "samples", augmenter.name)
+    _, top = label_range(augmenter.context, samples)
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     anchors = _anchors(everything, top)
     if not anchors:
         return top, {}, catalog
     searched = set(everything["product_id"].astype(str))
     fresh = catalog[~catalog["product_id"].isin(searched)].sort_values("product_id").head(max_products)
-    present = {s.sample_id for s in samples}
-    chosen: dict[int, list[pd.Series]] = {}
+    every: dict[int, list[pd.Series]] = {}
     for _, product in fresh.iterrows():
-        anchor = _pick_anchor(anchors, product)
-        if anchor in present:  # this batch holds the anchor sample; another batch makes the rest
-            chosen.setdefault(anchor, []).append(product)
-    return top, chosen, catalog
+        every.setdefault(_pick_anchor(anchors, product), []).append(product)
+    return top, every, catalog
 
 
 def _anchors(everything: pd.DataFrame, top: float) -> dict[str, list[int]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import heldout_queries, label_range, need, norm_query
+from workbench.augment.catalog import heldout_queries, label_range, need, norm_query, prepared
 
 
 @dataclass
@@ -47,7 +47,7 @@ class LogMinedRewrite(Augmenter):
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         events = need(self.context, "events", self.name)
-        rewrites = self._mine(events)
+        rewrites = prepared(self, "rewrites", lambda: self._mine(events))
         low, _ = label_range(self.context, samples)
         out: list[Candidate] = []
         for sample in samples:

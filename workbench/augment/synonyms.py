@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
+from workbench.augment.catalog import prepared
 from workbench.augment.text import CJK, has_cjk, join_like, protected_spans, segment_cjk, split_tokens
 from workbench.augment.wordnet import PRODUCT_LEX_FILES, load_wordnet
 from workbench.errors import BadInput, MissingData
@@ -56,7 +57,7 @@ class WordNetSynonym(Augmenter):
         bad = [p for p in parts if p not in ("n", "a", "v", "r")]
         if bad:
             raise BadInput(f"wordnet_synonym: pos must be letters from n, a, v, r; got {self.params.pos!r}")
-        cache: dict[str, list[str]] = {}
+        cache: dict[str, list[str]] = prepared(self, "options", dict)
 
         def options(token: str) -> list[str]:
             if token not in cache:
@@ -139,8 +140,8 @@ class DomainSynonym(Augmenter):
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         if not self.params.table_path:
             raise MissingData("domain_synonym needs a synonym table: set table_path to a CSV with columns term, synonym")
-        table = read_synonym_table(self.params.table_path, both_ways=self.params.both_ways)
-        pattern = _table_pattern(table)
+        table = prepared(self, "table", lambda: read_synonym_table(self.params.table_path, both_ways=self.params.both_ways))
+        pattern = prepared(self, "pattern", lambda: _table_pattern(table))
         out: list[Candidate] = []
         for sample in samples:
             matches = _matches(pattern, sample.query)
