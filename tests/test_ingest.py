@@ -229,3 +229,13 @@ def test_esci_pairs_keep_three_languages_and_grade_esci_labels(db_url):
     assert products["title"].str.contains("[\u3040-\u30ff\u4e00-\u9fff]").any()  # Japanese
     assert products["title"].str.contains("[ñáéíóú]").any()  # Spanish
     assert "product_locale" in json.loads(products["attributes"][0])
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ("{bad", 'error: --mapping is not JSON (Expecting property name enclosed in double quotes); write it as '
+             '{"query": "search_term"}\n'),
+    ("[1]", 'error: --mapping must be a JSON object of our field -> file column, e.g. {"query": "search_term"}\n'),
+])
+def test_cli_refuses_a_mapping_that_is_not_a_json_object(db_url, tmp_path, mapping, message):
+    out = _cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--mapping", mapping, "--json")
+    assert (out.returncode, out.stdout, out.stderr) == (1, "", message)

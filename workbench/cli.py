@@ -45,8 +45,14 @@ def emit(result: dict, as_json: bool) -> None:
 def cmd_ingest(args: argparse.Namespace) -> dict:
     """Ingest a catalog, search logs or labeled pairs. Example: ingest pairs train.csv --json"""
     from workbench import ingest
+    from workbench.errors import BadInput
 
-    mapping = json.loads(args.mapping) if args.mapping else None
+    try:
+        mapping = json.loads(args.mapping) if args.mapping else None
+    except json.JSONDecodeError as e:
+        raise BadInput(f'--mapping is not JSON ({e.msg}); write it as {{"query": "search_term"}}') from e
+    if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
+        raise BadInput('--mapping must be a JSON object of our field -> file column, e.g. {"query": "search_term"}')
     result = ingest.ingest_file(
         args.file,
         kind=args.kind,
