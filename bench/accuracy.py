@@ -12,7 +12,7 @@ It goes through the product's own path, as a user would, headless:
 3. augment one recipe per setting, run on the train split; every candidate that passed the
            recipe's filters accepted in bulk and saved as an augmented set (pipeline, review);
 4. train   one sweep per data size, settings x seeds, through the job queue, the scheduler and
-           the worker (workbench.jobs.queue.run_sweep, wait_job), bundled MiniLM, CPU;
+           the worker (workbench.jobs.queue.submit_job, wait_job), bundled MiniLM, CPU;
 5. compare mean and 95% interval over seeds, delta against "none" with a paired bootstrap over
            test queries (workbench.experiments.load_comparison) for accuracy, F1, nDCG@10, and the
            typo slice (the test queries with seeded keyboard typos).
@@ -64,6 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--test-pairs", type=int, default=500, help="test subset; the typo slice doubles its cost")
     p.add_argument("--aug-share", type=float, default=0.5, help="each augmented set holds about this share of train")
     p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--budget-min", type=float, default=0, help="cancel the jobs still queued after this many minutes (0 = wait)")
     p.add_argument("--data-dir", help="where the bench's database and jobs go (default: a new temp folder)")
     args = p.parse_args(argv)
     if args.quick:
@@ -110,23 +111,37 @@ def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
 
 
 def submit(prepared: dict, args) -> tuple[int, list[int]]:
-    from workbench.jobs.queue import run_sweep
+    """One experiment, a job per (seed, setting), seed-major: a time-boxed run covers every setting first."""
+    from storage import jobs as job_store
+    from storage.db import begin
+    from workbench.jobs.queue import submit_job
+    from workbench.jobs.scheduler import ensure_scheduler
     from workbench.train.config import TrainConfig
 
     config = TrainConfig(epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size, device="cpu",
                          learning_rate=args.learning_rate, strategy=args.strategy, patience=0)  # fmt: skip
     ids = [set_id for set_id, _ in prepared["sets"].values()]
     settings = [[]] + [[i] for i in ids] + ([ids] if len(ids) > 1 else [])
-    return run_sweep(prepared["sample_set_id"], config, settings, list(range(args.seeds)), f"accuracy bench {prepared['size']}")
+    with begin() as conn:
+        experiment_id = job_store.create_experiment(conn, f"accuracy bench {prepared['size']}", {"settings": settings, "config": config.to_dict()})
+    job_ids = [submit_job(prepared["sample_set_id"], TrainConfig.from_dict(config.to_dict() | {"seed": seed}), setting,
+                          experiment_id=experiment_id, start_scheduler=False)
+               for seed in range(args.seeds) for setting in settings]  # fmt: skip
+    ensure_scheduler()
+    return experiment_id, job_ids
 
 
-def results(prepared: dict, experiment_id: int, job_ids: list[int], args) -> dict:
+def results(prepared: dict, experiment_id: int, job_ids: list[int], args, deadline: float | None) -> dict:
+    """Wait for the sweep (cancelling what is left at the deadline) and compare what finished."""
     from workbench.experiments import load_comparison
-    from workbench.jobs.queue import wait_job
+    from workbench.jobs.queue import FINISHED, cancel_job, wait_job
 
     failed = {}
     for job_id in job_ids:
-        summary = wait_job(job_id, poll_s=5.0)
+        timeout_s = None if deadline is None else max(0.0, deadline - time.monotonic())
+        summary = wait_job(job_id, timeout_s=timeout_s, poll_s=5.0)
+        if summary["status"] not in FINISHED:
+            summary = cancel_job(job_id) | {"error": "cancelled at the bench's --budget-min deadline"}
         if summary["status"] != "done":
             failed[job_id] = f"{summary['setting']} seed {summary['seed']}: {summary['status']}: {summary['error']}"
             print(f"  job {job_id} {failed[job_id]}", flush=True)
@@ -141,7 +156,7 @@ def results(prepared: dict, experiment_id: int, job_ids: list[int], args) -> dic
     return {"size": prepared["size"], "experiment_id": experiment_id, "baseline": "none",
             "train_pairs": summary["train"], "val_pairs": summary["val"], "test_pairs": summary["test"],
             "augmented_sets": {name: n for name, (_, n) in prepared["sets"].items()},
-            "settings": by_metric["accuracy"], "by_metric": by_metric, "failed_jobs": failed}  # fmt: skip
+            "settings": by_metric["accuracy"], "by_metric": by_metric, "unfinished_jobs": failed}  # fmt: skip
 
 
 def show(result: dict) -> None:
@@ -160,6 +175,7 @@ def main(argv=None) -> dict:
     os.environ["WORKBENCH_DATA_DIR"] = str(folder)  # the scheduler and workers inherit it
     os.environ.pop("WORKBENCH_DB_URL", None)
     started = time.monotonic()
+    deadline = started + 60 * args.budget_min if args.budget_min else None
     source = pd.read_csv(DATA, dtype=str, keep_default_na=False)
     sizes = [int(s) for s in args.sizes.split(",")]
     prepared = []
@@ -170,7 +186,7 @@ def main(argv=None) -> dict:
     print(f"submitted {sum(len(j) for _, j in sweeps)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
     out = []
     for p, (experiment_id, job_ids) in zip(prepared, sweeps):
-        out.append(results(p, experiment_id, job_ids, args))
+        out.append(results(p, experiment_id, job_ids, args, deadline))
         show(out[-1])
         print(f"({time.monotonic() - started:.0f} s)", flush=True)
     config = {k: v for k, v in vars(args).items() if k != "data_dir"} | {"data_dir": str(folder), "device": "cpu"}
