@@ -27,8 +27,8 @@ for column, (title, key, text) in zip(st.columns(len(steps)), steps):
 if counts["datasets"] == 0:
     st.info("The database is empty. Upload your own files on the Data page, or start with the demo.")
     if st.button("Load demo data", key="load_demo", type="primary"):
-        with st.spinner("Generating a demo catalog and search logs..."):
-            result = demo.load_demo()
+        bar = st.progress(0.0, text="Generating a demo catalog and search logs")
+        result = demo.load_demo(on_progress=lambda done, total, message: bar.progress(done / total, text=message))
         st.success(
             f"Loaded the demo: catalog dataset {result.catalog_dataset_id}, "
             f"logs dataset {result.logs_dataset_id}. Next: build samples on the Samples page."

@@ -239,3 +239,13 @@ def test_esci_pairs_keep_three_languages_and_grade_esci_labels(db_url):
 def test_cli_refuses_a_mapping_that_is_not_a_json_object(db_url, tmp_path, mapping, message):
     out = _cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--mapping", mapping, "--json")
     assert (out.returncode, out.stdout, out.stderr) == (1, "", message)
+
+
+def test_json_lines_rows_are_numbered_by_their_line(db_url, tmp_path):
+    text = '{"query": "drill", "product_id": "p1", "label": 1}\n{"query": "", "product_id": "p2", "label": 0}\n' \
+           '{"query": "saw", "product_id": "p3", "label": 0}\n'
+    result = ingest_file(_write(tmp_path, "p.jsonl", text), kind="pairs")
+    with begin() as conn:
+        rejected = datasets.read_rejected_rows(conn, result.dataset_id)
+    assert rejected[["line", "column_name", "reason"]].values.tolist() == [[2, "query", "missing query"]]
+    assert result.rows_accepted == 2
