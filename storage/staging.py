@@ -40,26 +40,32 @@ def literal(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def stage_csv(raw: duckdb.DuckDBPyConnection, path: str, delimiter: str, max_line_bytes: int) -> list[str]:
-    """Load a CSV/TSV as text columns; malformed rows go to the rejects table. Returns the columns."""
+def _limit(rows: int | None) -> str:
+    return f" LIMIT {int(rows)}" if rows is not None else ""
+
+
+def stage_csv(raw: duckdb.DuckDBPyConnection, path: str, delimiter: str, max_line_bytes: int,
+              rows: int | None = None) -> list[str]:
+    """Load a CSV/TSV as text columns; malformed rows go to the rejects table. Returns the columns.
+    rows: only the first rows (a preview stops reading there)."""
     raw.execute(
         f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_csv(?, header = true, all_varchar = true, "
         "delim = ?, quote = '\"', escape = '\"', max_line_size = ?, store_rejects = true, "
-        f"rejects_table = '{REJECTS}', rejects_scan = '{REJECT_SCANS}', auto_detect = true)",
+        f"rejects_table = '{REJECTS}', rejects_scan = '{REJECT_SCANS}', auto_detect = true){_limit(rows)}",
         [path, delimiter, max_line_bytes],
     )
     return _columns(raw)
 
 
-def stage_parquet(raw: duckdb.DuckDBPyConnection, path: str) -> list[str]:
-    raw.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_parquet(?)", [path])
+def stage_parquet(raw: duckdb.DuckDBPyConnection, path: str, rows: int | None = None) -> list[str]:
+    raw.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_parquet(?){_limit(rows)}", [path])
     return _columns(raw)
 
 
-def stage_jsonl(raw: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+def stage_jsonl(raw: duckdb.DuckDBPyConnection, path: str, rows: int | None = None) -> list[str]:
     raw.execute(
         f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-        "records = true, sample_size = -1)",
+        f"records = true, sample_size = -1){_limit(rows)}",
         [path],
     )
     return _columns(raw)

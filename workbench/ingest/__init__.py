@@ -121,8 +121,8 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
         info = inspect_file(path, shown, workdir, encoding)
         raw = duckdb.connect()
         try:
-            columns = _stage(raw, info)
-            head = raw.execute(f"SELECT * FROM {staging.STAGE} LIMIT ?", [rows]).df().astype("string")
+            columns = _stage(raw, info, rows)
+            head = raw.execute(f"SELECT * FROM {staging.STAGE}").df().astype("string")
         finally:
             raw.close()
         try:
@@ -152,14 +152,14 @@ def _catalog_for_logs(conn, catalog_dataset_id: int | None) -> int:
     return catalog_dataset_id
 
 
-def _stage(raw, info: FileInfo) -> list[str]:
-    """Load the file into the staging table; DuckDB's reader errors become BadInput naming the file."""
+def _stage(raw, info: FileInfo, rows: int | None = None) -> list[str]:
+    """Load the file (or its first rows) into the staging table; reader errors become BadInput."""
     try:
         if info.format == "parquet":
-            return staging.stage_parquet(raw, str(info.path))
+            return staging.stage_parquet(raw, str(info.path), rows)
         if info.format == "jsonl":
-            return staging.stage_jsonl(raw, str(info.path))
-        return staging.stage_csv(raw, str(info.path), info.delimiter, MAX_LINE_BYTES)
+            return staging.stage_jsonl(raw, str(info.path), rows)
+        return staging.stage_csv(raw, str(info.path), info.delimiter, MAX_LINE_BYTES, rows)
     except duckdb.Error as e:
         first = str(e).strip().splitlines()[0]
         raise BadInput(f"{info.name} cannot be read as {info.format.upper()}: {first}") from e
