@@ -24,7 +24,7 @@ EXPECTED = {
     ("keyboard_typo", "en"): {1: "cordless droll 20V battery", 2: "3/4 in. plywood shedt", 3: "logitech M185 wireless nouse"},
     ("keyboard_typo", "zh"): {},  # no keyboard map for Chinese characters: no candidate rather than a copy
     ("ocr_confusion", "en"): {1: "cordless dkill 20V battery", 2: "3/4 in. plyw0od sheet", 3: "logitech M185 wireless moose"},
-    ("ocr_confusion", "zh"): {13: "末来科技 自拍杆"},
+    ("ocr_confusion", "zh"): {11: "无线篮牙耳机 降噪", 13: "末来科技 自拍杆"},
     ("char_edit", "en"): {1: "cordless drill 20V battry", 2: "3/4 in. plywood shete", 3: "logitech M185 wireless ymouse"},
     ("char_edit", "zh"): {11: "无线蓝耳牙机 降噪", 12: "iPhone15手g机壳 透明", 13: "未来科技 拍杆"},
     ("word_swap", "en"): {1: "drill cordless 20V battery", 2: "3/4 in. sheet plywood", 3: "logitech M185 mouse wireless"},

@@ -38,7 +38,8 @@ from workbench.augment.text import has_cjk, is_cjk_token, join_like, split_token
 # Visually confusable Chinese characters for OCR noise (each group maps every member to the others).
 CJK_OCR_GROUPS = ["己已巳", "未末", "日曰", "人入八", "土士", "大太犬", "天夭", "王玉主", "贝见", "刀力",
                   "干千于", "午牛", "自白", "木本术", "今令", "免兔", "戊戌戍", "拨拔", "候侯", "狠狼",
-                  "暑署", "析折", "即既", "辨辩辫", "鸟乌", "采釆", "茶荼", "灸炙", "冶治", "汩汨"]
+                  "暑署", "析折", "即既", "辨辩辫", "鸟乌", "采釆", "茶荼", "灸炙", "冶治", "汩汨",
+                  "蓝篮", "手毛", "牙互", "机杌", "线钱", "壳亮"]
 LATIN_OCR = {"0": ["o", "O"], "1": ["l", "I"], "2": ["z"], "5": ["s"], "6": ["b"], "8": ["B"], "9": ["g", "q"],
              "o": ["u"], "r": ["k"], "m": ["rn"], "C": ["G"], "O": ["D", "U"], "E": ["B"]}
 

@@ -1,0 +1,41 @@
+"""Every registered augmenter keeps the interface: a stable name, typed Params with help text,
+a docstring with Args / Requirements / Inputs / Example, a header naming its technique."""
+import ast
+import dataclasses
+import importlib
+import inspect
+import typing
+
+import pytest
+
+from workbench.augment import REGISTRY, get
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_augmenter_has_name_params_and_documented_sections(name):
+    cls = get(name)
+    assert cls.name == name
+    assert dataclasses.is_dataclass(cls.Params)
+    hints = typing.get_type_hints(cls.Params)
+    for f in dataclasses.fields(cls.Params):
+        assert f.metadata.get("help"), f"{name}: parameter {f.name!r} has no help text"
+        assert hints[f.name] in (int, float, str, bool), f"{name}: parameter {f.name!r} is not a plain typed value"
+    defaults = cls.Params()
+    assert dataclasses.asdict(defaults)  # defaults exist and are JSON-friendly values
+    doc = inspect.getdoc(cls)
+    for section in ("Args:", "Requirements:", "Inputs:", "Example:"):
+        assert section in doc, f"{name}: docstring has no {section} section"
+
+
+@pytest.mark.parametrize("module", sorted({path.split(":")[0] for path in REGISTRY.values()}))
+def test_each_augmenter_module_names_its_technique_and_never_seeds_globally(module):
+    source = inspect.getsource(importlib.import_module(module))
+    header = ast.get_docstring(ast.parse(source))
+    assert header and ("Technique" in header or "technique" in header), f"{module}: the header names no technique"
+    for call in ("random.seed(", "np.random.seed(", "torch.manual_seed("):
+        assert call not in source, f"{module} touches global random state with {call}"
+
+
+def test_every_augmenter_counts_with_per_sample():
+    for name in REGISTRY:
+        assert "per_sample" in {f.name for f in dataclasses.fields(get(name).Params)}, name
