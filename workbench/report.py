@@ -108,7 +108,8 @@ def summary_lines(comparison: Comparison) -> list[str]:
             continue
         verdict = ("better than" if s.delta > 0 else "worse than") if s.significant else "no significant difference from"
         lines.append(f"{s.name}: {verdict} {comparison.baseline} on {s.metric}, delta {s.delta:+.4f} "
-                     f"(95% interval {s.delta_ci_low:+.4f} to {s.delta_ci_high:+.4f}, {s.test}, {s.n_seeds} seeds)")  # fmt: skip
+                     f"(95% interval {s.delta_ci_low:+.4f} to {s.delta_ci_high:+.4f}, {s.test}, "
+                     f"{s.n_seeds} seed{'' if s.n_seeds == 1 else 's'})")  # fmt: skip
     return lines
 
 
