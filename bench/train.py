@@ -1,6 +1,6 @@
 """Training throughput: our loop against a tutorial-style loop and transformers' Trainer.
 
-    .venv/bin/python bench/train.py [--pairs 640] [--batch-size 32]
+    .venv/bin/python bench/train.py [--pairs 640] [--batch-size 32] [--threads N]
 
 The same bundled model trains on the same Home Depot pairs (../shared/data/home_depot/train.csv,
 a seeded sample, binary label relevance >= 2.5) for one epoch, three ways in one run:
@@ -106,7 +106,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=640)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for all three (0 = torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if not DATA.exists():
         raise SystemExit(f"missing {DATA}: see ../shared/data/README.md")
     frame = load_pairs(args.pairs)
