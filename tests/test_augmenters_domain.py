@@ -99,7 +99,7 @@ def test_pseudo_queries_only_for_never_searched_products():
 
 
 PSEUDO_EXPECTED = [  # each product tied to a positive train sample of its category
-    (4, "P11", "lumen sconce"), (4, "P11", "lighting sconce"), (2, "P7", "bolt 10 pack"), (2, "P7", "drill 10 pack"),
+    (4, "P11", "lumen sconce"), (4, "P11", "lighting sconce"), (2, "P7", "drill 10 pack"), (2, "P7", "bolt 10 pack"),
     (5, "P8", "lumen 52 in"), (5, "P8", "fan 52 in"),
 ]
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
 from workbench.augment.catalog import label_range, need, prepared, product_text_map
-from workbench.augment.text import has_cjk, join_tokens, protected_tokens, segment_cjk
+from workbench.augment.text import has_cjk, join_tokens, protected_tokens, split_tokens
 
 _FILLER = frozenset("a an and for in of on the to with w/ by from".split())
 
@@ -84,7 +84,9 @@ class PseudoQuery(Augmenter):
         words = _content_words(title, brand)
         codes = protected_tokens(title)
         values = _attribute_values(product.get("attributes"))
-        head = self._kinds.head(words, category) if hasattr(self, "_kinds") else _last_word(words, category)
+        value_words = {w.lower() for v in values for w in v.split()}  # "copper" is what it is made of, not what it is
+        kind_words = [w for w in words if w.lower() not in value_words]
+        head = self._kinds.head(kind_words, category) if hasattr(self, "_kinds") else _last_word(kind_words, category)
         options = []
         if brand and head:
             options.append([brand, head])
@@ -102,7 +104,7 @@ class PseudoQuery(Augmenter):
         r.shuffle(options)
         out: list[str] = []
         for parts in options:
-            query = join_tokens([p for p in parts if p])
+            query = _no_repeats(join_tokens([p for p in parts if p]))
             query = query.lower() if self.params.lowercase else query
             if query and query not in out and query != title.lower():
                 out.append(query)
@@ -170,12 +172,18 @@ def _leaf(category) -> str:
 
 
 def _content_words(title: str, brand: str) -> list[str]:
-    words: list[str] = []
-    for piece in re.split(r"[\s,;|()\[\]]+", title):
-        if not piece or piece.lower() in _FILLER or piece.lower() == brand.lower():
-            continue
-        words.extend(segment_cjk(piece) if has_cjk(piece) else [piece])
-    return words
+    """Title words without fillers and the brand; a size or code ("20 amp") stays one word."""
+    cleaned = re.sub(r"[,;|()\[\]]+", " ", title)
+    return [w for w in split_tokens(cleaned).tokens if w.lower() not in _FILLER and w.lower() != brand.lower()]
+
+
+def _no_repeats(query: str) -> str:
+    """'metal metal drill' -> 'metal drill' (a value that is also part of the head)."""
+    seen: list[str] = []
+    for word in query.split(" "):
+        if word not in seen:
+            seen.append(word)
+    return " ".join(seen)
 
 
 class _Kinds:
