@@ -84,6 +84,8 @@ def test_string_similarity_scores_a_word_swap_as_the_same():
     ("red garden hose", "garden hose", "«-red» garden hose"),
     ("dishwasher", "dish washer", "«dish» «washer»"),
     ("<b>x</b> =SUM(A1)", "<b>y</b> =SUM(A1)", "«<b>y</b>» =SUM(A1)"),  # text as it is: never HTML
+    ("华为手机 128gb", "华为手札 128gb", "华为手«札» 128gb"),  # Chinese: by character
+    ("蓝牙耳机", "蓝牙 耳机", "蓝牙耳机"),  # a split only adds a space: no word changed
 ])
 def test_mark_changes(original, augmented, marked):
     assert mark_changes(original, augmented) == marked

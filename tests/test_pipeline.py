@@ -139,3 +139,23 @@ def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path):
     assert out.stderr.strip().splitlines()[-1] == (
         "error: recipe.json, steps[0]: augmenter 'keyboard_typo' has no parameter(s) speed; "
         "known: char_max, min_char, per_sample, word_max, word_p")
+
+
+def test_chinese_samples_go_through_the_pipeline_with_tokens_protected():
+    queries = ["华为手机 128gb 黑色", "蓝牙耳机 降噪", "小米 电饭煲 3升", "不锈钢 保温杯 500ml", "儿童 自行车 16寸",
+               "无线 鼠标 静音", "笔记本 电脑 包", "led 台灯 护眼"]
+    samples = pd.DataFrame({"sample_id": range(len(queries)), "query": queries,
+                            "product_id": [f"p{i}" for i in range(len(queries))],
+                            "product_text": [f"商品 {i}" for i in range(len(queries))], "category": None,
+                            "label": 1.0, "split": ["train"] * 6 + ["val", "test"], "cold_start": False})
+    recipe = recipe_from_dict({"seed": 1, "per_sample": 3, "filters": {"min_score": 0},
+                               "steps": [{"augmenter": "ocr_confusion"}, {"augmenter": "char_edit"},
+                                         {"augmenter": "word_swap"}, {"augmenter": "word_split"}]})
+    frame, dropped, generated = generate_candidates(samples, recipe, workers=1)
+    again, _, _ = generate_candidates(samples, recipe, workers=2, chunk_size=2)
+    pd.testing.assert_frame_equal(frame, again)
+    assert set(frame["augmenter"]) == {"ocr_confusion", "char_edit", "word_swap", "word_split"}
+    assert set(frame["sample_id"]) <= set(range(6))
+    for original, query in zip(frame["original"], frame["query"]):
+        for token in ("128gb", "3升", "500ml", "16寸"):
+            assert token not in original or token in query

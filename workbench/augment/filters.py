@@ -23,11 +23,12 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from workbench.augment.text import protected_intact
+from workbench.augment.text import CJK, has_cjk, protected_tokens
 
 # Augmenters whose candidates are new text rather than an edit of the source text: the
 # protected-token check and the label-preservation score against the source do not apply.
@@ -51,9 +52,11 @@ class FilterConfig:
     encoder_model: str = ""  # encoder name or path; empty = the bundled MiniLM
 
 
+_CJK_OR_RUN = re.compile(f"[{CJK}]|[^{CJK}]+")
 _PUNCT = re.compile(r"[^\w\s./-]|(?<!\d)[./-]|[./-](?!\d)")
 
 
+@lru_cache(maxsize=262_144)  # the source text of a sample is checked once per candidate made from it
 def normalize(text: str) -> str:
     """Case, width, spacing and punctuation (except inside numbers such as 3/4 or 1.5) removed."""
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -123,8 +126,8 @@ def check_rows(frame: pd.DataFrame, config: FilterConfig, index: EvalIndex | Non
     """(reason, dedupe key) per candidate: the first reason it is dropped for ('' to keep it), and
     its normalised (query, product, product text) key for `repeat_reasons`."""
     reasons, keys = [], []
-    columns = (frame["field"], frame["augmenter"], frame["query"].astype(str), frame["product_text"].astype(str),
-               frame["original"].astype(str), frame["product_id"].astype(str))
+    # Plain lists: iterating Arrow-backed string columns element by element is several times slower.
+    columns = [frame[c].astype(str).tolist() for c in ("field", "augmenter", "query", "product_text", "original", "product_id")]
     for field_, augmenter, query, product_text, original, product_id in zip(*columns):
         reason, key = _check(field_, augmenter, query, product_text, original, product_id, config, index)
         reasons.append(reason)
@@ -160,11 +163,22 @@ def _check(field_, augmenter, query, product_text, original, product_id, config,
     changed = key_query if field_ == "query" else normalize(text)
     if changed == normalize(original):
         return "near_duplicate", key
-    if config.protect_tokens and augmenter not in GENERATORS and not protected_intact(original, text):
+    if config.protect_tokens and augmenter not in GENERATORS and not _intact(original, text):
         return "protected_token", key
     if guard and field_ == "query" and index.leaks(key_query):
         return "leakage", key
     return ("duplicate" if known else ""), key
+
+
+@lru_cache(maxsize=262_144)
+def _protected(original: str) -> tuple[tuple[str, int], ...]:
+    tokens = protected_tokens(original)
+    return tuple((t, tokens.count(t)) for t in set(tokens))
+
+
+def _intact(original: str, augmented: str) -> bool:
+    """text.protected_intact, with the source's tokens found once per source text."""
+    return all(augmented.count(t) >= n for t, n in _protected(original))
 
 
 def repeat_reasons(frame: pd.DataFrame, keys: pd.Series) -> pd.Series:
@@ -192,21 +206,30 @@ def string_similarity(a: list[str], b: list[str]) -> np.ndarray:
     return (np.maximum(plain, sorted_words) / 100.0).astype(np.float32)
 
 
+def _diff_tokens(text: str) -> list[str]:
+    """Words, with each Chinese character its own token (Chinese has no spaces to split on)."""
+    return [t for piece in text.split() for t in _CJK_OR_RUN.findall(piece)]
+
+
 def mark_changes(original: str, augmented: str) -> str:
     """The augmented text with changed or added words in «», and removed words as «-word».
 
-    Plain text for a dataframe cell: user text is never rendered as HTML or markdown.
+    Plain text for a dataframe cell: user text is never rendered as HTML or markdown. Chinese is
+    compared character by character and joined without spaces.
     """
-    a, b = original.split(), augmented.split()
-    out: list[str] = []
+    a, b = _diff_tokens(original), _diff_tokens(augmented)
+    out: list[tuple[str, bool]] = []  # (token, is Chinese)
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if op == "equal":
-            out.extend(b[j1:j2])
+            out.extend((w, has_cjk(w)) for w in b[j1:j2])
         else:
-            out.extend(f"«{word}»" for word in b[j1:j2])
-            if op == "delete" or (op == "replace" and j2 == j1):
-                out.extend(f"«-{word}»" for word in a[i1:i2])
-    return " ".join(out)
+            out.extend((f"«{w}»", has_cjk(w)) for w in b[j1:j2])
+            if op == "delete":
+                out.extend((f"«-{w}»", has_cjk(w)) for w in a[i1:i2])
+    text = ""
+    for i, (token, cjk) in enumerate(out):
+        text += ("" if i == 0 or (cjk and out[i - 1][1]) else " ") + token
+    return text
 
 
 def review_view(page: pd.DataFrame) -> pd.DataFrame:

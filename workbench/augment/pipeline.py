@@ -82,19 +82,23 @@ def _run_task(task: tuple[int, int, int, int, int]) -> tuple[pd.DataFrame, Count
 
 def candidates_frame(produced: list) -> pd.DataFrame:
     """Candidate objects -> one column per field, params as JSON (dumped once per distinct dict)."""
-    dumped: dict[int, str] = {}
+    dumped: dict = {}
     params = []
     for c in produced:
-        key = id(c.params)
+        try:
+            key = tuple(c.params.items())  # augmenters hand each candidate its own, equal, dict
+            hash(key)
+        except TypeError:  # a list or dict among the values: no cache for this one
+            key = id(c.params)
         if key not in dumped:
             dumped[key] = json.dumps(c.params, sort_keys=True, ensure_ascii=False, default=str)
         params.append(dumped[key])
     data = {col: [getattr(c, col) for c in produced] for col in COLUMNS if col != "params"}
     data["params"] = params
     frame = pd.DataFrame(data, columns=COLUMNS)
-    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").astype(float)
-    frame["label"] = frame["label"].astype(float)
-    return frame
+    # Fixed dtypes, so that an empty chunk does not turn the ids of the others into floats on concat.
+    return frame.astype({"sample_id": "int64", "seed": "int64", "label": "float64"}).assign(
+        score=pd.to_numeric(frame["score"], errors="coerce").astype("float64"))
 
 
 def filter_rows(frame: pd.DataFrame, filters: FilterConfig, index: EvalIndex | None) -> tuple[pd.DataFrame, Counter]:
@@ -207,6 +211,7 @@ def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentC
     frames = [results[t][0] for t in tasks]  # task order, so the output never depends on the workers
     dropped: Counter = sum((results[t][1] for t in tasks), Counter())
     generated = sum(len(f) for f in frames) + sum(dropped.values())
+    frames = [f for f in frames if len(f)] or frames[:1]  # empty chunks would change the column dtypes
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*COLUMNS, "key"])
 
     repeats = repeat_reasons(frame, frame.pop("key"))
