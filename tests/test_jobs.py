@@ -197,3 +197,21 @@ def test_a_job_left_running_by_a_dead_scheduler_and_worker_is_failed_on_the_next
     assert failed["status"] == "failed"
     assert failed["error"].startswith("the worker is gone; its last heartbeat was ")
     assert "s ago; Resume starts it again" in failed["error"]
+
+
+def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, tiny_model, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_HEARTBEAT_TIMEOUT_S", "20")  # short, yet above a slow import of torch
+    set_id = store_sample_set()
+    job_id = submit_job(set_id, quick(tiny_model, epochs=500))
+    row = wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
+    os.killpg(row["pid"], signal.SIGSTOP)  # alive but silent, as a hung worker is
+    failed = wait_for(lambda: (r := job(job_id))["status"] == "failed" and r)
+    assert failed["error"].startswith("the worker sent no heartbeat for over 20 s and was killed")
+    assert not process_alive(row["pid"])
+
+
+def test_cli_train_on_a_missing_sample_set_fails_with_one_clear_line(env):
+    proc = subprocess.run([sys.executable, "-m", "workbench", "train", "--sample-set", "99", "--json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == "error: no sample set with id 99; `python -m workbench samples list` shows them"
