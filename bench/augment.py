@@ -17,7 +17,8 @@ query with workbench.samples), the train split repeated with fresh sample ids up
 4. review    with --review-rows N (default 1,000,000): N candidates in one run; time to count
              and page a filter, accept every match, and undo it, all in SQL.
 The last line is one JSON object: pipeline_s, bare_s, pipeline_vs_bare (pipeline_s / bare_s),
-encoder_texts_per_s, and the review timings.
+encoder_texts_per_s, the review timings, and the CPU seconds of each way with the load average at
+the start (on a shared machine the wall seconds depend on what else runs; CPU seconds less so).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -59,7 +61,7 @@ def load_samples(n_sources: int) -> pd.DataFrame:
     return out
 
 
-def bench_pipeline(samples: pd.DataFrame, url: str) -> tuple[float, dict]:
+def bench_pipeline(samples: pd.DataFrame, url: str) -> tuple[float, float, dict]:
     from storage.db import begin
     from storage.samples import create_sample_set, insert_samples
     from workbench.augment.pipeline import run_recipe
@@ -69,12 +71,19 @@ def bench_pipeline(samples: pd.DataFrame, url: str) -> tuple[float, dict]:
         set_id = create_sample_set(conn, "bench", 1, {"label_kind": "binary"}, {})
         insert_samples(conn, set_id, samples)
     recipe = preset("typo robustness")
+    cpu = cpu_s()
     start = time.perf_counter()
     result = run_recipe(set_id, recipe, url=url)
-    return time.perf_counter() - start, result.as_dict()
+    return time.perf_counter() - start, cpu_s() - cpu, result.as_dict()
 
 
-def bench_bare(queries: list[str]) -> tuple[float, int]:
+def cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (the pool's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bench_bare(queries: list[str]) -> tuple[float, float, int]:
     """The same three operations as the recipe, nlpaug's public calls, one process."""
     import nlpaug.augmenter.char as nac
     import nlpaug.augmenter.word as naw
@@ -87,11 +96,12 @@ def bench_bare(queries: list[str]) -> tuple[float, int]:
              for a in ("swap", "insert", "delete")]
     split = naw.SplitAug(aug_p=0.3, aug_min=1, aug_max=1, min_char=4)
     made = 0
+    cpu = cpu_s()
     start = time.perf_counter()
     for i, query in enumerate(queries):
         for aug in (keyboard, edits[i % 3], split):
             made += len(aug.augment(query))
-    return time.perf_counter() - start, made
+    return time.perf_counter() - start, cpu_s() - cpu, made
 
 
 def bench_encoder(queries: list[str], n: int = 2000) -> float:
@@ -148,9 +158,10 @@ def main() -> None:
     queries = samples.loc[samples["split"] == "train", "query"].tolist()
     with tempfile.TemporaryDirectory() as folder:
         url = f"duckdb:///{Path(folder) / 'bench.duckdb'}"
-        pipeline_s, result = bench_pipeline(samples, url)
+        load = os.getloadavg()[0]
+        pipeline_s, pipeline_cpu, result = bench_pipeline(samples, url)
         print(f"pipeline: {pipeline_s:.1f} s, {result['candidates']:,} stored of {result['generated']:,}", file=sys.stderr)
-        bare_s, bare_made = bench_bare(queries)
+        bare_s, bare_cpu, bare_made = bench_bare(queries)
         print(f"bare nlpaug: {bare_s:.1f} s, {bare_made:,} outputs", file=sys.stderr)
         review = bench_review(url, args.review_rows) if args.review_rows else {}
     encoder_rate = bench_encoder(samples["query"].tolist())
@@ -158,6 +169,7 @@ def main() -> None:
         "pipeline_s": round(pipeline_s, 2), "bare_s": round(bare_s, 2), "pipeline_vs_bare": round(pipeline_s / bare_s, 3),
         "encoder_texts_per_s": round(encoder_rate, 1), "sources": len(queries), "candidates": result["candidates"],
         "generated": result["generated"], "dropped": result["dropped"], "bare_outputs": bare_made,
+        "pipeline_cpu_s": round(pipeline_cpu, 2), "bare_cpu_s": round(bare_cpu, 2), "load_avg_1m": round(load, 2),
         "workers": min(2, os.cpu_count() or 1), **review,
     }))
 
