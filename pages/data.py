@@ -4,6 +4,7 @@ import streamlit as st
 
 from storage import datasets
 from storage.db import begin
+from storage.errors import StorageError
 from workbench import demo
 from workbench.errors import WorkbenchError
 from workbench.ingest import FIELDS, ingest_bytes
@@ -39,19 +40,18 @@ if uploaded is not None:
     if preview.problem:
         st.warning(preview.problem)
     st.subheader("Columns")
-    options = [NONE, *preview.columns]
-    mapping = {}
+    options, mapping = [NONE, *preview.columns], {}
     for field, column in zip(FIELDS[kind], st.columns(len(FIELDS[kind]))):
         guess = preview.mapping.get(field.name, NONE)
-        label = field.name + (" *" if field.required else "")
-        choice = column.selectbox(label, options, index=options.index(guess), key=f"map_{kind}_{field.name}")
+        choice = column.selectbox(field.name + (" *" if field.required else ""), options,
+                                  index=options.index(guess), key=f"map_{kind}_{field.name}")
         mapping[field.name] = None if choice == NONE else choice
     if st.button("Ingest", key="ingest", type="primary"):
         bar = st.progress(0.0, text="Reading")
         try:
             result = ingest_bytes(data, uploaded.name, kind=kind, mapping=mapping, encoding=chosen,
                                   on_progress=lambda done, total, msg: bar.progress(done / total, text=msg))
-        except WorkbenchError as e:
+        except (WorkbenchError, StorageError) as e:  # bad file, busy or unwritable database
             st.error(str(e))
             st.stop()
         st.session_state.dataset_id = result.dataset_id
@@ -72,10 +72,10 @@ chosen_id = st.selectbox("Dataset", ids, index=ids.index(current), key="dataset"
                          format_func=lambda i: f"{i}: {listed.set_index('id').loc[i, 'name']}")
 summary = dataset_summary(chosen_id)
 info = summary["dataset"]
-left, middle, right = st.columns(3)
-left.metric("Rows in", f"{info['rows_accepted']:,}")
-middle.metric("Rows set aside", f"{info['rows_rejected']:,}")
-right.metric("Kind", info["kind"])
+for column, (label, value) in zip(st.columns(3), [("Rows in", f"{info['rows_accepted']:,}"),
+                                                  ("Rows set aside", f"{info['rows_rejected']:,}"),
+                                                  ("Kind", info["kind"])]):
+    column.metric(label, value)
 if summary["rejections"]:
     st.subheader("Rejected rows")
     st.table({"reason": list(summary["rejections"]), "rows": list(summary["rejections"].values())})
