@@ -26,7 +26,7 @@ from storage import staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
-from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
+from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file, line_at
 
 Progress = Callable[[int, int, str], None]
 
@@ -211,17 +211,11 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple
     multiline = multiline and staging.newlines_in_fields(raw, columns) > 0
     skipped, out = [], []
     for j, (record, offset, reason, column, text) in enumerate(rejects):
-        line = _line_of_offset(info.path, offset)
+        line = line_at(info.path, offset + 1)  # +1: the offset may point at the break before the row
         span = 1 + text.count("\n")
         skipped.append((record - 2 - j, span))
         out.append((line, reason, column, text[:10_000]))
     return out, staging.line_expression(raw, columns, first_line=2, multiline=multiline, skipped=skipped)
-
-
-def _line_of_offset(path: Path, offset: int) -> int:
-    from workbench.ingest.files import _line_at
-
-    return _line_at(path, offset + 1)
 
 
 def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_rejected: list) -> str:

@@ -106,7 +106,7 @@ def _gunzip(path: Path, name: str, workdir: Path) -> Path:
     return out
 
 
-def _line_at(path: Path, offset: int) -> int:
+def line_at(path: Path, offset: int) -> int:
     """The editor line (1-based) holding byte `offset`."""
     line, done = 1, 0
     with path.open("rb") as f:
@@ -155,7 +155,7 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
     if long_at < 0 and run > MAX_LINE_BYTES:
         long_at = offset - run
     if long_at >= 0:
-        line = _line_at(info.path, long_at)
+        line = line_at(info.path, long_at)
         raise BadInput(f"{info.name}, line {line}: longer than {MAX_LINE_BYTES >> 20} MiB, the most one line may "
                        "hold; is a quote left open, or are the line breaks missing?")
     if encoding is None and bad_utf8 < 0:
@@ -166,7 +166,7 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
         _transcode(info, workdir, encoding)
         return
     if first_nul >= 0:
-        raise BadInput(f"{info.name}, line {_line_at(info.path, first_nul)}: NUL byte in the text; a text file has "
+        raise BadInput(f"{info.name}, line {line_at(info.path, first_nul)}: NUL byte in the text; a text file has "
                        "none (was it saved as UTF-16, or is it damaged?)")
 
 
@@ -188,8 +188,8 @@ def _detect(info: FileInfo, sample: bytes, bad_utf8: int) -> str:
         utf8_at = _first_utf8_sequence(info.path)
         if utf8_at >= 0:
             raise BadInput(
-                f"{info.name} mixes text encodings: line {_line_at(info.path, utf8_at)} is UTF-8 but line "
-                f"{_line_at(info.path, bad_utf8)} is not (byte 0x{_byte_at(info.path, bad_utf8):02X}); save the "
+                f"{info.name} mixes text encodings: line {line_at(info.path, utf8_at)} is UTF-8 but line "
+                f"{line_at(info.path, bad_utf8)} is not (byte 0x{_byte_at(info.path, bad_utf8):02X}); save the "
                 "whole file in one encoding (UTF-8 is best) or choose the encoding yourself"
             )
         return "cp1252" if guess.startswith(("cp1252", "windows-1252")) else "latin-1"
@@ -225,7 +225,7 @@ def _transcode(info: FileInfo, workdir: Path, encoding: str) -> None:
                 dst.write(decoder.decode(chunk).replace("\ufeff", "", 1 if offset == 0 else 0))
             except UnicodeDecodeError as e:
                 raise BadInput(
-                    f"{info.name}, line {_line_at(info.path, offset + e.start)}: byte 0x{chunk[e.start]:02X} is not "
+                    f"{info.name}, line {line_at(info.path, offset + e.start)}: byte 0x{chunk[e.start]:02X} is not "
                     f"valid {encoding}; choose the file's real encoding or save it as UTF-8"
                 ) from e
             offset += len(chunk)
