@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 CJK_RE = re.compile(f"[{CJK}]")
-_CJK_RUN = re.compile(f"[{CJK}]+")
 
 _UNITS = (
     r"(?:in|inch|inches|ft|feet|foot|yd|mm|cm|m|km|mi|gb|tb|mb|kb|ghz|mhz|hz|mah|oz|fl\.?\s?oz|lb|lbs|kg|g|mg|"
