@@ -28,7 +28,7 @@ class NeighbourParams:
     top_k: int = field(default=3, metadata={"help": "Draw the replacement among this many nearest words."})
     min_similarity: float = field(default=0.6, metadata={"help": "Least cosine similarity of a word and its replacement."})
     min_count: int = field(default=2, metadata={"help": "A catalog word must appear in this many titles."})
-    max_vocab: int = field(default=20000, metadata={"help": "Keep this many most frequent catalog words."})
+    max_vocab: int = field(default=10000, metadata={"help": "Keep this many most frequent catalog words (each is encoded once)."})
     skip_inflections: bool = field(default=True, metadata={"help": "Skip neighbours that only add or drop an ending (drill -> drills)."})
     keep_attributes: bool = field(default=True, metadata={"help": "Never swap brand names or attribute values (colours, materials): 'beige' -> 'grey' names another product."})
     model: str = field(default="", metadata={"help": "Encoder name or local folder; empty: the bundled MiniLM."})
