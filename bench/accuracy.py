@@ -1,7 +1,6 @@
 """Real-data result: does augmentation make the model better? Home Depot search relevance, on CPU.
 
-    .venv/bin/python bench/accuracy.py            # the full run, in the background:
-    nohup .venv/bin/python bench/accuracy.py > /tmp/accuracy.log 2>&1 &
+    nohup .venv/bin/python bench/accuracy.py --budget-min 60 > /tmp/accuracy.log 2>&1 &   # background
     .venv/bin/python bench/accuracy.py --quick    # a smoke run of the same path (minutes)
 
 It goes through the product's own path, as a user would, headless:
@@ -16,6 +15,11 @@ It goes through the product's own path, as a user would, headless:
 5. compare mean and 95% interval over seeds, delta against "none" with a paired bootstrap over
            test queries (workbench.experiments.load_comparison) for accuracy, F1, nDCG@10, and the
            typo slice (the test queries with seeded keyboard typos).
+
+Sizing: the defaults (head-only training, 1 epoch, 500 test pairs) are what a shared 2-core CPU
+can do at all; they still take hours there, so `--budget-min` cancels what is left and compares
+what finished. The run the question deserves (full fine-tuning) needs a free machine or a GPU:
+    bench/accuracy.py --strategy full --learning-rate 5e-5 --epochs 2 --sizes 2000,8000
 
 Our baseline is the setting "none" (the train split alone); `cost_vs_none` is each setting's
 training time over the baseline's. The last line is one JSON object: `sizes`, each with
