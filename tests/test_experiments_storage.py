@@ -144,3 +144,13 @@ def test_cli_compare_without_finished_jobs_says_what_to_do(db_url, capsys, argv,
 def test_job_folder_falls_back_to_the_data_folder(data_dir):
     assert ex.job_folder(3, None) == Path(data_dir) / "jobs" / "3"
     assert ex.job_folder(3, str(data_dir)) == Path(data_dir)
+
+
+def test_cli_compare_without_json_prints_a_table_first(db_url, capsys):
+    add_finished_jobs({"none": [(6, 2)], "typo": [(12, 12)]})
+    assert main(["compare", "--n-boot", "200"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "mean", "ci_low", "ci_high", "n_seeds", "delta", "delta_ci_low", "delta_ci_high", "significant"]
+    assert lines[1].split()[:3] == ["none", "0.5000", "0.5000"]
+    assert lines[2].split()[:3] == ["typo", "1.0000", "1.0000"]
+    assert "baseline: none" in lines
