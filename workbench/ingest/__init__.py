@@ -26,7 +26,7 @@ from storage import staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
-from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file, line_at
+from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file, lines_at
 
 Progress = Callable[[int, int, str], None]
 
@@ -207,15 +207,28 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple
         return [], staging.line_expression(raw, columns, first_line=1, multiline=False, skipped=[])
     rejects = staging.parse_rejects(raw)
     records = staged + len(rejects)
-    multiline = info.newlines - (0 if info.ends_with_newline else -1) > records + 1
-    multiline = multiline and staging.newlines_in_fields(raw, columns) > 0
-    skipped, out = [], []
-    for j, (record, offset, reason, column, text) in enumerate(rejects):
-        line = line_at(info.path, offset + 1)  # +1: the offset may point at the break before the row
-        span = 1 + text.count("\n")
-        skipped.append((record - 2 - j, span))
-        out.append((line, reason, column, text[:10_000]))
+    lines = info.newlines + (0 if info.ends_with_newline else 1)
+    multiline = lines > records + 1 + len(info.blank_lines) and staging.newlines_in_fields(raw, columns) > 0
+    # +1: the reader's offset may point at the line break before the row
+    starts = lines_at(info.path, [offset + 1 for _, offset, _, _, _ in rejects])
+    out = [(line, reason, column, text.strip("\r\n")[:10_000]) for line, (_, _, reason, column, text) in zip(starts, rejects)]
+    if multiline:
+        # Rows span several lines: place the reader's rejects by record number (empty lines are not
+        # accounted for in this case).
+        skipped = [(record - 2 - j, _span(text)) for j, (record, _, _, _, text) in enumerate(rejects)]
+    else:
+        # Every line after the header is a staged row, an empty line or a rejected row.
+        gaps = sorted([(line, _span(text)) for line, _, _, text in out] + [(b, 1) for b in info.blank_lines])
+        skipped, used = [], 0
+        for line, span in gaps:
+            skipped.append((line - 2 - used, span))
+            used += span
     return out, staging.line_expression(raw, columns, first_line=2, multiline=multiline, skipped=skipped)
+
+
+def _span(text: str) -> int:
+    """Editor lines a row the reader set aside covers (its text may carry line breaks around it)."""
+    return 1 + text.strip("\r\n").count("\n")
 
 
 def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_rejected: list) -> str:

@@ -28,6 +28,8 @@ MAX_COLUMNS = 1000
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 SINGLE_BYTE = ("latin", "cp125", "iso8859", "iso-8859", "windows-125", "mac_")
+BLANK_LINE = re.compile(rb"\n(?=\r?\n)")  # a break followed by an empty line
+MAX_BLANK_LINES = 10_000  # beyond this, line numbers after them may be off (noted in docs/notes/ingest.md)
 UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
@@ -42,6 +44,7 @@ class FileInfo:
     columns: list[str] = field(default_factory=list)
     newlines: int = 0
     ends_with_newline: bool = True
+    blank_lines: list[int] = field(default_factory=list)  # editor lines that are empty (readers skip them)
 
 
 def inspect_file(path: Path, name: str, workdir: Path, encoding: str | None = None) -> FileInfo:
@@ -106,6 +109,22 @@ def _gunzip(path: Path, name: str, workdir: Path) -> Path:
     return out
 
 
+def lines_at(path: Path, offsets: list[int]) -> list[int]:
+    """The editor lines (1-based) holding each byte offset, in one pass over the file."""
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    out, line, done = [0] * len(offsets), 1, 0
+    with path.open("rb") as f:
+        for i in order:
+            while done < offsets[i]:
+                chunk = f.read(min(CHUNK_BYTES, offsets[i] - done))
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+                done += len(chunk)
+            out[i] = line
+    return out
+
+
 def line_at(path: Path, offset: int) -> int:
     """The editor line (1-based) holding byte `offset`."""
     line, done = 1, 0
@@ -127,8 +146,12 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
     newlines, first_nul, bad_utf8, last = 0, -1, -1, b""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, run, long_at = 0, 0, -1  # run: bytes since the last line break
+    blank, tail = [], b""
     with info.path.open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
+            if len(blank) < MAX_BLANK_LINES:
+                _find_blank_lines(tail, chunk, newlines, blank)
+            tail = chunk[-2:]
             newlines += chunk.count(b"\n")
             # A line longer than MAX_LINE_BYTES (> one chunk) spans chunk edges, so the runs there suffice.
             first = chunk.find(b"\n")
@@ -151,7 +174,7 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             bad_utf8 = offset - 1
-    info.newlines, info.ends_with_newline = newlines, last == b"\n"
+    info.newlines, info.ends_with_newline, info.blank_lines = newlines, last == b"\n", blank
     if long_at < 0 and run > MAX_LINE_BYTES:
         long_at = offset - run
     if long_at >= 0:
@@ -168,6 +191,17 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
     if first_nul >= 0:
         raise BadInput(f"{info.name}, line {line_at(info.path, first_nul)}: NUL byte in the text; a text file has "
                        "none (was it saved as UTF-16, or is it damaged?)")
+
+
+def _find_blank_lines(tail: bytes, chunk: bytes, newlines_before: int, out: list[int]) -> None:
+    """Append the editor lines of empty lines that start in `chunk` (tail: the previous chunk's end)."""
+    window = tail + chunk
+    line, at = newlines_before - tail.count(b"\n"), 0
+    for m in BLANK_LINE.finditer(window):
+        line += window.count(b"\n", at, m.end())
+        at = m.end()
+        if m.end() >= len(tail):  # starts in this chunk, not one already seen
+            out.append(line + 1)
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -233,15 +267,19 @@ def _transcode(info: FileInfo, workdir: Path, encoding: str) -> None:
     if "\0" in _head(out, 64 << 10).decode("utf-8", "ignore"):
         raise BadInput(f"{info.name}: NUL characters in the text after decoding it as {encoding}")
     info.path, info.encoding = out, encoding
-    info.newlines = _count_newlines(out)
+    info.newlines, info.blank_lines = _count_lines(out)
 
 
-def _count_newlines(path: Path) -> int:
-    count = 0
+def _count_lines(path: Path) -> tuple[int, list[int]]:
+    """Line breaks and empty lines of the UTF-8 copy (UTF-16 breaks are two bytes in the original)."""
+    count, blank, tail = 0, [], b""
     with path.open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
+            if len(blank) < MAX_BLANK_LINES:
+                _find_blank_lines(tail, chunk, count, blank)
+            tail = chunk[-2:]
             count += chunk.count(b"\n")
-    return count
+    return count, blank
 
 
 def _read_header(info: FileInfo) -> None:
