@@ -1,8 +1,6 @@
 """Augment: pick a recipe (a preset or by hand), generate candidates from the train split with a
 progress bar, review them beside their source with changed words marked, accept or reject (one,
 selected, every match, above a score), undo, save the accepted as a set and download it."""
-import json
-
 import streamlit as st
 
 from storage import candidates as review
@@ -13,7 +11,7 @@ from workbench.augment import REGISTRY
 from workbench.augment.export import export_frame, to_csv_bytes, to_parquet_bytes
 from workbench.augment.filters import review_view
 from workbench.augment.pipeline import run_recipe
-from workbench.augment.recipes import PRESETS, recipe_from_dict
+from workbench.augment.recipes import PRESETS, recipe_from_form
 from workbench.errors import WorkbenchError
 
 PAGE_SIZE = 50
@@ -32,22 +30,19 @@ base = PRESETS.get(preset, {"steps": [], "filters": {}})
 chosen = st.multiselect("Augmenters", list(REGISTRY), [s["augmenter"] for s in base["steps"]], key=f"augment_steps_{preset}")
 params = st.text_area("Parameters by augmenter (JSON)", "{}", key="augment_params", help='e.g. {"keyboard_typo": {"word_p": 0.2}}')
 c1, c2, c3, c4 = st.columns(4)
-per_sample = c1.number_input("Candidates per sample", 1, 20, base.get("per_sample", 1), key="augment_per_sample")
+per_sample = c1.number_input("Candidates per sample", 1, 20, base.get("per_sample", 1), key=f"augment_per_sample_{preset}")
 seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="augment_seed")
 max_sources = c3.number_input("Source samples (0 = all train)", 0, None, 2000, key="augment_max_sources")
-min_score = c4.slider("Drop below score", 0.0, 1.0, float(base["filters"].get("min_score", 0.5)), key="augment_min_score")
+min_score = c4.slider("Drop below score", 0.0, 1.0, float(base["filters"].get("min_score", 0.5)), key=f"augment_min_score_{preset}")
 scorer = st.radio("Score with", ["string", "encoder"], ["string", "encoder"].index(base["filters"].get("scorer", "string")),
                   horizontal=True, key=f"augment_scorer_{preset}")
 if st.button("Generate", key="augment_generate", type="primary", disabled=not chosen):
     bar = st.progress(0.0, text="Starting")
     try:
-        by_name = json.loads(params or "{}")
-        recipe = recipe_from_dict({"name": preset, "seed": int(seed), "per_sample": int(per_sample),
-                                   "max_source_samples": int(max_sources), "filters": {"min_score": min_score, "scorer": scorer},
-                                   "steps": [{"augmenter": n, "params": by_name.get(n, {})} for n in chosen]}, "recipe")
+        recipe = recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer)
         result = run_recipe(set_id, recipe, on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), text=m))
-    except (WorkbenchError, json.JSONDecodeError) as e:
-        st.error(f"parameters: {e}" if isinstance(e, json.JSONDecodeError) else str(e))
+    except WorkbenchError as e:
+        st.error(str(e))
         st.stop()
     st.session_state.augment_run_id = result.augment_run_id
     st.success(f"Run {result.augment_run_id}: {result.candidates:,} candidates kept of {result.generated:,}; dropped {result.dropped}")

@@ -86,4 +86,8 @@ def test_bad_parameters_json_is_shown(sample_set):
     at.text_area(key="augment_params").set_value("{not json")
     at.button(key="augment_generate").click().run()
     assert not at.exception
-    assert at.error[0].value.startswith("parameters: Expecting property name")
+    assert at.error[0].value == "parameters (JSON), line 1, column 2: Expecting property name enclosed in double quotes"
+    at.text_area(key="augment_params").set_value('{"word_swap": {"word_p": 0.2}}')
+    at.button(key="augment_generate").click().run()
+    assert at.error[0].value == ("parameters (JSON): word_swap not among the chosen augmenters; "
+                                 "add them or remove their parameters")

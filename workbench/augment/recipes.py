@@ -119,6 +119,25 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
     return recipe
 
 
+def recipe_from_form(name: str, augmenters: list[str], params_json: str, per_sample: int, seed: int,
+                     max_source_samples: int, min_score: float, scorer: str) -> Recipe:
+    """The Augment page's form as a Recipe; params_json maps augmenter -> its parameters."""
+    try:
+        by_name = json.loads(params_json or "{}")
+    except json.JSONDecodeError as e:
+        raise BadInput(f"parameters (JSON), line {e.lineno}, column {e.colno}: {e.msg}") from None
+    if not isinstance(by_name, dict) or not all(isinstance(v, dict) for v in by_name.values()):
+        raise BadInput('parameters (JSON): expected {"augmenter": {"parameter": value}}, e.g. {"keyboard_typo": {"word_p": 0.2}}')
+    extra = sorted(set(by_name) - set(augmenters))
+    if extra:
+        raise BadInput(f"parameters (JSON): {', '.join(extra)} not among the chosen augmenters; add them or remove their parameters")
+    return recipe_from_dict({
+        "name": name, "seed": int(seed), "per_sample": int(per_sample), "max_source_samples": int(max_source_samples),
+        "filters": {"min_score": float(min_score), "scorer": scorer},
+        "steps": [{"augmenter": n, "params": by_name.get(n, {})} for n in augmenters],
+    })
+
+
 def build_params(step: Step, where: str = "recipe"):
     """The augmenter's Params dataclass filled from the step, or BadInput naming the bad field."""
     if step.augmenter not in REGISTRY:
