@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
+import duckdb
 from sqlalchemy import Connection, Engine, create_engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -147,6 +148,13 @@ def begin(url: str | None = None) -> Iterator[Connection]:
             _ready.add(url)
         with conn.begin():
             yield conn
+    except (DBAPIError, duckdb.Error) as e:
+        if "no space left" in str(e).lower():
+            raise DatabaseUnavailable(
+                f"the disk holding the database {describe(url)} is full, so nothing was saved; free some space "
+                "or set WORKBENCH_DATA_DIR to a folder on another disk"
+            ) from e
+        raise
     finally:
         conn.close()
 

@@ -191,3 +191,30 @@ def test_a_read_only_data_folder_gives_a_clear_message(tmp_path):
     finally:
         if folder.is_relative_to(tmp_path):
             folder.chmod(0o755)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A 1 MiB tmpfs as the data folder (needs root and mount; skipped otherwise)."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root); the full-disk message is not checked")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_gives_a_clear_message_and_saves_nothing(full_disk, tmp_path):
+    from workbench.ingest import ingest_file
+
+    url = f"duckdb:///{full_disk / 'workbench.duckdb'}"
+    big = tmp_path / "catalog.csv"
+    big.write_text("product_id,title\n" + "".join(f"p{i},Cordless drill number {i} in red\n" for i in range(60_000)))
+    message = (f"the disk holding the database {full_disk / 'workbench.duckdb'} is full, so nothing was saved; free "
+               "some space or set WORKBENCH_DATA_DIR to a folder on another disk")
+    with pytest.raises(DatabaseUnavailable, match=re.escape(message)):
+        ingest_file(big, kind="catalog", url=url)
+    with begin(url) as conn:
+        counts = datasets.count_table_rows(conn)
+    assert counts.pop("schema_version") == 1 and set(counts.values()) == {0}
