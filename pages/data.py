@@ -8,7 +8,7 @@ from storage.errors import StorageError
 from workbench import demo
 from workbench.errors import WorkbenchError
 from workbench.ingest import FIELDS, ingest_bytes
-from workbench.ingest.report import dataset_summary, preview_bytes, rejected_rows_csv
+from workbench.ingest.report import dataset_summary, plain, preview_bytes, rejected_rows_csv
 
 KINDS = {"catalog": "Catalog (products)", "logs": "Search logs", "pairs": "Labeled pairs"}
 ENCODINGS = ["detect", "utf-8", "gb18030", "latin-1", "cp1252"]
@@ -33,12 +33,12 @@ if uploaded is not None:
     try:
         preview = preview_bytes(data, uploaded.name, kind=kind, encoding=chosen)
     except WorkbenchError as e:
-        st.error(str(e))
+        st.error(plain(e))
         st.stop()
-    st.caption(f"First rows of {uploaded.name} (encoding: {preview.encoding or 'binary format'})")
+    st.caption(plain(f"First rows of {uploaded.name} (encoding: {preview.encoding or 'binary format'})"))
     st.dataframe(preview.rows, hide_index=True)
     if preview.problem:
-        st.warning(preview.problem)
+        st.warning(plain(preview.problem))
     st.subheader("Columns")
     options, mapping = [NONE, *preview.columns], {}
     for field, column in zip(FIELDS[kind], st.columns(len(FIELDS[kind]))):
@@ -52,7 +52,7 @@ if uploaded is not None:
             result = ingest_bytes(data, uploaded.name, kind=kind, mapping=mapping, encoding=chosen,
                                   on_progress=lambda done, total, msg: bar.progress(done / total, text=msg))
         except (WorkbenchError, StorageError) as e:  # bad file, busy or unwritable database
-            st.error(str(e))
+            st.error(plain(e))
             st.stop()
         st.session_state.dataset_id = result.dataset_id
         note = " (this file was already here; nothing added)" if result.already_present else ""

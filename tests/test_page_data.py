@@ -98,3 +98,9 @@ def test_load_demo_data_from_the_data_page(db_url):
     assert at.success[0].value == "Demo loaded: catalog dataset 1, logs dataset 2."
     with begin() as conn:
         assert sorted(datasets.list_datasets(conn)["kind"]) == ["catalog", "logs"]
+
+
+def test_file_names_in_messages_are_shown_as_typed_not_as_markdown(db_url):
+    at = _upload(_page(), "[click](evil) $x$.csv", b"")
+    assert at.error[0].value == ("\\[click\\](evil) \\$x\\$.csv is empty (0 bytes); choose the file again or "
+                                 "export it once more")

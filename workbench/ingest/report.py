@@ -19,6 +19,15 @@ from storage.db import begin
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+MARKDOWN = str.maketrans({ch: "\\" + ch for ch in "\\`*_[]<>$~|"})
+
+
+def plain(text: str) -> str:
+    """User text (file and column names in messages) for st.error/st.caption: markdown, links and
+    $math$ shown as typed, never interpreted."""
+    return str(text).translate(MARKDOWN)
+
+
 def neutralize(value):
     """A cell as text a spreadsheet shows but never runs."""
     if isinstance(value, str) and value.startswith(FORMULA_START):
