@@ -73,3 +73,11 @@ def bundled_model_dir() -> Path:
     from workbench.models import bundled_model_dir as find
 
     return find()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test (screenshots)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
