@@ -39,7 +39,8 @@ for i, f in enumerate(f for f in dataclasses.fields(TrainConfig) if f.name in FO
     elif isinstance(default, bool):
         values[f.name] = col.checkbox(field_label(f.name), value=default, **kw)
     elif isinstance(default, (int, float)):
-        values[f.name] = col.number_input(field_label(f.name), value=default, min_value=type(default)(0), format=None if isinstance(default, int) else "%g", **kw)
+        step, fmt = (1, None) if isinstance(default, int) else (default / 5, "%g")  # a learning rate steps by 1e-5, not 0.01
+        values[f.name] = col.number_input(field_label(f.name), value=default, min_value=type(default)(0), step=step, format=fmt, **kw)
     else:
         values[f.name] = col.text_input(field_label(f.name), value=default, **kw)
 
