@@ -159,3 +159,19 @@ def test_chinese_samples_go_through_the_pipeline_with_tokens_protected():
     for original, query in zip(frame["original"], frame["query"]):
         for token in ("128gb", "3升", "500ml", "16寸"):
             assert token not in original or token in query
+
+
+def test_hard_negatives_get_the_catalog_as_context_and_accept_all_takes_unscored(sample_set, samples):
+    from workbench.augment.recipes import preset
+
+    recipe = preset("hard negatives")
+    recipe.max_source_samples = 200
+    result = run_recipe(sample_set, recipe, accept_all=True, set_name="negatives")
+    with begin() as conn:
+        members = stored.read_augmented_set(conn, result.augmented_set_id)
+    assert result.accepted == result.candidates == len(members) > 0
+    assert set(members["label"]) == {0.0} and set(members["augmenter"]) == {"hard_negative"}
+    known = set(zip(samples["query"], samples["product_id"]))
+    assert not known & set(zip(members["query"], members["product_id"]))  # new pairings only
+    cold = set(samples.loc[samples["cold_start"], "product_id"])
+    assert not cold & set(members["product_id"])  # the leakage guard keeps cold-start products out

@@ -112,7 +112,7 @@ def cmd_samples_list(args: argparse.Namespace) -> dict:
 
 def cmd_augment(args: argparse.Namespace) -> dict:
     """Generate augmented candidates for a sample set's train split from a recipe, filter and store
-    them; optionally accept those scoring above S and export them. Example: augment --sample-set 1
+    them; optionally accept those scoring at least S (or all) and export them. Example: augment --sample-set 1
     --recipe recipe.json --accept-above 0.8 --out accepted.csv --json"""
     from workbench.augment.export import export_augmented_set
     from workbench.augment.pipeline import run_recipe
@@ -121,17 +121,21 @@ def cmd_augment(args: argparse.Namespace) -> dict:
 
     if bool(args.recipe) == bool(args.preset):
         raise BadInput("give exactly one of --recipe FILE or --preset NAME")
-    if args.out and args.accept_above is None:
-        raise BadInput("--out writes the accepted candidates; add --accept-above S to accept some")
+    if args.out and args.accept_above is None and not args.accept_all:
+        raise BadInput("--out writes the accepted candidates; add --accept-above S or --accept-all")
+    if args.accept_all and args.accept_above is not None:
+        raise BadInput("give --accept-above S or --accept-all, not both")
     recipe = load_recipe(args.recipe) if args.recipe else preset(args.preset)
     if args.seed is not None:
         recipe.seed = args.seed
+    if args.max_sources is not None:
+        recipe.max_source_samples = args.max_sources
     result = run_recipe(args.sample_set, recipe, on_progress=_stderr_progress, accept_above=args.accept_above,
-                        set_name=args.set_name).as_dict()
+                        set_name=args.set_name, accept_all=args.accept_all).as_dict()
     if args.out and result.get("augmented_set_id"):
         result["out"] = str(export_augmented_set(result["augmented_set_id"], args.out, excel=args.excel))
     elif args.out:
-        print(f"nothing scored >= {args.accept_above:g}; {args.out} was not written", file=sys.stderr)
+        print(f"nothing was accepted; {args.out} was not written", file=sys.stderr)
     return result
 
 
@@ -163,7 +167,9 @@ def add_samples_commands(sub) -> None:
     a.add_argument("--recipe", metavar="FILE", help="recipe JSON (see workbench/augment/recipes.py)")
     a.add_argument("--preset", choices=list(PRESETS), help="a preset recipe instead of a file")
     a.add_argument("--seed", type=int, help="override the recipe's seed")
+    a.add_argument("--max-sources", type=int, metavar="N", help="augment a seeded choice of N train samples (0 = all)")
     a.add_argument("--accept-above", type=float, metavar="S", help="accept every candidate scoring >= S and save them as a set")
+    a.add_argument("--accept-all", action="store_true", help="accept every candidate that passed the filters")
     a.add_argument("--set-name", help="name of the accepted set (default: recipe name and run id)")
     a.add_argument("--out", metavar="FILE", help="write the accepted set to FILE (.csv or .parquet)")
     a.add_argument("--excel", action="store_true", help="CSV with a UTF-8 BOM, for Excel")

@@ -240,8 +240,9 @@ def load_context(conn, sample_set: dict, samples: pd.DataFrame, settings: dict |
 
 def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None = None, url: str | None = None,
                accept_above: float | None = None, set_name: str | None = None, workers: int | None = None,
-               settings: dict | None = None) -> AugmentResult:
-    """Generate, filter and store candidates for a sample set; optionally accept those above a score."""
+               settings: dict | None = None, accept_all: bool = False) -> AugmentResult:
+    """Generate, filter and store candidates for a sample set; optionally accept those scoring at
+    least `accept_above` (unscored ones, such as hard negatives, never match) or all of them."""
     from storage import candidates as stored
     from storage import samples as stored_samples
     from storage.db import begin
@@ -258,9 +259,10 @@ def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None 
         run_id = stored.create_augment_run(conn, sample_set_id, recipe.to_dict(), recipe.seed, len(frame), dropped)
         stored.insert_candidates(conn, run_id, frame)
         result = AugmentResult(run_id, len(frame), generated, dropped)
-        if accept_above is not None:
-            where = stored.CandidateFilter(min_score=accept_above)
-            _, result.accepted = stored.set_candidate_status(conn, run_id, where, "accepted", f"accept score >= {accept_above:g}")
+        if accept_above is not None or accept_all:
+            where = stored.CandidateFilter(min_score=None if accept_all else accept_above)
+            what = "accept all" if accept_all else f"accept score >= {accept_above:g}"
+            _, result.accepted = stored.set_candidate_status(conn, run_id, where, "accepted", what)
             if result.accepted:
                 name = set_name or f"{recipe.name} (run {run_id})"
                 result.augmented_set_id = stored.save_augmented_set(conn, run_id, name)
