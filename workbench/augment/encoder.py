@@ -48,12 +48,13 @@ class TextEncoder:
     Args:
         model: a transformers encoder name or local folder; None or BUNDLED for the bundled MiniLM.
         device: 'cuda' | 'mps' | 'cpu'; None picks the best one present.
-        batch_size: texts per forward pass.
+        batch_size: texts per forward pass; None: 256 on a GPU, 32 on a CPU (short queries in
+            small batches stay in the CPU cache: 32 gave ~15% more texts/s than 128 here).
         max_length: tokens per text (queries and titles are short; 128 keeps long titles cheap).
         cache_size: distinct texts kept in memory (each vector is 384 float32 = 1.5 KB).
     """
 
-    def __init__(self, model: str | None = None, device: str | None = None, batch_size: int = 128,
+    def __init__(self, model: str | None = None, device: str | None = None, batch_size: int | None = None,
                  max_length: int = 128, cache_size: int = 200_000):
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -70,7 +71,7 @@ class TextEncoder:
             ) from e
         self.device = pick_device(device)
         self.model.to(self.device).eval()
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (256 if self.device == "cuda" else 32)
         self.max_length = max_length
         self.cache_size = cache_size
         self.dim = int(self.model.config.hidden_size)
