@@ -251,9 +251,9 @@ def test_json_lines_rows_are_numbered_by_their_line(db_url, tmp_path):
     assert result.rows_accepted == 2
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
-def test_empty_lines_and_unsplittable_rows_keep_later_line_numbers_right(db_url, tmp_path, encoding):
-    text = "product_id,title,price\np1,Drill,1\n\np2,Saw\n\np3,,2\np4,Lamp,x\n"
+@pytest.mark.parametrize("encoding, newline", [("utf-8", "\n"), ("utf-16", "\n"), ("utf-8", "\r\n")])
+def test_empty_lines_and_unsplittable_rows_keep_later_line_numbers_right(db_url, tmp_path, encoding, newline):
+    text = "product_id,title,price\np1,Drill,1\n\np2,Saw\n\np3,,2\np4,Lamp,x\n".replace("\n", newline)
     result = ingest_file(_write(tmp_path, "c.csv", text, encoding), kind="catalog")
     with begin() as conn:
         rejected = datasets.read_rejected_rows(conn, result.dataset_id)

@@ -26,7 +26,7 @@ from storage import staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
-from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file, lines_at
+from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file, lines_at, row_starts
 
 Progress = Callable[[int, int, str], None]
 
@@ -209,8 +209,7 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple
     records = staged + len(rejects)
     lines = info.newlines + (0 if info.ends_with_newline else 1)
     multiline = lines > records + 1 + len(info.blank_lines) and staging.newlines_in_fields(raw, columns) > 0
-    # +1: the reader's offset may point at the line break before the row
-    starts = lines_at(info.path, [offset + 1 for _, offset, _, _, _ in rejects])
+    starts = lines_at(info.path, row_starts(info.path, [offset for _, offset, _, _, _ in rejects]))
     out = [(line, reason, column, text.strip("\r\n")[:10_000]) for line, (_, _, reason, column, text) in zip(starts, rejects)]
     if multiline:
         # Rows span several lines: place the reader's rejects by record number (empty lines are not

@@ -125,6 +125,18 @@ def lines_at(path: Path, offsets: list[int]) -> list[int]:
     return out
 
 
+def row_starts(path: Path, offsets: list[int]) -> list[int]:
+    """The reader reports where a row it set aside starts, sometimes at the line break(s) before
+    it (CRLF, empty lines): step over those to the row's first byte."""
+    out = []
+    with path.open("rb") as f:
+        for offset in offsets:
+            f.seek(offset)
+            head = f.read(64)
+            out.append(offset + len(head) - len(head.lstrip(b"\r\n")))
+    return out
+
+
 def line_at(path: Path, offset: int) -> int:
     """The editor line (1-based) holding byte `offset`."""
     line, done = 1, 0
