@@ -137,3 +137,14 @@ def test_embedding_neighbours_keep_brands_and_attribute_values():
     cls = get("embedding_neighbour")
     candidates = run("embedding_neighbour", cls.Params(min_count=1, min_similarity=0.0, per_sample=5), samples=samples)
     assert candidates and all(c.query.startswith("acme yellow ") for c in candidates)
+
+
+def test_hard_negatives_from_labels_alone():
+    # Labeled pairs, no logs: 'cordless drill' labeled P3 irrelevant, and 'drill cordless' is the same query.
+    candidates = run("hard_negative", context=AugmentContext(samples=SAMPLES))
+    assert [(c.sample_id, c.query, c.product_id, c.label) for c in candidates] == [(7, "drill cordless", "P3", 0.0)]
+
+
+def test_hard_negatives_need_logs_or_labels():
+    with pytest.raises(MissingData, match=re.escape("hard_negative needs search logs (context.events) or labeled samples (context.samples)")):
+        run("hard_negative", context=AugmentContext(products=PRODUCTS))
