@@ -175,3 +175,16 @@ def test_hard_negatives_get_the_catalog_as_context_and_accept_all_takes_unscored
     assert not known & set(zip(members["query"], members["product_id"]))  # new pairings only
     cold = set(samples.loc[samples["cold_start"], "product_id"])
     assert not cold & set(members["product_id"])  # the leakage guard keeps cold-start products out
+
+
+def test_encoder_scores_when_the_recipe_asks(samples):
+    from workbench.augment.encoder import get_encoder
+
+    recipe = recipe_from_dict({"seed": 0, "max_source_samples": 30, "steps": [{"augmenter": "keyboard_typo"}],
+                               "filters": {"scorer": "encoder", "min_score": 0.0}})
+    frame, _, _ = generate_candidates(samples, recipe, workers=1)
+    expected = get_encoder().similarity(frame["original"].tolist(), frame["query"].tolist())
+    assert len(frame) > 10 and frame["score"].tolist() == pytest.approx(expected.tolist(), abs=1e-6)
+    strict = recipe_from_dict({**recipe.to_dict(), "filters": {"scorer": "encoder", "min_score": float(sorted(expected)[5])}})
+    kept, dropped, _ = generate_candidates(samples, strict, workers=1)
+    assert dropped["low_score"] == 5 and len(kept) == len(frame) - 5
