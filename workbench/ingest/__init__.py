@@ -26,7 +26,7 @@ from storage import staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
-from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file, lines_at, row_starts
+from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, blank_lines, inspect_file, lines_at, row_starts
 
 Progress = Callable[[int, int, str], None]
 
@@ -208,7 +208,10 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple
     rejects = staging.parse_rejects(raw)
     records = staged + len(rejects)
     lines = info.newlines + (0 if info.ends_with_newline else 1)
-    multiline = lines > records + 1 + len(info.blank_lines) and staging.newlines_in_fields(raw, columns) > 0
+    spans = sum(_span(text) for _, _, _, _, text in rejects) - len(rejects)
+    # More lines than rows: empty lines, or rows spanning lines; the usual file has neither.
+    empty = blank_lines(info.path) if lines > records + 1 + spans else []
+    multiline = lines > records + 1 + spans + len(empty) and staging.newlines_in_fields(raw, columns) > 0
     starts = lines_at(info.path, row_starts(info.path, [offset for _, offset, _, _, _ in rejects]))
     out = [(line, reason, column, text.strip("\r\n")[:10_000]) for line, (_, _, reason, column, text) in zip(starts, rejects)]
     if multiline:
@@ -217,7 +220,7 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple
         skipped = [(record - 2 - j, _span(text)) for j, (record, _, _, _, text) in enumerate(rejects)]
     else:
         # Every line after the header is a staged row, an empty line or a rejected row.
-        gaps = sorted([(line, _span(text)) for line, _, _, text in out] + [(b, 1) for b in info.blank_lines])
+        gaps = sorted([(line, _span(text)) for line, _, _, text in out] + [(b, 1) for b in empty])
         skipped, used = [], 0
         for line, span in gaps:
             skipped.append((line - 2 - used, span))

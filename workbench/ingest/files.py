@@ -44,7 +44,6 @@ class FileInfo:
     columns: list[str] = field(default_factory=list)
     newlines: int = 0
     ends_with_newline: bool = True
-    blank_lines: list[int] = field(default_factory=list)  # editor lines that are empty (readers skip them)
 
 
 def inspect_file(path: Path, name: str, workdir: Path, encoding: str | None = None) -> FileInfo:
@@ -158,12 +157,8 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
     newlines, first_nul, bad_utf8, last = 0, -1, -1, b""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, run, long_at = 0, 0, -1  # run: bytes since the last line break
-    blank, tail = [], b""
     with info.path.open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
-            if len(blank) < MAX_BLANK_LINES:
-                _find_blank_lines(tail, chunk, newlines, blank)
-            tail = chunk[-2:]
             newlines += chunk.count(b"\n")
             # A line longer than MAX_LINE_BYTES (> one chunk) spans chunk edges, so the runs there suffice.
             first = chunk.find(b"\n")
@@ -186,7 +181,7 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             bad_utf8 = offset - 1
-    info.newlines, info.ends_with_newline, info.blank_lines = newlines, last == b"\n", blank
+    info.newlines, info.ends_with_newline = newlines, last == b"\n"
     if long_at < 0 and run > MAX_LINE_BYTES:
         long_at = offset - run
     if long_at >= 0:
@@ -279,19 +274,28 @@ def _transcode(info: FileInfo, workdir: Path, encoding: str) -> None:
     if "\0" in _head(out, 64 << 10).decode("utf-8", "ignore"):
         raise BadInput(f"{info.name}: NUL characters in the text after decoding it as {encoding}")
     info.path, info.encoding = out, encoding
-    info.newlines, info.blank_lines = _count_lines(out)
+    info.newlines = _count_newlines(out)
 
 
-def _count_lines(path: Path) -> tuple[int, list[int]]:
-    """Line breaks and empty lines of the UTF-8 copy (UTF-16 breaks are two bytes in the original)."""
-    count, blank, tail = 0, [], b""
+def _count_newlines(path: Path) -> int:
+    """Line breaks of the UTF-8 copy (UTF-16 breaks are two bytes in the original)."""
+    count = 0
     with path.open("rb") as f:
         while chunk := f.read(CHUNK_BYTES):
-            if len(blank) < MAX_BLANK_LINES:
-                _find_blank_lines(tail, chunk, count, blank)
-            tail = chunk[-2:]
             count += chunk.count(b"\n")
-    return count, blank
+    return count
+
+
+def blank_lines(path: Path) -> list[int]:
+    """The editor lines that are empty (readers skip them); only asked for when the line count
+    says there are some. At most MAX_BLANK_LINES."""
+    out, tail, newlines = [], b"", 0
+    with path.open("rb") as f:
+        while (chunk := f.read(CHUNK_BYTES)) and len(out) < MAX_BLANK_LINES:
+            _find_blank_lines(tail, chunk, newlines, out)
+            tail = chunk[-2:]
+            newlines += chunk.count(b"\n")
+    return out[:MAX_BLANK_LINES]
 
 
 def _read_header(info: FileInfo) -> None:
