@@ -72,7 +72,8 @@ page = st.number_input(f"Page (of {pages}; {total:,} matching)", 1, pages, 1, ke
 with begin() as conn:
     rows = review.read_candidates_page(conn, run_id, where, (page - 1) * PAGE_SIZE, PAGE_SIZE)
 st.dataframe(review_view(rows), hide_index=True)  # plain cells: user text is never rendered as HTML
-selected = st.multiselect("Selected rows", rows["candidate_id"].tolist(), key="review_selected")
+shown = dict(zip(rows["candidate_id"], rows["query"]))
+selected = st.multiselect("Selected rows", list(shown), key="review_selected", format_func=lambda i: f"{i}: {shown[i]}")
 score = st.number_input("Accept every candidate scoring at least", 0.0, 1.0, 0.9, 0.05, key="review_accept_score")
 actions = {"review_accept_selected": ("Accept selected", CandidateFilter(ids=selected), "accepted"),
            "review_reject_selected": ("Reject selected", CandidateFilter(ids=selected), "rejected"),
