@@ -26,7 +26,8 @@ from storage import staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
-from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, blank_lines, inspect_file, lines_at, row_starts
+from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
+from workbench.ingest.lines import blank_lines, lines_at, row_starts
 
 Progress = Callable[[int, int, str], None]
 

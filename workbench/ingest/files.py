@@ -21,15 +21,13 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from workbench.errors import BadInput
+from workbench.ingest.lines import CHUNK_BYTES, count_newlines, line_at
 
-CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 2 << 20  # longer lines are set aside (DuckDB's max_line_size)
 MAX_COLUMNS = 1000
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 SINGLE_BYTE = ("latin", "cp125", "iso8859", "iso-8859", "windows-125", "mac_")
-BLANK_LINE = re.compile(rb"\n(?=\r?\n)")  # a break followed by an empty line
-MAX_BLANK_LINES = 10_000  # beyond this, line numbers after them may be off (noted in docs/notes/ingest.md)
 UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
@@ -108,44 +106,6 @@ def _gunzip(path: Path, name: str, workdir: Path) -> Path:
     return out
 
 
-def lines_at(path: Path, offsets: list[int]) -> list[int]:
-    """The editor lines (1-based) holding each byte offset, in one pass over the file."""
-    order = sorted(range(len(offsets)), key=offsets.__getitem__)
-    out, line, done = [0] * len(offsets), 1, 0
-    with path.open("rb") as f:
-        for i in order:
-            while done < offsets[i]:
-                chunk = f.read(min(CHUNK_BYTES, offsets[i] - done))
-                if not chunk:
-                    break
-                line += chunk.count(b"\n")
-                done += len(chunk)
-            out[i] = line
-    return out
-
-
-def row_starts(path: Path, offsets: list[int]) -> list[int]:
-    """The reader reports where a row it set aside starts, sometimes at the line break(s) before
-    it (CRLF, empty lines): step over those to the row's first byte."""
-    out = []
-    with path.open("rb") as f:
-        for offset in offsets:
-            f.seek(offset)
-            head = f.read(64)
-            out.append(offset + len(head) - len(head.lstrip(b"\r\n")))
-    return out
-
-
-def line_at(path: Path, offset: int) -> int:
-    """The editor line (1-based) holding byte `offset`."""
-    line, done = 1, 0
-    with path.open("rb") as f:
-        while done < offset and (chunk := f.read(min(CHUNK_BYTES, offset - done))):
-            line += chunk.count(b"\n")
-            done += len(chunk)
-    return line
-
-
 def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
     """Count lines, refuse binary and NUL bytes, and make sure the reader gets UTF-8."""
     sample = _head(info.path, 64 << 10)
@@ -198,17 +158,6 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
     if first_nul >= 0:
         raise BadInput(f"{info.name}, line {line_at(info.path, first_nul)}: NUL byte in the text; a text file has "
                        "none (was it saved as UTF-16, or is it damaged?)")
-
-
-def _find_blank_lines(tail: bytes, chunk: bytes, newlines_before: int, out: list[int]) -> None:
-    """Append the editor lines of empty lines that start in `chunk` (tail: the previous chunk's end)."""
-    window = tail + chunk
-    line, at = newlines_before - tail.count(b"\n"), 0
-    for m in BLANK_LINE.finditer(window):
-        line += window.count(b"\n", at, m.end())
-        at = m.end()
-        if m.end() >= len(tail):  # starts in this chunk, not one already seen
-            out.append(line + 1)
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -274,28 +223,7 @@ def _transcode(info: FileInfo, workdir: Path, encoding: str) -> None:
     if "\0" in _head(out, 64 << 10).decode("utf-8", "ignore"):
         raise BadInput(f"{info.name}: NUL characters in the text after decoding it as {encoding}")
     info.path, info.encoding = out, encoding
-    info.newlines = _count_newlines(out)
-
-
-def _count_newlines(path: Path) -> int:
-    """Line breaks of the UTF-8 copy (UTF-16 breaks are two bytes in the original)."""
-    count = 0
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK_BYTES):
-            count += chunk.count(b"\n")
-    return count
-
-
-def blank_lines(path: Path) -> list[int]:
-    """The editor lines that are empty (readers skip them); only asked for when the line count
-    says there are some. At most MAX_BLANK_LINES."""
-    out, tail, newlines = [], b"", 0
-    with path.open("rb") as f:
-        while (chunk := f.read(CHUNK_BYTES)) and len(out) < MAX_BLANK_LINES:
-            _find_blank_lines(tail, chunk, newlines, out)
-            tail = chunk[-2:]
-            newlines += chunk.count(b"\n")
-    return out[:MAX_BLANK_LINES]
+    info.newlines = count_newlines(out)
 
 
 def _read_header(info: FileInfo) -> None:

@@ -1,0 +1,82 @@
+"""Where things are in a file, as the line numbers an editor shows: byte offsets to lines, the
+start of a row the CSV reader set aside, empty lines (readers skip them). Each is one chunked
+pass over the bytes.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+CHUNK_BYTES = 1 << 20
+BLANK_LINE = re.compile(rb"\n(?=\r?\n)")  # a break followed by an empty line
+MAX_BLANK_LINES = 10_000  # beyond this, line numbers after them may be off (noted in docs/notes/ingest.md)
+
+
+def lines_at(path: Path, offsets: list[int]) -> list[int]:
+    """The editor lines (1-based) holding each byte offset, in one pass over the file."""
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    out, line, done = [0] * len(offsets), 1, 0
+    with path.open("rb") as f:
+        for i in order:
+            while done < offsets[i]:
+                chunk = f.read(min(CHUNK_BYTES, offsets[i] - done))
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+                done += len(chunk)
+            out[i] = line
+    return out
+
+
+def row_starts(path: Path, offsets: list[int]) -> list[int]:
+    """The reader reports where a row it set aside starts, sometimes at the line break(s) before
+    it (CRLF, empty lines): step over those to the row's first byte."""
+    out = []
+    with path.open("rb") as f:
+        for offset in offsets:
+            f.seek(offset)
+            head = f.read(64)
+            out.append(offset + len(head) - len(head.lstrip(b"\r\n")))
+    return out
+
+
+def line_at(path: Path, offset: int) -> int:
+    """The editor line (1-based) holding byte `offset`."""
+    line, done = 1, 0
+    with path.open("rb") as f:
+        while done < offset and (chunk := f.read(min(CHUNK_BYTES, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
+
+
+def count_newlines(path: Path) -> int:
+    """Line breaks of the UTF-8 copy (UTF-16 breaks are two bytes in the original)."""
+    count = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            count += chunk.count(b"\n")
+    return count
+
+
+def blank_lines(path: Path) -> list[int]:
+    """The editor lines that are empty (readers skip them); only asked for when the line count
+    says there are some. At most MAX_BLANK_LINES."""
+    out, tail, newlines = [], b"", 0
+    with path.open("rb") as f:
+        while (chunk := f.read(CHUNK_BYTES)) and len(out) < MAX_BLANK_LINES:
+            _find_blank_lines(tail, chunk, newlines, out)
+            tail = chunk[-2:]
+            newlines += chunk.count(b"\n")
+    return out[:MAX_BLANK_LINES]
+
+
+def _find_blank_lines(tail: bytes, chunk: bytes, newlines_before: int, out: list[int]) -> None:
+    """Append the editor lines of empty lines that start in `chunk` (tail: the previous chunk's end)."""
+    window = tail + chunk
+    line, at = newlines_before - tail.count(b"\n"), 0
+    for m in BLANK_LINE.finditer(window):
+        line += window.count(b"\n", at, m.end())
+        at = m.end()
+        if m.end() >= len(tail):  # starts in this chunk, not one already seen
+            out.append(line + 1)
