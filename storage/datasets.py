@@ -146,6 +146,24 @@ def delete_dataset(conn: Connection, dataset_id: int) -> None:
     conn.execute(tables.datasets.delete().where(tables.datasets.c.id == dataset_id))
 
 
+INGEST_TABLES = ("products", "search_events", "labeled_pairs", "rejected_rows")
+BATCH_ROWS = 10_000
+
+
+def read_dataset_rows(conn: Connection, table_name: str, dataset_id: int) -> pd.DataFrame:
+    """Every row a dataset put in one of INGEST_TABLES, all columns (to copy it to another database)."""
+    t = tables.metadata.tables[table_name]
+    return _frame(conn, select(t).where(t.c.dataset_id == dataset_id), [c.name for c in t.columns])
+
+
+def insert_dataset_rows(conn: Connection, table_name: str, frame: pd.DataFrame) -> None:
+    """Insert rows through SQLAlchemy in batches (databases other than DuckDB)."""
+    frame = frame.astype(object).where(frame.notna(), None)
+    records = frame.to_dict("records")
+    for start in range(0, len(records), BATCH_ROWS):
+        conn.execute(tables.metadata.tables[table_name].insert(), records[start:start + BATCH_ROWS])
+
+
 def count_table_rows(conn: Connection) -> dict[str, int]:
     """Rows in every table: a snapshot to prove a failed ingest left the database as it was."""
     return {

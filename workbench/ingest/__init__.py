@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from storage import datasets as store
-from storage import staging
+from storage import checks, staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
@@ -123,7 +123,7 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
         raw = duckdb.connect()
         try:
             columns = _stage(raw, info, rows)
-            head = raw.execute(f"SELECT * FROM {staging.STAGE}").df().astype("string")
+            head = staging.read_staged(raw).astype("string")
         finally:
             raw.close()
         try:
@@ -177,12 +177,10 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     progress(1, 4, f"checking {staged + len(parse_rejected):,} rows")
     names = None
     if kind == "pairs":
-        labels = raw.execute(f"SELECT DISTINCT lower(trim(CAST({staging.quote(mapping['label'])} AS VARCHAR))) "
-                             f"FROM {staging.STAGE} LIMIT 1000").fetchall()
-        names = label_names({row[0] for row in labels if row[0]})
-    staging.check_rows(raw, kind, mapping, columns, line=line, catalog_dataset_id=catalog_dataset_id,
+        names = label_names(staging.distinct_lower(raw, mapping["label"]))
+    checks.check_rows(raw, kind, mapping, columns, line=line, catalog_dataset_id=catalog_dataset_id,
                        label_names=names, label_max=LABEL_MAX)
-    reasons = staging.count_reasons(raw)
+    reasons = checks.count_reasons(raw)
     accepted = staged - sum(reasons.values())
     for _, reason, _, _ in parse_rejected:
         reasons[reason] = reasons.get(reason, 0) + 1
@@ -238,7 +236,7 @@ def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_
     counts = ", ".join(f"{reason} ({n:,})" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
     first = [(line, column, reason) for line, reason, column, _ in parse_rejected[:3]]
     if not first:
-        first = staging.first_rejections(raw, mapping)
+        first = checks.first_rejections(raw, mapping)
     where = "; ".join(f"line {line}" + (f", column {column!r}" if column else "") + f": {reason}"
                       for line, column, reason in first[:3])
     return f"{name}: every row was rejected, so nothing was added. Reasons: {counts}. First: {where}"
