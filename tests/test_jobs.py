@@ -157,7 +157,7 @@ def test_a_worker_killed_with_kill_9_fails_the_job_and_resume_continues_from_the
     assert "worker" in failed["error"].split("--- log tail ---")[1]
 
     resume_job(job_id)
-    done = wait_job(job_id, timeout_s=300, poll_s=0.2)
+    done = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert done["status"] == "done", done["error"]
     assert "resuming after epoch" in folder.log.read_text()
     with begin() as conn:
@@ -169,7 +169,7 @@ def test_a_worker_killed_with_kill_9_fails_the_job_and_resume_continues_from_the
 def test_out_of_memory_in_a_worker_halves_the_batch_and_the_job_finishes(env, tiny_model):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(tiny_model, simulated_memory_tokens=100))
-    done = wait_job(job_id, timeout_s=300, poll_s=0.2)
+    done = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert done["status"] == "done", done["error"]
     log = JobFolder(done["job_dir"]).log.read_text()
     assert "out of memory with micro-batches of 8; continuing with 4" in log
@@ -178,7 +178,7 @@ def test_out_of_memory_in_a_worker_halves_the_batch_and_the_job_finishes(env, ti
 def test_a_failing_worker_marks_the_job_failed_with_its_reason(env, tiny_model, tmp_path):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(str(tmp_path / "no-such-model")))
-    failed = wait_job(job_id, timeout_s=300, poll_s=0.2)
+    failed = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert failed["status"] == "failed"
     assert failed["error"].startswith("ModelUnavailable: cannot load a tokenizer from")
 

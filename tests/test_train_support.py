@@ -59,8 +59,11 @@ def store_sample_set(n: int = 120, graded: bool = False) -> int:
     return set_id
 
 
-def wait_for(check, timeout_s: float = 240, poll_s: float = 0.05):
-    """Poll until check() returns something truthy; fail with a clear message at the timeout."""
+def wait_for(check, timeout_s: float = 240, poll_s: float = 0.5):
+    """Poll until check() returns something truthy; fail with a clear message at the timeout.
+
+    Checks that open the database poll slowly: each poll holds the DuckDB file for a moment, and
+    the scheduler needs it too."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = check()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from storage import jobs as store
 from storage.db import begin, data_dir
+from storage.errors import DatabaseBusy
 from workbench.jobs.backend import LocalBackend, _alive
 from workbench.jobs.folder import JobFolder
 
@@ -118,8 +119,8 @@ class Scheduler:
         # Read after the exit check: a worker seen as exited has written everything it will.
         status, rows = folder.status(), folder.read_metrics()
         with begin() as conn:
-            job = store.get_job(conn, job_id)
-            if job["status"] != "running":  # cancelled (or deleted) by the app or the command line
+            job = store.list_jobs(conn, statuses=("running",)).set_index("id").to_dict("index").get(job_id)
+            if job is None:  # cancelled or deleted by the app or the command line
                 self.running.pop(job_id)
                 return
             if len(rows) != info["metric_lines"]:
@@ -225,12 +226,22 @@ def main() -> int:
     scheduler = Scheduler()
     scheduler.adopt()
     while True:
-        scheduler.tick()
-        if not scheduler.pending():
+        try:
+            scheduler.tick()
+            busy = scheduler.pending()
+        except DatabaseBusy as e:  # another process held the file for long: try again next tick
+            log.info(f"database busy, retrying: {e}")
+            time.sleep(POLL_S)
+            continue
+        if not busy:
             # Release, then look once more: a job queued in between would otherwise wait for the
             # next start, because its submitter saw the lock held and started no scheduler.
             _unlock(fd)
-            if not scheduler.pending():
+            try:
+                again = scheduler.pending()
+            except DatabaseBusy:
+                again = True
+            if not again:
                 return 0
             fd = _try_lock()
             if fd is None:
