@@ -30,7 +30,7 @@ from sqlalchemy.pool import NullPool
 from storage import tables
 from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 INGEST_TABLES = ("products", "search_events", "labeled_pairs", "rejected_rows")
 
 
@@ -51,6 +51,30 @@ def _upgrade_to_3(conn: Connection) -> None:
             _drop_dataset_index(conn, name)
 
 
+DOUBLE_SINCE_4 = {
+    "samples": ("label",),
+    "candidates": ("label", "score"),
+    "jobs": ("progress", "eta_s"),
+    "job_metrics": ("epoch", "value"),
+}
+
+
+def _upgrade_to_4(conn: Connection) -> None:
+    """Labels, scores, progress and metric values become DOUBLE (a 4-byte FLOAT read 0.7 back as
+    0.699999988, which showed in curves and the review table)."""
+    for table_name, columns in DOUBLE_SINCE_4.items():
+        # DuckDB refuses ALTER on a table with an index: drop, alter, create it again.
+        indexes = []
+        if conn.dialect.name == "duckdb":
+            query = text("SELECT sql FROM duckdb_indexes() WHERE table_name = :t")
+            indexes = list(conn.execute(query, {"t": table_name}).scalars())
+            _drop_dataset_index(conn, table_name)
+        for column in columns:
+            conn.execute(text(f"ALTER TABLE {table_name} ALTER COLUMN {column} TYPE DOUBLE PRECISION"))
+        for sql in indexes:
+            conn.execute(text(sql))
+
+
 def _drop_dataset_index(conn: Connection, table_name: str) -> None:
     query = text("SELECT index_name FROM duckdb_indexes() WHERE table_name = :t")
     for name in list(conn.execute(query, {"t": table_name}).scalars()):
@@ -59,7 +83,7 @@ def _drop_dataset_index(conn: Connection, table_name: str) -> None:
 
 # version -> function that upgrades a file from version-1 to version. They all run in one
 # transaction with the version bump, so a failed upgrade leaves the file as it was.
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _upgrade_to_2, 3: _upgrade_to_3}
+UPGRADES: dict[int, Callable[[Connection], None]] = {2: _upgrade_to_2, 3: _upgrade_to_3, 4: _upgrade_to_4}
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,7 +8,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Double,
-    Float,
+
     Index,
     Integer,
     MetaData,
@@ -125,7 +125,7 @@ samples = Table(
     Column("product_id", String, nullable=False),
     Column("product_text", Text, nullable=False),
     Column("category", String),
-    Column("label", Float, nullable=False),
+    Column("label", Double, nullable=False),
     Column("split", String, nullable=False),  # 'train' | 'val' | 'test'
     Column("cold_start", Boolean, nullable=False, default=False),
 )
@@ -157,8 +157,8 @@ candidates = Table(
     Column("query", String, nullable=False),
     Column("product_id", String, nullable=False),
     Column("product_text", Text, nullable=False),
-    Column("label", Float, nullable=False),
-    Column("score", Float),  # label-preservation score in [0, 1]
+    Column("label", Double, nullable=False),
+    Column("score", Double),  # label-preservation score in [0, 1]
     Column("status", String, nullable=False, default="pending"),
     Column("action_id", Integer),  # last bulk action that touched it, for undo
 )
@@ -225,8 +225,8 @@ jobs = Table(
     Column("job_dir", String),
     Column("pid", Integer),
     Column("device", String),
-    Column("progress", Float),  # 0..1
-    Column("eta_s", Float),
+    Column("progress", Double),  # 0..1
+    Column("eta_s", Double),
     Column("metrics", Text),  # JSON: final test metrics, name -> value
     Column("error", Text),
     Column("created_at", DateTime),
@@ -241,8 +241,8 @@ job_metrics = Table(
     metadata,
     Column("job_id", Integer, nullable=False, index=True),
     Column("step", Integer),
-    Column("epoch", Float),
+    Column("epoch", Double),
     Column("split", String, nullable=False),  # 'train' | 'val' | 'test' | 'slice:<name>'
     Column("name", String, nullable=False),
-    Column("value", Float),
+    Column("value", Double),
 )

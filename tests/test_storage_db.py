@@ -27,7 +27,9 @@ def _make_version_1_file(db_url: str) -> None:
     raw = duckdb.connect(_path(db_url))
     for table in ("products", "search_events", "labeled_pairs", "rejected_rows"):
         raw.execute(f"CREATE INDEX ix_{table}_dataset_id ON {table} (dataset_id)")
-    for table, column in (("products", "price"), ("labeled_pairs", "label")):
+    schema_1_floats = [("products", "price"), ("labeled_pairs", "label")]
+    schema_1_floats += [(t, c) for t, columns in db.DOUBLE_SINCE_4.items() for c in columns]
+    for table, column in schema_1_floats:
         indexes = raw.execute("SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = ?", [table]).fetchall()
         for name, _ in indexes:
             raw.execute(f"DROP INDEX {name}")
@@ -55,8 +57,10 @@ def test_an_older_file_is_upgraded_when_opened_and_keeps_its_rows(db_url):
     with begin() as conn:
         version = conn.execute(db.tables.schema_version.select()).scalar_one()
         products = datasets.read_products(conn, 1)
-    assert version == db.SCHEMA_VERSION == 3
+    assert version == db.SCHEMA_VERSION == 4
     assert _column_type(db_url, "products", "price") == "DOUBLE"
+    # Schema 4: labels, scores, progress and metric values are DOUBLE, and their indexes stay.
+    assert {_column_type(db_url, t, c) for t, cs in db.DOUBLE_SINCE_4.items() for c in cs} == {"DOUBLE"}
     assert _column_type(db_url, "labeled_pairs", "label") == "DOUBLE"
     assert products[["product_id", "title"]].values.tolist() == [["p1", "Drill"]]
     assert round(products["price"][0], 2) == 164.56
@@ -64,15 +68,18 @@ def test_an_older_file_is_upgraded_when_opened_and_keeps_its_rows(db_url):
     raw = duckdb.connect(_path(db_url), read_only=True)
     names = [r[0] for r in raw.execute("SELECT index_name FROM duckdb_indexes() WHERE table_name IN "
                                        "('products', 'search_events', 'labeled_pairs', 'rejected_rows')").fetchall()]
+    kept = sorted(r[0] for r in raw.execute("SELECT table_name FROM duckdb_indexes() WHERE table_name IN "
+                                            "('samples', 'candidates', 'job_metrics')").fetchall())
     raw.close()
     assert names == []
+    assert kept == ["candidates", "job_metrics", "samples"]
 
 
 def test_a_newer_file_is_refused_with_a_message_that_says_what_to_do(db_url):
     with begin() as conn:
         conn.execute(db.tables.schema_version.update().values(version=99))
     db._ready.clear()
-    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 3; upgrade the "
+    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 4; upgrade the "
                "workbench or point WORKBENCH_DB_URL at another database")
     with pytest.raises(SchemaTooNew, match=re.escape(message)):
         with begin():
