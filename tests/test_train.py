@@ -209,3 +209,16 @@ def test_warm_start_continues_from_a_saved_model(tiny_model, data, tmp_path):
     messages = []
     train(quick(tiny_model, epochs=1, warm_start=str(tmp_path / "first" / "model")), data, log=messages.append)
     assert any(str(tmp_path / "first" / "model") in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "value, best, loss, best_loss, expected",
+    [(1.0, 1.0, 0.50, 0.60, True),  # nDCG@10 saturated: the clearly lower loss picks the weights
+     (1.0, 1.0, 0.59995, 0.6, False),  # a loss within 1e-4 is no reason to move
+     (0.9, 1.0, 0.10, 0.60, False),  # a worse metric is never a tie
+     (1.0, None, 0.5, None, False)],  # the first epoch is 'better', not a tie
+)
+def test_a_tied_metric_keeps_the_weights_with_clearly_lower_validation_loss(value, best, loss, best_loss, expected):
+    from workbench.train.loop import is_tie_with_lower_loss
+
+    assert is_tie_with_lower_loss(value, best, loss, best_loss) is expected

@@ -53,6 +53,13 @@ def _nothing(*args) -> None:
     pass
 
 
+def is_tie_with_lower_loss(value: float | None, best: float | None, loss: float | None, best_loss: float | None) -> bool:
+    """The chosen metric ties the best and the validation loss is clearly lower. nDCG@10 and MRR
+    sit at 1.0 when most queries have one relevant product; without this the first epoch's
+    weights would stay 'best' forever."""
+    return value is not None and value == best and None not in (loss, best_loss) and loss < best_loss - 1e-4
+
+
 def is_better(value: float | None, best: float | None, metric: str) -> bool:
     if value is None:
         return False
@@ -153,8 +160,12 @@ def train(
         state["val_history"].append({"epoch": epoch, **val})
         on_metrics([{"step": state["step"], "epoch": epoch, "split": "val", "name": k, "value": v} for k, v in val.items()])
         log(f"epoch {epoch}: " + ", ".join(f"val {k} {v:.4f}" for k, v in val.items()))
-        if is_better(val.get(config.early_stopping_metric), state["best_value"], config.early_stopping_metric):
-            state.update(best_value=val[config.early_stopping_metric], best_epoch=epoch, bad_epochs=0)
+        value = val.get(config.early_stopping_metric)
+        improved = is_better(value, state["best_value"], config.early_stopping_metric)
+        if improved or is_tie_with_lower_loss(value, state["best_value"], val.get("loss"), state.get("best_loss")):
+            # Patience counts epochs without a better metric; a tie only picks the better weights.
+            state.update(best_value=value, best_loss=val.get("loss"), best_epoch=epoch,
+                         bad_epochs=0 if improved else state["bad_epochs"] + 1)
             best_weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             if best_path:
                 save_checkpoint(best_path, {"model": best_weights, "epoch": epoch})
