@@ -132,7 +132,7 @@ def test_cli_train_queues_a_job_and_jobs_wait_reports_the_test_metrics(env, tiny
 
 def test_cancel_stops_the_worker_and_its_process_group(env, tiny_model):
     set_id = store_sample_set()
-    job_id = submit_job(set_id, quick(tiny_model, epochs=500))
+    job_id = submit_job(set_id, quick(tiny_model, epochs=2000, patience=0))  # runs until stopped: no early stop
     row = wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
     summary = cancel_job(job_id)
     assert summary["status"] == "cancelled" and summary["error"] == "cancelled by the user"
@@ -202,7 +202,7 @@ def test_a_job_left_running_by_a_dead_scheduler_and_worker_is_failed_on_the_next
 def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, tiny_model, monkeypatch):
     monkeypatch.setenv("WORKBENCH_HEARTBEAT_TIMEOUT_S", "20")  # short, yet above a slow import of torch
     set_id = store_sample_set()
-    job_id = submit_job(set_id, quick(tiny_model, epochs=500))
+    job_id = submit_job(set_id, quick(tiny_model, epochs=2000, patience=0))  # runs until stopped: no early stop
     row = wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
     os.killpg(row["pid"], signal.SIGSTOP)  # alive but silent, as a hung worker is
     failed = wait_for(lambda: (r := job(job_id))["status"] == "failed" and r)
