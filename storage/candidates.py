@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
 from storage import tables
+from storage.db import read_frame
 from storage.errors import NotFound
 
 C = tables.candidates
@@ -107,8 +108,7 @@ def list_augment_runs(conn: Connection, sample_set_id: int | None = None) -> pd.
     query = select(t.c.id, t.c.sample_set_id, t.c.seed, t.c.candidates, t.c.dropped, t.c.created_at).order_by(t.c.id.desc())
     if sample_set_id is not None:
         query = query.where(t.c.sample_set_id == sample_set_id)
-    return pd.DataFrame(conn.execute(query).mappings().all(),
-                        columns=["id", "sample_set_id", "seed", "candidates", "dropped", "created_at"])
+    return read_frame(conn, query)
 
 
 def read_candidates_page(conn: Connection, augment_run_id: int, where: CandidateFilter | None = None,
@@ -249,8 +249,7 @@ def list_augmented_sets(conn: Connection, sample_set_id: int | None = None) -> p
     query = select(t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at).order_by(t.c.id.desc())
     if sample_set_id is not None:
         query = query.where(t.c.sample_set_id == sample_set_id)
-    return pd.DataFrame(conn.execute(query).mappings().all(),
-                        columns=["id", "name", "augment_run_id", "sample_set_id", "size", "created_at"])
+    return read_frame(conn, query)
 
 
 def read_augmented_set(conn: Connection, augmented_set_id: int, provenance: bool = False) -> pd.DataFrame:

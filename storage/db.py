@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+import pandas as pd
 from sqlalchemy import Connection, Engine, create_engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -203,3 +204,8 @@ def ensure_schema(conn: Connection) -> int:
     # Tables added without an upgrade step (new, empty tables) are created here.
     tables.metadata.create_all(conn, checkfirst=True)
     return SCHEMA_VERSION
+
+
+def read_frame(conn: Connection, query) -> pd.DataFrame:
+    """A small SELECT as a DataFrame whose columns are the query's, also when no row matches."""
+    return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.db import read_frame
 from storage.errors import NotFound
 
 FINISHED_JOB_COLUMNS = [
@@ -49,8 +50,7 @@ def read_metrics_of_jobs(conn: Connection, job_ids: list[int]) -> pd.DataFrame:
 def list_experiments(conn: Connection) -> pd.DataFrame:
     """Experiments, newest first, with how many of their jobs are done."""
     t = tables.experiments
-    rows = conn.execute(select(t.c.id, t.c.name, t.c.baseline_job_id, t.c.created_at).order_by(t.c.id.desc()))
-    return pd.DataFrame(rows.mappings().all(), columns=["id", "name", "baseline_job_id", "created_at"])
+    return read_frame(conn, select(t.c.id, t.c.name, t.c.baseline_job_id, t.c.created_at).order_by(t.c.id.desc()))
 
 
 def get_experiment(conn: Connection, experiment_id: int) -> dict:

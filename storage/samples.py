@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.db import read_frame
 from storage.errors import NotFound
 
 SAMPLE_COLUMNS = ["sample_id", "query", "product_id", "product_text", "category", "label", "split", "cold_start"]
@@ -57,8 +58,7 @@ def get_sample_set(conn: Connection, sample_set_id: int) -> dict:
 
 def list_sample_sets(conn: Connection) -> pd.DataFrame:
     t = tables.sample_sets
-    rows = conn.execute(select(t.c.id, t.c.name, t.c.dataset_id, t.c.summary, t.c.created_at).order_by(t.c.id.desc()))
-    return pd.DataFrame(rows.mappings().all(), columns=["id", "name", "dataset_id", "summary", "created_at"])
+    return read_frame(conn, select(t.c.id, t.c.name, t.c.dataset_id, t.c.summary, t.c.created_at).order_by(t.c.id.desc()))
 
 
 def read_samples(conn: Connection, sample_set_id: int, split: str | None = None, limit: int | None = None) -> pd.DataFrame:
