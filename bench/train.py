@@ -1,6 +1,6 @@
 """Training throughput: our loop against a tutorial-style loop and transformers' Trainer.
 
-    .venv/bin/python bench/train.py [--pairs 640] [--batch-size 32] [--threads N]
+    .venv/bin/python bench/train.py [--pairs 640] [--batch-size 32] [--threads N] [--model M] [--data CSV]
 
 The same bundled model trains on the same Home Depot pairs (../shared/data/home_depot/train.csv,
 a seeded sample, binary label relevance >= 2.5) for one epoch, three ways in one run:
@@ -9,6 +9,7 @@ a seeded sample, binary label relevance >= 2.5) for one epoch, three ways in one
   reference  the common tutorial loop: every sample padded to max_length=128, random order
   trainer    transformers.Trainer with its defaults (dynamic padding, random order), given the
              same batch size, learning rate and one epoch
+On CUDA all three use bf16 autocast, as ours does by default.
 Each is timed from its first training step to its last (model loading and tokenization excluded).
 The last line is one JSON object: ours_per_s, reference_per_s, trainer_per_s (training samples
 per second), vs_reference, vs_trainer, device.
@@ -31,7 +32,7 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup  # noqa: E402
 
-from workbench.models import bundled_model_dir  # noqa: E402
+from workbench.models import BUNDLED, resolve_model  # noqa: E402
 from workbench.train.config import TrainConfig  # noqa: E402
 from workbench.train.loop import TrainData, train  # noqa: E402
 from workbench.train.model import pick_device  # noqa: E402
@@ -40,22 +41,22 @@ DATA = ROOT.parent / "shared" / "data" / "home_depot" / "train.csv"
 LR = 5e-5
 
 
-def load_pairs(n: int, seed: int = 0) -> pd.DataFrame:
-    frame = pd.read_csv(DATA, encoding="utf-8", encoding_errors="replace").sample(n=n + 64, random_state=seed)
+def load_pairs(n: int, data: Path = DATA, seed: int = 0) -> pd.DataFrame:
+    frame = pd.read_csv(data, encoding="utf-8", encoding_errors="replace").sample(n=n + 64, random_state=seed)
     frame = frame.rename(columns={"search_term": "query", "product_title": "product_text", "product_uid": "product_id"})
     frame["label"] = (frame["relevance"] >= 2.5).astype(float)
     return frame[["query", "product_id", "product_text", "label"]].reset_index(drop=True)
 
 
-def run_ours(pairs: pd.DataFrame, val: pd.DataFrame, batch_size: int) -> float:
-    config = TrainConfig(epochs=1, batch_size=batch_size, learning_rate=LR, max_length=128, patience=0)
+def run_ours(pairs: pd.DataFrame, val: pd.DataFrame, batch_size: int, model: str) -> float:
+    config = TrainConfig(model=model, epochs=1, batch_size=batch_size, learning_rate=LR, max_length=128, patience=0)
     result = train(config, TrainData(pairs, val, val.iloc[:0]))
     return len(pairs) / result.metrics["train_time_s"]
 
 
-def run_reference(pairs: pd.DataFrame, batch_size: int, device) -> float:
+def run_reference(pairs: pd.DataFrame, batch_size: int, device, model: str) -> float:
     """The tutorial loop: tokenize with padding='max_length', shuffle, AdamW, linear schedule."""
-    source = str(bundled_model_dir())
+    source = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2).to(device)
     enc = tokenizer(pairs["query"].tolist(), pairs["product_text"].tolist(), padding="max_length", truncation=True,
@@ -68,18 +69,21 @@ def run_reference(pairs: pd.DataFrame, batch_size: int, device) -> float:
     model.train()
     started = time.perf_counter()
     for ids, types, mask, labels in loader:
-        out = model(input_ids=ids.to(device), token_type_ids=types.to(device), attention_mask=mask.to(device), labels=labels.to(device))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):  # as ours on CUDA
+            out = model(input_ids=ids.to(device), token_type_ids=types.to(device), attention_mask=mask.to(device), labels=labels.to(device))
         out.loss.backward()
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return len(pairs) / (time.perf_counter() - started)
 
 
-def run_trainer(pairs: pd.DataFrame, batch_size: int) -> float:
+def run_trainer(pairs: pd.DataFrame, batch_size: int, model: str) -> float:
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
-    source = str(bundled_model_dir())
+    source = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2)
     enc = tokenizer(pairs["query"].tolist(), pairs["product_text"].tolist(), truncation=True, max_length=128)
@@ -96,7 +100,8 @@ def run_trainer(pairs: pd.DataFrame, batch_size: int) -> float:
 
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(output_dir=out, num_train_epochs=1, per_device_train_batch_size=batch_size,
-                                 learning_rate=LR, report_to=[], save_strategy="no", disable_tqdm=True)  # fmt: skip
+                                 learning_rate=LR, report_to=[], save_strategy="no", disable_tqdm=True,
+                                 bf16=torch.cuda.is_available())  # as ours on CUDA  # fmt: skip
         Trainer(model=model, args=args, train_dataset=rows, data_collator=DataCollatorWithPadding(tokenizer),
                 callbacks=[Clock()]).train()  # fmt: skip
     return len(pairs) / (clock["end"] - clock["start"])
@@ -107,20 +112,22 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=640)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=0, help="torch threads for all three (0 = torch's default)")
+    parser.add_argument("--model", default=BUNDLED, help="a model folder or cached name (default: the bundled MiniLM)")
+    parser.add_argument("--data", type=Path, default=DATA, help="a Home Depot train.csv (or a subset of its rows)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not DATA.exists():
-        raise SystemExit(f"missing {DATA}: see ../shared/data/README.md")
-    frame = load_pairs(args.pairs)
+    if not args.data.exists():
+        raise SystemExit(f"missing {args.data}: see ../shared/data/README.md")
+    frame = load_pairs(args.pairs, args.data)
     pairs, val = frame.iloc[: args.pairs], frame.iloc[args.pairs :].reset_index(drop=True)
     device = pick_device()
     load = os.getloadavg()[0]
-    ours = run_ours(pairs, val, args.batch_size)
+    ours = run_ours(pairs, val, args.batch_size, args.model)
     print(f"ours: {ours:.1f} samples/s", file=sys.stderr)
-    reference = run_reference(pairs, args.batch_size, device)
+    reference = run_reference(pairs, args.batch_size, device, args.model)
     print(f"reference (padded to 128): {reference:.1f} samples/s", file=sys.stderr)
-    trainer = run_trainer(pairs, args.batch_size)
+    trainer = run_trainer(pairs, args.batch_size, args.model)
     print(f"Trainer: {trainer:.1f} samples/s", file=sys.stderr)
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else device.type
     print(json.dumps({

@@ -86,6 +86,11 @@ def test_collate_pads_only_to_the_longest_sample_in_the_batch(tiny_model):
     assert batch["input_ids"].shape == (2, int(enc.lengths.max()))
     assert batch["attention_mask"].sum(1).tolist() == enc.lengths.tolist()
     assert batch["labels"].tolist() == [0, 1]
+    # On CUDA widths round up to a multiple of 8; the mask still covers only the real tokens.
+    rounded = collate(enc, np.array([0, 1]), pad_id=0, multiple=8)
+    assert rounded["input_ids"].shape[1] % 8 == 0 and rounded["input_ids"].shape[1] >= int(enc.lengths.max())
+    assert rounded["attention_mask"].sum(1).tolist() == enc.lengths.tolist()
+    assert (rounded["input_ids"][:, : batch["input_ids"].shape[1]] == batch["input_ids"]).all()
 
 
 # --- metrics ----------------------------------------------------------------------------

@@ -75,12 +75,16 @@ def _forward_loss(model, batch: dict, device: torch.device, weight: float) -> to
     return F.cross_entropy(logits.float(), batch["labels"].to(device)) * weight
 
 
+def pad_multiple(device) -> int:
+    return 8 if device.type == "cuda" else 1
+
+
 def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: int, fgm=None) -> float:
     """Forward and backward over the micro-batches of one batch; returns the batch's mean loss."""
     total = sum(len(p) for p in parts)
     loss_sum = 0.0
     for part in parts:
-        batch = collate(data, part, pad_id)
+        batch = collate(data, part, pad_id, pad_multiple(device))
         loss = _forward_loss(model, batch, device, len(part) / total)
         loss.backward()
         loss_sum += float(loss.detach())
@@ -101,7 +105,7 @@ def predict_probs(model, data: Encoded, batcher: MicroBatcher, device, pad_id: i
         def run(parts):
             out = []
             for part in parts:
-                batch = collate(data, part, pad_id)
+                batch = collate(data, part, pad_id, pad_multiple(device))
                 inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
                 with autocast(device):
                     logits = model(**inputs).logits.float()
