@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from workbench.errors import BadInput
 from workbench.jobs.backend import _group_members
 from workbench.jobs.folder import JobFolder
 from workbench.jobs.queue import cancel_job, delete_job, job_summary, resume_job, submit_job, wait_job
-from workbench.jobs.scheduler import is_running
+from workbench.jobs.scheduler import Scheduler, is_running
 from workbench.train.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,6 +198,28 @@ def test_a_job_left_running_by_a_dead_scheduler_and_worker_is_failed_on_the_next
     assert failed["status"] == "failed"
     assert failed["error"].startswith("the worker is gone; its last heartbeat was ")
     assert "s ago; Resume starts it again" in failed["error"]
+
+
+def test_a_job_trained_elsewhere_from_a_copy_of_its_folder_is_adopted_as_done(env, tiny_model, tmp_path):
+    # The worker needs only the folder, so a job can train on another machine (bench/accuracy_gpu.py):
+    # the folder goes there, the worker runs, the result files come back, the scheduler adopts the job.
+    set_id = store_sample_set()
+    job_id = submit_job(set_id, quick(tiny_model), start_scheduler=False)
+    folder = JobFolder(job(job_id)["job_dir"])
+    remote = tmp_path / "elsewhere"
+    shutil.copytree(folder.path, remote)
+    subprocess.run([sys.executable, "-m", "workbench.train", "--job-dir", str(remote)], cwd=ROOT, timeout=300, check=True)
+    for name in ("status.json", "metrics.jsonl", "predictions.parquet"):
+        shutil.copy2(remote / name, folder.path / name)
+    with begin() as conn:
+        store.set_job_status(conn, job_id, "running", pid=None)
+    Scheduler().adopt()
+    done = job(job_id)
+    assert done["status"] == "done" and done["error"] is None
+    assert done["metrics"] == json.loads((remote / "status.json").read_text())["metrics"]
+    with begin() as conn:
+        stored = store.read_job_metrics(conn, job_id)
+    assert len(stored) == len((remote / "metrics.jsonl").read_text().splitlines()) > 0
 
 
 def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, tiny_model, monkeypatch):
