@@ -23,6 +23,9 @@ def test_wordnet_reader_finds_product_synonyms_in_sense_order():
     wn = load_wordnet()
     assert wn.synonyms("rug", "n") == ["carpet", "carpeting"]
     assert wn.synonyms("sofa", "n") == ["couch", "lounge"]
+    # Adjectives' syntactic markers are not words: "flush(p)" was the word itself, leaked into queries.
+    assert wn.synonyms("flush", "a", max_senses=3) == ["affluent", "loaded", "moneyed", "wealthy"]
+    assert wn.synonyms("model", "a", max_senses=3) == ["exemplary"]
     assert wn.base_form("shelves", "n") == "shelf" and wn.base_form("mice", "n") == "mouse"
     assert wn.synonyms("mouse", "n", lex_files=frozenset({6})) == []  # first sense is the rodent: skipped, not replaced
 

