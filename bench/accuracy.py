@@ -72,7 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--budget-min", type=float, default=0, help="cancel the jobs still queued after this many minutes (0 = wait)")
     p.add_argument("--data-dir", help="where the bench's database and jobs go (default: a new temp folder)")
     p.add_argument("--submit-only", action="store_true",
-                   help="prepare and submit, write sweeps.json, start no scheduler (to train elsewhere: bench/accuracy_gpu.py)")
+                   help="prepare and submit, start no scheduler (to train elsewhere: bench/accuracy_gpu.py)")
+    p.add_argument("--compare-only", action="store_true",
+                   help="wait for and compare the sweeps an earlier run wrote to --data-dir's sweeps.json")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.epochs, args.strategy, args.learning_rate = "150", 1, 1, "head", 1e-3
@@ -185,22 +187,23 @@ def main(argv=None) -> dict:
     os.environ.pop("WORKBENCH_DB_URL", None)
     started = time.monotonic()
     deadline = started + 60 * args.budget_min if args.budget_min else None
-    source = pd.read_csv(DATA, dtype=str, keep_default_na=False)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    prepared = []
-    for size in sizes:
-        print(f"preparing {size} training pairs ({time.monotonic() - started:.0f} s)", flush=True)
-        prepared.append(prepare(size, args, source, folder))
-    sweeps = [submit(p, args) for p in prepared]
-    print(f"submitted {sum(len(j) for _, j in sweeps)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
-    if args.submit_only:
-        listed = [p | {"sets": {k: list(v) for k, v in p["sets"].items()}, "experiment_id": e, "job_ids": j} for p, (e, j) in zip(prepared, sweeps)]
-        (folder / "sweeps.json").write_text(json.dumps({"sweeps": listed, "args": vars(args)}, default=str))
-        print(json.dumps({"data_dir": str(folder), "sweeps": [{"size": p["size"], "experiment_id": p["experiment_id"], "job_ids": p["job_ids"]} for p in listed]}))
-        return {"data_dir": str(folder), "sweeps": listed}
+    if args.compare_only:  # the sweeps an earlier run of this script submitted into --data-dir
+        sweeps = json.loads((folder / "sweeps.json").read_text())["sweeps"]
+    else:
+        source = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+        sweeps = []
+        for size in [int(s) for s in args.sizes.split(",")]:
+            print(f"preparing {size} training pairs ({time.monotonic() - started:.0f} s)", flush=True)
+            sweeps.append(prepare(size, args, source, folder))
+        sweeps = [p | dict(zip(("experiment_id", "job_ids"), submit(p, args))) for p in sweeps]
+        (folder / "sweeps.json").write_text(json.dumps({"sweeps": sweeps, "args": vars(args)}, default=str))
+        print(f"submitted {sum(len(p['job_ids']) for p in sweeps)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
+        if args.submit_only:
+            print(json.dumps({"data_dir": str(folder), "sweeps": [{k: p[k] for k in ("size", "experiment_id", "job_ids")} for p in sweeps]}))
+            return {"data_dir": str(folder), "sweeps": sweeps}
     out = []
-    for p, (experiment_id, job_ids) in zip(prepared, sweeps):
-        out.append(results(p, experiment_id, job_ids, args, deadline))
+    for p in sweeps:
+        out.append(results(p, p["experiment_id"], p["job_ids"], args, deadline))
         show(out[-1])
         print(f"({time.monotonic() - started:.0f} s)", flush=True)
     config = {k: v for k, v in vars(args).items() if k != "data_dir"} | {"data_dir": str(folder), "device": "cpu"}
