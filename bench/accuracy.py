@@ -1,6 +1,7 @@
 """Real-data result: does augmentation make the model better? Home Depot search relevance, on CPU.
 
-    nohup .venv/bin/python bench/accuracy.py > /tmp/accuracy.log 2>&1 &   # the README's run (about 90 min)
+    nohup .venv/bin/python bench/accuracy.py --data-dir /tmp/acc > /tmp/accuracy.log 2>&1 &   # the README's run (~2 h)
+    .venv/bin/python bench/accuracy.py --compare-only --data-dir /tmp/acc    # wait for it again, compare
     .venv/bin/python bench/accuracy.py --quick    # a smoke run of the same path (minutes)
 
 It goes through the product's own path, as a user would, headless:
@@ -16,10 +17,12 @@ It goes through the product's own path, as a user would, headless:
            test queries (workbench.experiments.load_comparison) for accuracy, F1, nDCG@10, and the
            typo slice (the test queries with seeded keyboard typos).
 
-Sizing: the defaults (full fine-tuning, 2 epochs, 2,000 and 8,000 training pairs, 3 seeds, 500
-test pairs) take about 90 minutes on a quiet 2-core CPU; on a busy one, `--budget-min` cancels
-what is left and compares what finished (jobs run seed-major, so every setting gets its first seed
-first). One epoch of head-only training stays near chance on this data: it is not a useful baseline.
+Sizing: the defaults (full fine-tuning, 2 epochs, 2,000 and 4,000 training pairs, 3 seeds, 500
+test pairs) take about 2 hours on a quiet 2-core CPU (48 min for 2,000, 72 for 4,000); on a busy
+one, `--budget-min` cancels what is left and compares what finished (jobs run seed-major, so every
+setting gets its first seed first). Larger sizes belong on a GPU: bench/accuracy_gpu.py trains the
+same sweeps there (2,000 and 8,000 pairs, all 30 jobs, in 4.5 min on an H200). One epoch of
+head-only training stays near chance on this data: it is not a useful baseline.
 
 Our baseline is the setting "none" (the train split alone); `cost_vs_none` is each setting's
 training time over the baseline's. The last line is one JSON object: `sizes`, each with
