@@ -8,12 +8,14 @@ scheduler adopts a worker that finished without it:
     .venv/bin/python bench/accuracy.py --sizes 2000,8000 --data-dir /tmp/acc-gpu --submit-only
     .venv/bin/python bench/accuracy_gpu.py pack /tmp/acc-gpu .gpu     # job folders + the bundled model
     # there (python3 with torch, transformers, peft, pandas, pyarrow, scikit-learn; no database):
-    python3 bench/accuracy_gpu.py run .gpu "$OUT" --parallel 5
+    python3 bench/accuracy_gpu.py run .gpu "$OUT" --parallel 6
     # here: results copied into the job folders, the jobs marked done, then bench/accuracy.py's comparison
     .venv/bin/python bench/accuracy_gpu.py collect /tmp/acc-gpu results.tar.gz
 
-The device tool carries 64 MiB a call, so `pack` cuts the model's weights in two halves
-(weights.0, weights.1) that `run` joins. Each job's config keeps every setting of the CPU sweep but
+The device tool carries 64 MiB a call and keeps nothing carried from one call to the next (/tmp
+survives while the machine stays warm), so `pack` cuts the model's weights in two halves that
+`run` joins: call 1 carries .gpu/weights.1 and copies it to /tmp; call 2 carries .gpu/jobs,
+.gpu/model and .gpu/weights.0, copies /tmp's half back to .gpu/weights.1, and runs. Each job's config keeps every setting of the CPU sweep but
 `device` (cuda: bf16 autocast) and `model` (the carried folder). The last line of `run` and of
 `collect` is one JSON object; `collect` prints bench/accuracy.py's.
 """
