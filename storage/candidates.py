@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
 from storage import tables
-from storage.db import read_frame
+from storage.db import fetch_frame, read_frame
 from storage.errors import NotFound
 
 C = tables.candidates
@@ -26,13 +26,6 @@ STATUSES = ("pending", "accepted", "rejected")
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
-    if conn.dialect.name == "duckdb":
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        return conn.connection.driver_connection.execute(str(compiled)).df()
-    return pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
 
 
 @dataclass
@@ -127,9 +120,7 @@ def read_candidates_page(conn: Connection, augment_run_id: int, where: Candidate
         .offset(int(offset))
         .limit(int(limit))
     )
-    return _frame(conn, query, ["candidate_id", "sample_id", "augmenter", "field", "original", "query", "product_id",
-                                "product_text", "label", "score", "status", "params", "seed", "source_query",
-                                "source_product_text"])
+    return fetch_frame(conn, query)
 
 
 def count_candidates(conn: Connection, augment_run_id: int, where: CandidateFilter | None = None) -> int:
@@ -259,14 +250,11 @@ def read_augmented_set(conn: Connection, augmented_set_id: int, provenance: bool
     sets = tables.augmented_sets
     columns = [C.c.id.label("candidate_id"), C.c.sample_id, C.c.augmenter, C.c.query, C.c.product_id,
                C.c.product_text, C.c.label]
-    names = ["candidate_id", "sample_id", "augmenter", "query", "product_id", "product_text", "label"]
     source = m.join(C, C.c.id == m.c.candidate_id)
     if provenance:
         columns += [C.c.field, C.c.original, C.c.params, C.c.seed, C.c.score, s.c.query.label("source_query"),
                     s.c.product_id.label("source_product_id"), s.c.product_text.label("source_product_text")]
-        names += ["field", "original", "params", "seed", "score", "source_query", "source_product_id",
-                  "source_product_text"]
         source = source.join(sets, sets.c.id == m.c.augmented_set_id).join(
             s, and_(s.c.sample_set_id == sets.c.sample_set_id, s.c.sample_id == C.c.sample_id))
     query = select(*columns).select_from(source).where(m.c.augmented_set_id == augmented_set_id).order_by(C.c.id)
-    return _frame(conn, query, names)
+    return fetch_frame(conn, query)

@@ -11,9 +11,10 @@ import json
 from datetime import datetime, timezone
 
 import pandas as pd
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, func, select
 
 from storage import tables
+from storage.db import fetch_frame
 from storage.errors import NotFound
 
 PRODUCT_COLUMNS = ["product_id", "title", "description", "category", "brand", "price", "attributes"]
@@ -25,16 +26,6 @@ REJECTED_COLUMNS = ["line", "column_name", "reason", "raw"]
 DATASET_COLUMNS = [
     "id", "name", "kind", "source_file", "encoding", "rows_accepted", "rows_rejected", "catalog_dataset_id", "created_at",
 ]
-
-
-def _frame(conn: Connection, query: Select, columns: list[str]) -> pd.DataFrame:
-    """Run a select into a DataFrame in one query (DuckDB's own fetch on DuckDB)."""
-    if conn.dialect.name == "duckdb":
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        frame = conn.connection.driver_connection.execute(str(compiled)).df()
-    else:
-        frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=columns)
-    return frame[columns] if len(frame.columns) else pd.DataFrame(columns=columns)
 
 
 def create_dataset(
@@ -105,21 +96,21 @@ def read_products(conn: Connection, dataset_id: int) -> pd.DataFrame:
     """The products of a catalog (or of a labeled-pairs dataset that carried titles)."""
     t = tables.products
     query = select(*[t.c[c] for c in PRODUCT_COLUMNS]).where(t.c.dataset_id == dataset_id).order_by(t.c.product_id)
-    return _frame(conn, query, PRODUCT_COLUMNS)
+    return fetch_frame(conn, query)
 
 
 def read_events(conn: Connection, dataset_id: int) -> pd.DataFrame:
     """The search events of a logs dataset, in file order."""
     t = tables.search_events
     query = select(*[t.c[c] for c in EVENT_COLUMNS]).where(t.c.dataset_id == dataset_id)
-    return _frame(conn, query, EVENT_COLUMNS)
+    return fetch_frame(conn, query)
 
 
 def read_pairs(conn: Connection, dataset_id: int) -> pd.DataFrame:
     """The labeled pairs of a pairs dataset, in file order."""
     t = tables.labeled_pairs
     query = select(*[t.c[c] for c in PAIR_COLUMNS]).where(t.c.dataset_id == dataset_id)
-    return _frame(conn, query, PAIR_COLUMNS)
+    return fetch_frame(conn, query)
 
 
 def read_rejected_rows(conn: Connection, dataset_id: int, limit: int | None = None) -> pd.DataFrame:
@@ -128,7 +119,7 @@ def read_rejected_rows(conn: Connection, dataset_id: int, limit: int | None = No
     query = select(*[t.c[c] for c in REJECTED_COLUMNS]).where(t.c.dataset_id == dataset_id).order_by(t.c.line)
     if limit is not None:
         query = query.limit(limit)
-    return _frame(conn, query, REJECTED_COLUMNS)
+    return fetch_frame(conn, query)
 
 
 def count_rejections(conn: Connection, dataset_id: int) -> dict[str, int]:
@@ -146,14 +137,13 @@ def delete_dataset(conn: Connection, dataset_id: int) -> None:
     conn.execute(tables.datasets.delete().where(tables.datasets.c.id == dataset_id))
 
 
-INGEST_TABLES = ("products", "search_events", "labeled_pairs", "rejected_rows")
 BATCH_ROWS = 10_000
 
 
 def read_dataset_rows(conn: Connection, table_name: str, dataset_id: int) -> pd.DataFrame:
     """Every row a dataset put in one of INGEST_TABLES, all columns (to copy it to another database)."""
     t = tables.metadata.tables[table_name]
-    return _frame(conn, select(t).where(t.c.dataset_id == dataset_id), [c.name for c in t.columns])
+    return fetch_frame(conn, select(t).where(t.c.dataset_id == dataset_id))
 
 
 def insert_dataset_rows(conn: Connection, table_name: str, frame: pd.DataFrame) -> None:

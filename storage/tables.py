@@ -8,7 +8,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Double,
-
     Index,
     Integer,
     MetaData,

@@ -11,6 +11,7 @@ from sqlalchemy.pool import StaticPool
 
 from storage import datasets as store
 from storage import tables
+from storage.db import INGEST_TABLES
 
 
 def ingest_elsewhere(conn: Connection, info, kind: str, name: str, mapping: dict | None,
@@ -27,7 +28,7 @@ def ingest_elsewhere(conn: Connection, info, kind: str, name: str, mapping: dict
         dataset_id = store.create_dataset(conn, name=name, kind=kind, source_file=info.name,
                                           content_hash=info.sha256, encoding=info.encoding,
                                           mapping=row["mapping"], catalog_dataset_id=catalog_dataset_id)
-        for table_name in store.INGEST_TABLES:
+        for table_name in INGEST_TABLES:
             frame = store.read_dataset_rows(memory, table_name, result.dataset_id)
             store.insert_dataset_rows(conn, table_name, frame.assign(dataset_id=dataset_id))
         store.set_dataset_counts(conn, dataset_id, result.rows_accepted, result.rows_rejected)
