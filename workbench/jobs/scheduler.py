@@ -28,7 +28,7 @@ from pathlib import Path
 
 from storage import jobs as store
 from storage.db import begin, data_dir
-from storage.errors import DatabaseBusy
+from storage.errors import DatabaseBusy, NotFound
 from workbench.jobs.backend import LocalBackend, _alive
 from workbench.jobs.folder import JobFolder
 
@@ -119,8 +119,11 @@ class Scheduler:
         # Read after the exit check: a worker seen as exited has written everything it will.
         status, rows = folder.status(), folder.read_metrics()
         with begin() as conn:
-            job = store.list_jobs(conn, statuses=("running",)).set_index("id").to_dict("index").get(job_id)
-            if job is None:  # cancelled or deleted by the app or the command line
+            try:
+                job = store.get_job(conn, job_id)
+            except NotFound:
+                job = None
+            if job is None or job["status"] != "running":  # cancelled or deleted by the app or the command line
                 self.running.pop(job_id)
                 return
             if len(rows) != info["metric_lines"]:
