@@ -1,6 +1,7 @@
-"""Real-data result: does augmentation make the model better? Home Depot search relevance, on CPU.
+"""Real-data result: does the model learn, and does augmentation make it better? Home Depot, on CPU.
 
-    nohup .venv/bin/python bench/accuracy.py --data-dir /tmp/acc > /tmp/accuracy.log 2>&1 &   # the README's run (~2 h)
+    nohup .venv/bin/python bench/accuracy.py --data-dir /tmp/acc > /tmp/accuracy.log 2>&1 &   # the README's model study
+    .venv/bin/python bench/accuracy.py --settings "none,typo noise,synonyms,hard negatives" --kinds similarity   # augmentation
     .venv/bin/python bench/accuracy.py --compare-only --data-dir /tmp/acc    # wait for it again, compare
     .venv/bin/python bench/accuracy.py --quick    # a smoke run of the same path (minutes)
 
@@ -13,9 +14,15 @@ It goes through the product's own path, as a user would, headless:
            recipe's filters accepted in bulk and saved as an augmented set (pipeline, review);
 4. train   one sweep per data size, settings x seeds, through the job queue, the scheduler and
            the worker (workbench.jobs.queue.submit_job, wait_job), bundled MiniLM, CPU;
-5. compare mean and 95% interval over seeds, delta against "none" with a paired bootstrap over
-           test queries (workbench.experiments.load_comparison) for accuracy, F1, nDCG@10, and the
-           typo slice (the test queries with seeded keyboard typos).
+5. compare mean and 95% interval over seeds, delta against "none" and against the zero-shot
+           reference with a paired bootstrap over test queries (workbench.experiments.load_comparison)
+           for accuracy, F1, ROC-AUC, nDCG@10, and the typo slice (the test queries with seeded
+           keyboard typos); the zero-shot and lexical references with their intervals.
+
+Model kinds (--kinds): each kind gets its own experiment on the same sample set, so both are read
+against the same references. Each kind trains with its own settings: similarity at the TrainConfig
+defaults (lr 2e-5, batch 32), cross-encoder at the settings of the README's earlier study (lr 5e-5,
+batch 16).
 
 Sizing: the defaults (full fine-tuning, 2 epochs, 2,000 and 4,000 training pairs, 3 seeds, 500
 test pairs) take about 2 hours on a quiet 2-core CPU (48 min for 2,000, 72 for 4,000); on a busy
@@ -44,7 +51,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = ROOT.parent / "shared" / "data" / "home_depot" / "train.csv"
-REPORTED = [("accuracy", "all"), ("f1", "all"), ("ndcg@10", "all"), ("accuracy", "typo"), ("f1", "typo"), ("ndcg@10", "typo")]
+REPORTED = [("accuracy", "all"), ("f1", "all"), ("roc_auc", "all"), ("ndcg@10", "all"),
+            ("accuracy", "typo"), ("f1", "typo"), ("roc_auc", "typo"), ("ndcg@10", "typo")]  # fmt: skip
+KIND_SETTINGS = {"similarity": {"learning_rate": 2e-5, "batch_size": 32},
+                 "cross-encoder": {"learning_rate": 5e-5, "batch_size": 16}}  # fmt: skip
 RECIPES = {  # augmented set name -> recipe; each set is capped near --aug-share x the train size
     "typo noise": {"steps": [{"augmenter": "keyboard_typo"}, {"augmenter": "char_edit"}],
                    "filters": {"min_score": 0.6, "scorer": "string"}},
@@ -60,16 +70,18 @@ RECIPES = {  # augmented set name -> recipe; each set is capped near --aug-share
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny smoke run: one small size, one seed, head-only training")
-    p.add_argument("--sizes", default="2000,4000", help="training pairs per data size, comma-separated")
+    p.add_argument("--sizes", default="500,2000,4000", help="training pairs per data size, comma-separated")
+    p.add_argument("--kinds", default="similarity,cross-encoder", help="model kinds, comma-separated, one experiment each")
+    p.add_argument("--settings", default="none", help=f"augmentation settings, comma-separated: none, {', '.join(RECIPES)}, all three")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--max-length", type=int, default=40, help="tokens per (query, title) pair; titles are short")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--learning-rate", type=float, default=5e-5, help="5e-5 suits full fine-tuning; use 1e-3 with --strategy head")
+    p.add_argument("--batch-size", type=int, help="default: per kind (KIND_SETTINGS)")
+    p.add_argument("--learning-rate", type=float, help="default: per kind (KIND_SETTINGS); use 1e-3 with --strategy head")
     p.add_argument("--strategy", default="full", choices=["full", "head", "lora"])
     p.add_argument("--stop-metric", default="roc_auc", help="validation metric that picks the best epoch (nDCG@10 saturates on 200 pairs)")
-    p.add_argument("--val-pairs", type=int, default=200)
-    p.add_argument("--test-pairs", type=int, default=500, help="test subset; the typo slice doubles its cost")
+    p.add_argument("--val-pairs", type=int, default=300)
+    p.add_argument("--test-pairs", type=int, default=1000, help="test subset; the typo slice doubles its cost")
     p.add_argument("--aug-share", type=float, default=0.5, help="each augmented set holds about this share of train")
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--budget-min", type=float, default=0, help="cancel the jobs still queued after this many minutes (0 = wait)")
@@ -81,6 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.epochs, args.strategy, args.learning_rate = "150", 1, 1, "head", 1e-3
+        args.kinds = "similarity"
         args.val_pairs, args.test_pairs, args.max_length, args.n_boot = 60, 100, 32, 500
     return args
 
@@ -109,7 +122,10 @@ def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
                           test_share=args.test_pairs / total, cold_start_share=0.02, seed=0)  # fmt: skip
     samples = build_sample_set(dataset.dataset_id, config)
     sets = {}
+    wanted = [name for name in args.settings.split(",") if name.strip() in RECIPES or name.strip() == "all three"]
     for name, recipe in RECIPES.items():
+        if name not in wanted and "all three" not in wanted:
+            continue
         cap = max(1, int(args.aug_share * samples.summary["train"] / len(recipe["steps"])))
         result = run_recipe(samples.sample_set_id, recipe_from_dict({"name": name, "seed": 0, "max_source_samples": cap, **recipe}))
         with begin() as conn:  # the review step: accept every candidate that passed the filters, save the set
@@ -122,21 +138,22 @@ def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
     return {"size": size, "sample_set_id": samples.sample_set_id, "summary": samples.summary, "sets": sets}
 
 
-def submit(prepared: dict, args) -> tuple[int, list[int]]:
-    """One experiment, a job per (seed, setting), seed-major: a time-boxed run covers every setting first."""
+def submit(prepared: dict, args, kind: str) -> tuple[int, list[int]]:
+    """One experiment per model kind, a job per (seed, setting), seed-major: a time-boxed run covers every setting first."""
     from storage import jobs as job_store
     from storage.db import begin
     from workbench.jobs.queue import submit_job
     from workbench.jobs.scheduler import ensure_scheduler
     from workbench.train.config import TrainConfig
 
-    config = TrainConfig(epochs=args.epochs, max_length=args.max_length, batch_size=args.batch_size, device="cpu",
-                         learning_rate=args.learning_rate, strategy=args.strategy, patience=0,
-                         early_stopping_metric=args.stop_metric)  # fmt: skip
+    per_kind = KIND_SETTINGS[kind] | {k: v for k, v in (("learning_rate", args.learning_rate), ("batch_size", args.batch_size)) if v}
+    config = TrainConfig(model_kind=kind, epochs=args.epochs, max_length=args.max_length, device="cpu", strategy=args.strategy,
+                         patience=0, early_stopping_metric=args.stop_metric, **per_kind)  # fmt: skip
     ids = [set_id for set_id, _ in prepared["sets"].values()]
-    settings = [[]] + [[i] for i in ids] + ([ids] if len(ids) > 1 else [])
+    settings = [[]] + [[i] for i in ids] + ([ids] if len(ids) > 1 and "all three" in args.settings else [])
     with begin() as conn:
-        experiment_id = job_store.create_experiment(conn, f"accuracy bench {prepared['size']}", {"settings": settings, "config": config.to_dict()})
+        experiment_id = job_store.create_experiment(conn, f"accuracy bench {prepared['size']} {kind}",
+                                                    {"settings": settings, "config": config.to_dict()})  # fmt: skip
     job_ids = [submit_job(prepared["sample_set_id"], TrainConfig.from_dict(config.to_dict() | {"seed": seed}), setting,
                           experiment_id=experiment_id, start_scheduler=False)
                for seed in range(args.seeds) for setting in settings]  # fmt: skip
@@ -145,7 +162,7 @@ def submit(prepared: dict, args) -> tuple[int, list[int]]:
     return experiment_id, job_ids
 
 
-def results(prepared: dict, experiment_id: int, job_ids: list[int], args, deadline: float | None) -> dict:
+def results(prepared: dict, experiment_id: int, job_ids: list[int], args, deadline: float | None, kind: str = "") -> dict:
     """Wait for the sweep (cancelling what is left at the deadline) and compare what finished."""
     from workbench.experiments import load_comparison
     from workbench.jobs.queue import FINISHED, cancel_job, wait_job
@@ -159,27 +176,37 @@ def results(prepared: dict, experiment_id: int, job_ids: list[int], args, deadli
         if summary["status"] != "done":
             failed[job_id] = f"{summary['setting']} seed {summary['seed']}: {summary['status']}: {summary['error']}"
             print(f"  job {job_id} {failed[job_id]}", flush=True)
-    by_metric = {}
+    by_metric, references = {}, {}
     for metric, slice_ in REPORTED:
         comparison = load_comparison(experiment_id, metric=metric, slice_=slice_, baseline="none", n_boot=args.n_boot)
         by_metric[comparison.settings[0].metric] = comparison.as_dict()["settings"]
+        references[comparison.settings[0].metric] = comparison.as_dict()["references"]
     base_time = by_metric["accuracy"][0]["train_time_s"]
     for entry in by_metric["accuracy"]:
         entry["cost_vs_none"] = entry["train_time_s"] / base_time if base_time else None
     summary = prepared["summary"]
-    return {"size": prepared["size"], "experiment_id": experiment_id, "baseline": "none",
+    return {"size": prepared["size"], "model_kind": kind, "experiment_id": experiment_id, "baseline": "none", "references": references,
             "train_pairs": summary["train"], "val_pairs": summary["val"], "test_pairs": summary["test"],
             "augmented_sets": {name: n for name, (_, n) in prepared["sets"].items()},
             "settings": by_metric["accuracy"], "by_metric": by_metric, "unfinished_jobs": failed}  # fmt: skip
 
 
 def show(result: dict) -> None:
-    print(f"\n== {result['train_pairs']} training pairs (test {result['test_pairs']}), experiment {result['experiment_id']}")
+    print(f"\n== {result['train_pairs']} training pairs (test {result['test_pairs']}), {result['model_kind']}, experiment {result['experiment_id']}")
+    for key, refs in result["references"].items():
+        for r in refs:
+            print(f"  {key:14s} {r['name']:45s} {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]", flush=True)
     for key, settings in result["by_metric"].items():
         for s in settings:
             mark = "*" if s["significant"] else " "
             print(f"  {key:14s} {s['name']:45s} {s['mean']:.4f} [{s['ci_low']:.4f}, {s['ci_high']:.4f}] "
-                  f"delta {s['delta']:+.4f} [{s['delta_ci_low']:+.4f}, {s['delta_ci_high']:+.4f}]{mark}", flush=True)  # fmt: skip
+                  f"delta {s['delta']:+.4f} [{s['delta_ci_low']:+.4f}, {s['delta_ci_high']:+.4f}]{mark} "
+                  f"vs zero-shot {_num(s['delta_vs_zero_shot'])} [{_num(s['vs_zero_shot_ci_low'])}, "
+                  f"{_num(s['vs_zero_shot_ci_high'])}]{'*' if s['significant_vs_zero_shot'] else ' '}", flush=True)  # fmt: skip
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
 
 
 def main(argv=None) -> dict:
@@ -198,15 +225,16 @@ def main(argv=None) -> dict:
         for size in [int(s) for s in args.sizes.split(",")]:
             print(f"preparing {size} training pairs ({time.monotonic() - started:.0f} s)", flush=True)
             sweeps.append(prepare(size, args, source, folder))
-        sweeps = [p | dict(zip(("experiment_id", "job_ids"), submit(p, args))) for p in sweeps]
+        sweeps = [p | {"model_kind": kind} | dict(zip(("experiment_id", "job_ids"), submit(p, args, kind)))
+                  for p in sweeps for kind in args.kinds.split(",")]  # fmt: skip
         (folder / "sweeps.json").write_text(json.dumps({"sweeps": sweeps, "args": vars(args)}, default=str))
         print(f"submitted {sum(len(p['job_ids']) for p in sweeps)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
         if args.submit_only:
-            print(json.dumps({"data_dir": str(folder), "sweeps": [{k: p[k] for k in ("size", "experiment_id", "job_ids")} for p in sweeps]}))
+            print(json.dumps({"data_dir": str(folder), "sweeps": [{k: p[k] for k in ("size", "model_kind", "experiment_id", "job_ids")} for p in sweeps]}))
             return {"data_dir": str(folder), "sweeps": sweeps}
     out = []
     for p in sweeps:
-        out.append(results(p, p["experiment_id"], p["job_ids"], args, deadline))
+        out.append(results(p, p["experiment_id"], p["job_ids"], args, deadline, p.get("model_kind", "")))
         show(out[-1])
         print(f"({time.monotonic() - started:.0f} s)", flush=True)
     config = {k: v for k, v in vars(args).items() if k != "data_dir"} | {"data_dir": str(folder), "device": "cpu"}

@@ -54,6 +54,15 @@ for line in report.summary_lines(comparison):
 charts = report.figures(comparison)
 st.plotly_chart(charts["metric"], key="chart_metric")
 st.dataframe(comparison.table(), hide_index=True, key="table")
+if comparison.references:
+    st.caption("References: what you had before training, on the same test split (95% interval over test queries).")
+    st.dataframe(comparison.reference_table(), hide_index=True, key="references")
+    behind = [s.name for s in comparison.settings if not s.beats_zero_shot]
+    if behind:
+        st.warning("Not better than the untrained zero-shot model: " + ", ".join(behind)
+                   + ". A model that has not learned the task says nothing about augmentation.")
+else:
+    st.caption("No zero-shot or lexical reference: these jobs were trained before references existed, or span several sample sets.")
 one, two = st.columns(2)
 one.download_button("Download table (CSV)", report.table_csv(comparison), "comparison.csv", "text/csv", key="download_csv")
 two.download_button("Download report (HTML)", lambda: report.html_report(comparison), "comparison.html", "text/html", key="download_html")

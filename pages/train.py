@@ -11,7 +11,7 @@ from workbench.errors import WorkbenchError
 from workbench.jobs import queue
 from workbench.train.config import TrainConfig, field_choices, field_help, field_label
 
-FORM = ["model", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
+FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
         "patience", "adversarial", "max_train", "seed"]  # fmt: skip
 DEFAULTS = TrainConfig()
 
@@ -76,6 +76,12 @@ def show_queue():
         left.line_chart(loss)
     if not val.empty:
         right.line_chart(val.drop(columns=["loss"], errors="ignore"))
+    details = queue.job_summary(int(job_id))
+    if details["warning"]:
+        st.warning(f"Job {job_id} is {details['warning']}.")
+    weights = {k.removeprefix("head/"): v for k, v in (details["metrics"] or {}).items() if k.startswith("head/")}
+    if weights:
+        st.caption("Similarity head, weight of each standardised input: " + ", ".join(f"{k} {v:+.3f}" for k, v in weights.items()))
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
     cancel, resume, delete = st.columns(3)
     try:

@@ -28,6 +28,28 @@ def build_tiny_model(folder: Path) -> Path:
     return folder
 
 
+def build_tiny_sentence_encoder(folder: Path, pooling: str = "mean") -> Path:
+    """A tiny random BertModel with the sentence-transformers files (modules.json, 1_Pooling) that make
+    it a sentence encoder: model kind 'auto' trains it as a similarity model."""
+    import json
+
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from workbench.models import bundled_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(bundled_model_dir())
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)  # fmt: skip
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]  # fmt: skip
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, f"pooling_mode_{pooling}_token{'s' if pooling != 'cls' else ''}": True}))
+    return folder
+
+
 def make_samples(n: int, seed: int = 0, graded: bool = False, queries: int = 20) -> pd.DataFrame:
     """Samples whose label says whether the product text repeats the query's words."""
     rng = np.random.default_rng(seed)

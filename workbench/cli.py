@@ -195,6 +195,8 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     if not args.json:  # people read the table; the keys follow
         columns = ["name", "mean", "ci_low", "ci_high", "n_seeds", "delta", "delta_ci_low", "delta_ci_high", "significant"]
         print(comparison.table()[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if comparison.references:
+            print(comparison.reference_table().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for path, text in ((args.csv, report.table_csv), (args.html, report.html_report)):
         if path:
             try:

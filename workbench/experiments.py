@@ -11,6 +11,12 @@ database and the job folders and calls them. Used by `pages/compare.py` and `pyt
   the same draw from its predictions.parquet, averages over seeds and takes setting - baseline.
   The delta's interval is the 2.5..97.5 percentile of those differences; significant when it
   excludes 0. Without predictions (or for cost figures) the test falls back to resampling seeds.
+- References: what the user had before training, written by every job's worker on the same test
+  split (`references/zero_shot.parquet`, `references/lexical.parquet`): the untrained base model
+  (cosine, scale and bias fitted on train) and BM25. Each is scored with the same metric and slice,
+  with a percentile bootstrap interval over test queries; every setting gets its delta against
+  zero-shot by the same paired bootstrap. A setting whose interval does not lie above zero-shot
+  has not learned anything the base model did not already know.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from workbench.errors import BadInput, MissingData
 
 BASELINE = "none"  # the setting trained on the train split alone
 METRICS = ["accuracy", "f1", "roc_auc", "ndcg@10", "mrr"]  # computed from predictions too
+REFERENCES = {"zero_shot": "zero-shot", "lexical": "lexical (BM25)"}  # file name -> what the user reads
 COSTS = ["train_time_s", "samples_seen", "best_epoch"]
 SLICES = ["all", "cold_start", "tail", "typo"]  # all: every clean test sample; typo: misspelled queries
 
@@ -142,6 +149,13 @@ def _weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> np.ndarray
         return (pos_w * (below[:, group] + 0.5 * tied[:, group])).sum(axis=1) / (pos_w.sum(1) * neg_w.sum(1))
 
 
+def query_weights(n_queries: int, n_boot: int, seed: int) -> np.ndarray:
+    """Row 0: every query once (the point estimate); rows 1..n_boot: queries drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n_queries, np.full(n_queries, 1 / n_queries), size=n_boot)
+    return np.vstack([np.ones(n_queries), draws])
+
+
 def paired_bootstrap(setting: list[pd.DataFrame], baseline: list[pd.DataFrame], metric: str, slice_: str = "all",
                      *, n_boot: int = 2000, seed: int = 0) -> dict:  # fmt: skip
     """Delta (setting - baseline, each averaged over its runs) and its interval, resampling test queries."""
@@ -149,8 +163,7 @@ def paired_bootstrap(setting: list[pd.DataFrame], baseline: list[pd.DataFrame], 
     keys = pd.Index(sorted({k for runs in sides for rows in runs for k in rows["query_key"]}))
     if len(keys) == 0:
         return {"delta": float("nan"), "low": float("nan"), "high": float("nan"), "p_value": float("nan"), "n_queries": 0}
-    rng = np.random.default_rng(seed)
-    weights = np.vstack([np.ones(len(keys)), rng.multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=n_boot)])
+    weights = query_weights(len(keys), n_boot, seed)
     s, b = (np.nanmean([metric_replicates(r, metric, keys, weights) for r in runs], axis=0) for runs in sides)
     diff = np.round(s - b, 12)  # the same runs summed in another order must give exactly 0
     point, draws = float(diff[0]), diff[1:][~np.isnan(diff[1:])]
@@ -175,6 +188,30 @@ def seed_bootstrap(setting, baseline, *, n_boot: int = 2000, seed: int = 0) -> d
 
 
 @dataclass
+class ReferenceResult:
+    """A reference's figure on the test split (or a slice) with a 95% bootstrap interval over queries."""
+
+    name: str  # 'zero-shot' | 'lexical (BM25)'
+    metric: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n_queries: int
+
+
+def reference_result(name: str, predictions: pd.DataFrame, metric: str, slice_: str = "all",
+                     *, n_boot: int = 2000, seed: int = 0) -> ReferenceResult:  # fmt: skip
+    rows = slice_rows(predictions, slice_)
+    keys = pd.Index(sorted(set(rows["query_key"])))
+    if len(keys) == 0:
+        return ReferenceResult(name, metric_key(metric, slice_), float("nan"), float("nan"), float("nan"), 0)
+    replicates = metric_replicates(rows, metric, keys, query_weights(len(keys), n_boot, seed))
+    draws = replicates[1:][~np.isnan(replicates[1:])]
+    low, high = np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan)
+    return ReferenceResult(name, metric_key(metric, slice_), float(replicates[0]), float(low), float(high), len(keys))
+
+
+@dataclass
 class SettingResult:
     """One augmentation setting's figure, its interval over seeds and its test against the baseline."""
 
@@ -193,6 +230,12 @@ class SettingResult:
     train_time_s: float
     samples_seen: float
     job_ids: list[int] = field(default_factory=list)
+    # Against the zero-shot reference (same paired bootstrap); NaN when there is no reference.
+    delta_vs_zero_shot: float = float("nan")
+    vs_zero_shot_ci_low: float = float("nan")
+    vs_zero_shot_ci_high: float = float("nan")
+    significant_vs_zero_shot: bool = False  # the interval excludes 0
+    beats_zero_shot: bool = False  # significantly above zero-shot: the only trained result worth reading
 
 
 @dataclass
@@ -205,18 +248,23 @@ class Comparison:
     slices: pd.DataFrame  # setting, slice, mean, ci_low, ci_high, n_seeds
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # job_id, run, setting, split, name, step, epoch, value
     experiment_id: int | None = None
+    references: list[ReferenceResult] = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """The settings as a table (what the page shows and the CSV holds)."""
         return pd.DataFrame([asdict(s) for s in self.settings]).drop(columns=["job_ids"])
+
+    def reference_table(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(r) for r in self.references], columns=["name", "metric", "value", "ci_low", "ci_high", "n_queries"])
 
     def as_dict(self) -> dict:
         def clean(value):
             return None if isinstance(value, float) and np.isnan(value) else value
 
         settings = [{k: clean(v) for k, v in asdict(s).items()} for s in self.settings]
+        references = [{k: clean(v) for k, v in asdict(r).items()} for r in self.references]
         return {"experiment_id": self.experiment_id, "baseline": self.baseline, "metric": self.metric,
-                "slice": self.slice, "settings": settings}  # fmt: skip
+                "slice": self.slice, "settings": settings, "references": references}  # fmt: skip
 
 
 def slice_table(runs: pd.DataFrame, metric: str, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -240,8 +288,10 @@ def learning_curves(metric_rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFra
 
 
 def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, metric: str = "accuracy",
-            slice_: str = "all", baseline: str = BASELINE, n_boot: int = 2000, seed: int = 0) -> Comparison:  # fmt: skip
-    """Every setting against `baseline` on `metric` in `slice_`. predictions: job_id -> frame or None."""
+            slice_: str = "all", baseline: str = BASELINE, n_boot: int = 2000, seed: int = 0,
+            references: dict[str, pd.DataFrame] | None = None) -> Comparison:  # fmt: skip
+    """Every setting against `baseline` (and against zero-shot) on `metric` in `slice_`.
+    predictions: job_id -> frame or None; references: REFERENCES name -> predictions frame."""
     key = metric_key(metric, slice_)
     if key not in runs or runs[key].isna().all():
         known = sorted(c for c in runs.columns if c not in ("job_id", "setting", "seed") and "/" not in c)
@@ -271,8 +321,17 @@ def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, 
             p_value=test["p_value"], significant=bool(test["low"] > 0 or test["high"] < 0), test=how,
             train_time_s=row.train_time_s, samples_seen=row.samples_seen, job_ids=row.job_ids,
         ))  # fmt: skip
+        own = [predictions.get(j) for j in row.job_ids]
+        zero_shot = (references or {}).get("zero_shot")
+        if metric in METRICS and zero_shot is not None and all(p is not None for p in own):
+            vs = paired_bootstrap(own, [zero_shot], metric, slice_, n_boot=n_boot, seed=seed)
+            results[-1].delta_vs_zero_shot, results[-1].vs_zero_shot_ci_low, results[-1].vs_zero_shot_ci_high = vs["delta"], vs["low"], vs["high"]
+            results[-1].significant_vs_zero_shot = bool(vs["low"] > 0 or vs["high"] < 0)
+            results[-1].beats_zero_shot = bool(vs["low"] > 0)
     slices = slice_table(runs, metric, n_boot=n_boot, seed=seed)
-    return Comparison(baseline=baseline, metric=metric, slice=slice_, settings=results, runs=runs, slices=slices)
+    refs = [reference_result(label, references[name], metric, slice_, n_boot=n_boot, seed=seed)
+            for name, label in REFERENCES.items() if metric in METRICS and name in (references or {})]  # fmt: skip
+    return Comparison(baseline=baseline, metric=metric, slice=slice_, settings=results, runs=runs, slices=slices, references=refs)
 
 
 # --- reading jobs from the database and their folders --------------------------------------------
@@ -290,6 +349,20 @@ def job_folder(job_id: int, job_dir: str | None) -> Path:
 def read_predictions(folder: Path) -> pd.DataFrame | None:
     path = folder / "predictions.parquet"
     return pd.read_parquet(path) if path.exists() else None
+
+
+def read_references(jobs: pd.DataFrame, baseline: str) -> dict[str, pd.DataFrame]:
+    """The references the jobs' workers wrote, from the first baseline job that has them (else any
+    job). Jobs of several sample sets have no common test split: no references then."""
+    if jobs["sample_set_id"].nunique() != 1:
+        return {}
+    ordered = pd.concat([jobs[jobs["setting"].fillna(BASELINE) == baseline], jobs])
+    for job_id, job_dir in zip(ordered["id"], ordered["job_dir"]):
+        folder = job_folder(int(job_id), job_dir) / "references"
+        paths = {name: folder / f"{name}.parquet" for name in REFERENCES}
+        if all(p.exists() for p in paths.values()):
+            return {name: pd.read_parquet(p) for name, p in paths.items()}
+    return {}
 
 
 def load_comparison(experiment_id: int | None = None, *, metric: str = "accuracy", slice_: str = "all",
@@ -315,7 +388,9 @@ def load_comparison(experiment_id: int | None = None, *, metric: str = "accuracy
         baseline = pinned_setting.iloc[0] if len(pinned_setting) else BASELINE
         baseline = baseline if baseline in set(runs["setting"]) else runs["setting"].iloc[0]
     predictions = {int(j): read_predictions(job_folder(j, d)) for j, d in zip(jobs["id"], jobs["job_dir"])}
-    comparison = compare(runs, predictions, metric=metric, slice_=slice_, baseline=baseline, n_boot=n_boot, seed=seed)
+    references = read_references(jobs, baseline)
+    comparison = compare(runs, predictions, metric=metric, slice_=slice_, baseline=baseline, n_boot=n_boot, seed=seed,
+                         references=references)  # fmt: skip
     comparison.curves = learning_curves(metric_rows, runs)
     comparison.experiment_id = experiment_id
     return comparison

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from workbench.experiments import Comparison
 
 SIGNIFICANT, NOT_SIGNIFICANT, BASELINE_COLOUR = "#2a9d8f", "#9aa5b1", "#264653"
+REFERENCE_COLOURS = {"zero-shot": "#e76f51", "lexical (BM25)": "#f4a261"}
 
 
 def _title(comparison: Comparison) -> str:
@@ -38,6 +39,9 @@ def metric_figure(comparison: Comparison) -> go.Figure:
     if len(base):
         fig.add_hline(y=float(base.iloc[0]), line_dash="dash", line_color=BASELINE_COLOUR,
                       annotation_text=f"baseline: {comparison.baseline}")  # fmt: skip
+    for ref in comparison.references:  # what the user had before training
+        fig.add_hline(y=ref.value, line_dash="dot", line_color=REFERENCE_COLOURS.get(ref.name, BASELINE_COLOUR),
+                      annotation_text=f"{ref.name} (untrained): {ref.value:.4f}", annotation_position="bottom right")  # fmt: skip
     fig.update_layout(title=f"{_title(comparison)} by augmentation setting (teal: significant gain or loss)",
                       xaxis_title="setting", yaxis_title=comparison.metric)  # fmt: skip
     return fig
@@ -101,8 +105,16 @@ def figures(comparison: Comparison) -> dict[str, go.Figure]:
 
 
 def summary_lines(comparison: Comparison) -> list[str]:
-    """One plain sentence per setting: better, worse or no significant difference, with the interval."""
-    lines = []
+    """Plain sentences: the references, then per setting: better, worse or no significant difference,
+    with the interval; a setting that does not beat zero-shot says so."""
+    lines = [f"{r.name} (no training): {r.metric} {r.value:.4f} (95% interval {r.ci_low:.4f} to {r.ci_high:.4f}, "
+             f"{r.n_queries} test queries)" for r in comparison.references]  # fmt: skip
+    for s in comparison.settings:
+        if comparison.references and s.metric in (r.metric for r in comparison.references) and s.delta_vs_zero_shot == s.delta_vs_zero_shot:
+            verdict = "beats" if s.beats_zero_shot else "is worse than" if s.significant_vs_zero_shot else "does not beat"
+            lines.append(f"{s.name} {verdict} zero-shot on {s.metric}: {s.delta_vs_zero_shot:+.4f} (95% interval "
+                         f"{s.vs_zero_shot_ci_low:+.4f} to {s.vs_zero_shot_ci_high:+.4f})"
+                         + ("" if s.beats_zero_shot else "; read its other figures as no result"))  # fmt: skip
     for s in comparison.settings:
         if s.name == comparison.baseline:
             continue
@@ -136,6 +148,7 @@ created {created}. Intervals are 95% bootstrap intervals: over seeds for each se
 test queries (paired) for the delta against the baseline.</p>
 <ul>{summary}</ul>
 {table_html}
+{comparison.reference_table().to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0, classes="settings") if comparison.references else ""}
 {''.join(charts)}
 </body></html>
 """

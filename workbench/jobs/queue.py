@@ -170,7 +170,16 @@ def job_summary(job_id: int) -> dict:
     with begin() as conn:
         job = store.get_job(conn, job_id)
     keys = ("setting", "seed", "progress", "eta_s", "device", "job_dir", "created_at", "started_at", "finished_at")
-    return {"job_id": job["id"], "status": job["status"], "metrics": job["metrics"], "error": job["error"]} | {k: job[k] for k in keys}
+    summary = {"job_id": job["id"], "status": job["status"], "metrics": job["metrics"], "error": job["error"]} | {k: job[k] for k in keys}
+    return summary | {"warning": zero_shot_warning(job["metrics"] or {})}
+
+
+def zero_shot_warning(metrics: dict) -> str | None:
+    """A finished job whose test figure is below the untrained base model's says so (None otherwise)."""
+    delta = metrics.get("vs_zero_shot")
+    if delta is None or delta >= 0:
+        return None
+    return f"worse than the untrained zero-shot model on its early-stopping metric (test {delta:+.4f})"
 
 
 def wait_job(job_id: int, timeout_s: float | None = None, poll_s: float = 1.0) -> dict:

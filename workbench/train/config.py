@@ -14,7 +14,8 @@ from workbench.errors import BadInput
 from workbench.models import BUNDLED
 
 STRATEGIES = ("full", "head", "lora")
-STOP_METRICS = ("ndcg@10", "mrr", "accuracy", "f1", "roc_auc", "loss")
+MODEL_KINDS = ("auto", "similarity", "cross-encoder")
+STOP_METRICS = ("auto", "ndcg@10", "mrr", "accuracy", "f1", "roc_auc", "loss")
 
 
 def _f(default, label: str, help: str, **kw):
@@ -24,15 +25,19 @@ def _f(default, label: str, help: str, **kw):
 @dataclass
 class TrainConfig:
     model: str = _f(BUNDLED, "Base model", "the bundled MiniLM, a Hugging Face name in the local cache, or a local model folder")
-    strategy: str = _f("full", "Strategy", "full: fine-tune every weight; head: train only the classifier (encoder frozen); lora: low-rank adapters (peft)", choices=STRATEGIES)
-    epochs: int = _f(3, "Epochs", "passes over the training samples (early stopping may end sooner)")
-    learning_rate: float = _f(5e-5, "Learning rate", "peak AdamW learning rate after warm-up; head-only and LoRA like larger ones (1e-3, 5e-4)")
+    model_kind: str = _f("auto", "Model kind", "similarity: query and product encoded apart, a head over cosine and lexical signals, starting from the zero-shot model; cross-encoder: both texts as one pair into a new classifier; auto: similarity for bases that ship a sentence-transformers config", choices=MODEL_KINDS)
+    strategy: str = _f("full", "Strategy", "full: fine-tune every weight; head: train only the head (similarity: its weights, i.e. scale and bias; cross-encoder: the classifier), encoder frozen; lora: low-rank adapters (peft)", choices=STRATEGIES)
+    epochs: int = _f(2, "Epochs", "passes over the training samples (early stopping may end sooner)")
+    learning_rate: float = _f(2e-5, "Learning rate", "peak AdamW learning rate of the encoder after warm-up; head-only and LoRA like larger ones (1e-3, 5e-4)")
+    head_learning_rate: float = _f(1e-3, "Head learning rate", "learning rate of the similarity head (fitted on train before the first step)")
+    lexical_inputs: bool = _f(True, "Lexical inputs", "the similarity head also takes BM25 and the share of query words found in the product text")
+    references: bool = _f(True, "References", "also score the zero-shot base model and BM25 on the test split, for Compare")
     batch_size: int = _f(32, "Batch size", "samples per optimizer step; on GPU out-of-memory it is split into smaller micro-batches")
     max_length: int = _f(128, "Max length", "tokens of query + product text kept per sample; batches are padded only to their longest sample")
     warmup_ratio: float = _f(0.1, "Warm-up share", "share of the steps over which the learning rate rises from 0 before decaying linearly to 0")
     weight_decay: float = _f(0.01, "Weight decay", "AdamW weight decay (not applied to biases and LayerNorm)")
     max_grad_norm: float = _f(1.0, "Gradient clipping", "clip the gradient norm to this (0 = off)")
-    early_stopping_metric: str = _f("ndcg@10", "Early stopping metric", "validation metric that picks the best epoch", choices=STOP_METRICS)
+    early_stopping_metric: str = _f("auto", "Early stopping metric", "validation metric that picks the best epoch; auto: ROC-AUC for binary labels, nDCG@10 for graded", choices=STOP_METRICS)
     patience: int = _f(2, "Patience", "stop after this many epochs without a better validation metric (0 = never stop early)")
     adversarial: bool = _f(False, "Adversarial training (FGM)", "add a second loss on embeddings pushed along their gradient (FGM); slower, often more robust to typos")
     adversarial_epsilon: float = _f(1.0, "FGM epsilon", "size of the embedding perturbation for adversarial training")
@@ -58,6 +63,13 @@ class TrainConfig:
         config.validate()
         return config
 
+    def stop_metric(self, n_classes: int) -> str:
+        """The early-stopping metric; 'auto' is ROC-AUC for binary labels (nDCG@10 saturates on small
+        validation sets) and nDCG@10 for graded ones."""
+        if self.early_stopping_metric != "auto":
+            return self.early_stopping_metric
+        return "roc_auc" if n_classes == 2 else "ndcg@10"
+
     def validate(self) -> None:
         """Raise BadInput naming the first field whose value cannot be used."""
         for f in dataclasses.fields(self):
@@ -68,8 +80,9 @@ class TrainConfig:
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise BadInput(f"training config field '{name}': must be at least 1, got {getattr(self, name)}")
-        if not self.learning_rate > 0:
-            raise BadInput(f"training config field 'learning_rate': must be above 0, got {self.learning_rate}")
+        for name in ("learning_rate", "head_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise BadInput(f"training config field '{name}': must be above 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:
             raise BadInput(f"training config field 'warmup_ratio': must be in [0, 1), got {self.warmup_ratio}")
         for name in ("patience", "max_train", "simulated_memory_tokens"):

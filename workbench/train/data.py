@@ -29,6 +29,34 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.input_ids)
 
+    def batch(self, index: np.ndarray, pad_id: int, multiple: int = 1) -> dict[str, torch.Tensor]:
+        return collate(self, index, pad_id, multiple)
+
+
+@dataclass
+class PairEncoded:
+    """Query and product text tokenized apart (the similarity model), plus the head's lexical inputs.
+
+    `lengths` (query + product tokens) drives length grouping and the out-of-memory limit; each
+    side of a batch is padded to its own longest text."""
+
+    query: Encoded
+    product: Encoded
+    lexical: np.ndarray  # (n, inputs after cosine)
+    labels: np.ndarray
+    lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batch(self, index: np.ndarray, pad_id: int, multiple: int = 1) -> dict[str, torch.Tensor]:
+        out = {"lexical": torch.from_numpy(self.lexical[index].astype(np.float32)), "labels": torch.from_numpy(self.labels[index])}
+        for side, enc in (("query", self.query), ("product", self.product)):
+            for key, value in collate(enc, index, pad_id, multiple).items():
+                if key != "labels":
+                    out[f"{side}_{key}"] = value
+        return out
+
 
 def class_values(*frames: pd.DataFrame) -> list[float]:
     """The distinct label values over all splits, sorted: the classifier's classes."""
@@ -49,6 +77,18 @@ def encode(frame: pd.DataFrame, tokenizer, max_length: int, classes: list[float]
     ids = enc["input_ids"]
     types = enc.get("token_type_ids") or [[0] * len(x) for x in ids]
     return Encoded(ids, types, labels, np.array([len(x) for x in ids], dtype=np.int64))
+
+
+def encode_pairs(frame: pd.DataFrame, tokenizer, max_length: int, classes: list[float], lexical: np.ndarray) -> PairEncoded:
+    """Tokenize queries and product texts apart, each truncated to max_length."""
+    index = {value: i for i, value in enumerate(classes)}
+    labels = np.array([index[float(v)] for v in frame["label"].tolist()], dtype=np.int64)
+    sides = []
+    for column in ("query", "product_text"):
+        ids = tokenizer(frame[column].astype(str).tolist(), truncation=True, max_length=max_length)["input_ids"]
+        sides.append(Encoded(ids, [[0] * len(x) for x in ids], labels, np.array([len(x) for x in ids], dtype=np.int64)))
+    return PairEncoded(sides[0], sides[1], np.asarray(lexical, dtype=np.float32).reshape(len(frame), -1), labels,
+                       sides[0].lengths + sides[1].lengths)  # fmt: skip
 
 
 def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

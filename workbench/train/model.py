@@ -108,38 +108,40 @@ class FGM:
     After the normal backward pass, each sample's embedding output is pushed by epsilon along its
     normalised gradient and a second loss is backpropagated. Working on the embedding *output*
     (a forward hook) rather than the embedding weights lets it work with frozen embeddings too
-    (head-only and LoRA).
+    (head-only and LoRA). The similarity model calls the embeddings twice per forward pass (query,
+    then product text): outputs and their perturbations are kept in call order.
     """
 
     def __init__(self, model, epsilon: float):
         self.epsilon = epsilon
-        self.output: torch.Tensor | None = None
-        self.delta: torch.Tensor | None = None
+        self.outputs: list[torch.Tensor] = []
+        self.deltas: list[torch.Tensor] = []
         self.handle = model.get_input_embeddings().register_forward_hook(self._hook)
 
     def _hook(self, module, inputs, output):
-        if self.delta is not None:
-            return output + self.delta
+        if self.deltas:
+            return output + self.deltas.pop(0)
         if torch.is_grad_enabled():
             if not output.requires_grad:
                 output.requires_grad_(True)
             output.retain_grad()
-            self.output = output
+            self.outputs.append(output)
         return output
 
     def attack(self) -> bool:
-        """Prepare the perturbation from the last backward pass; False when there is no gradient."""
-        if self.output is None or self.output.grad is None:
+        """Prepare the perturbations from the last backward pass; False when there is no gradient."""
+        outputs, self.outputs = self.outputs, []
+        if not outputs or any(o.grad is None for o in outputs):
             return False
-        grad = self.output.grad.detach()
-        norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (grad.dim() - 1)))
-        self.delta = self.epsilon * grad / norm
-        self.output = None
+        for output in outputs:
+            grad = output.grad.detach()
+            norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (grad.dim() - 1)))
+            self.deltas.append(self.epsilon * grad / norm)
         return True
 
     def restore(self) -> None:
-        self.delta = None
-        self.output = None
+        self.deltas = []
+        self.outputs = []
 
     def remove(self) -> None:
         self.handle.remove()

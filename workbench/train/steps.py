@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.train.data import Encoded, collate, sequential_batches
+from workbench.train.data import Encoded, sequential_batches
 
 
 class MicroBatcher:
@@ -84,7 +84,7 @@ def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: i
     total = sum(len(p) for p in parts)
     loss_sum = 0.0
     for part in parts:
-        batch = collate(data, part, pad_id, pad_multiple(device))
+        batch = data.batch(part, pad_id, pad_multiple(device))
         loss = _forward_loss(model, batch, device, len(part) / total)
         loss.backward()
         loss_sum += float(loss.detach())
@@ -95,17 +95,18 @@ def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: i
 
 
 @torch.no_grad()
-def predict_probs(model, data: Encoded, batcher: MicroBatcher, device, pad_id: int) -> tuple[np.ndarray, float]:
-    """Class probabilities per sample (in the data's order) and the mean cross-entropy loss."""
+def predict_probs(model, data: Encoded, batcher: MicroBatcher, device, pad_id: int, n_classes: int) -> tuple[np.ndarray, float]:
+    """Class probabilities per sample (in the data's order) and the mean cross-entropy loss.
+    `data` is an Encoded (cross-encoder) or a PairEncoded (similarity model)."""
     model.eval()
-    probs = np.zeros((len(data), model.config.num_labels), dtype=np.float32)
+    probs = np.zeros((len(data), n_classes), dtype=np.float32)
     loss_sum = 0.0
     for index in sequential_batches(data.lengths, batcher.micro * 2):  # no gradients: room for twice as many
 
         def run(parts):
             out = []
             for part in parts:
-                batch = collate(data, part, pad_id, pad_multiple(device))
+                batch = data.batch(part, pad_id, pad_multiple(device))
                 inputs = {k: v.to(device) for k, v in batch.items() if k != "labels"}
                 with autocast(device):
                     logits = model(**inputs).logits.float()

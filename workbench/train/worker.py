@@ -79,7 +79,9 @@ def run(job_dir: Path) -> int:
             import torch
 
             torch.set_num_threads(threads)
-        config = TrainConfig.from_dict(folder.read_config())
+        values = folder.read_config()
+        values.setdefault("model_kind", "cross-encoder")  # folders written before the similarity kind existed
+        config = TrainConfig.from_dict(values)
         if config.warm_start and not Path(config.warm_start).is_absolute():
             config.warm_start = str(folder.path / config.warm_start)  # copied in at submit
         data = TrainData(*(folder.read_split(name) for name in ("train", "val", "test")))

@@ -1,0 +1,181 @@
+"""The similarity model kind: kind resolution, the ordinal head, epoch 0 = zero-shot, strategies,
+save and reload, and the lexical signals it takes. Tiny random encoders (CPU, seconds) except where
+the bundled MiniLM is named."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from test_train_support import build_tiny_model, build_tiny_sentence_encoder, make_samples
+
+from workbench.lexical import BM25, word_share, words
+from workbench.models import BUNDLED
+from workbench.train import metrics as M
+from workbench.train.config import TrainConfig
+from workbench.train.data import encode_pairs
+from workbench.train.loop import TrainData, train
+from workbench.train.model import load_tokenizer
+from workbench.train.similarity import HEAD_FILE, OrdinalHead, SimilarityModel, apply_strategy, resolve_kind, sentence_pooling
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    torch.set_num_threads(1)
+    return str(build_tiny_sentence_encoder(tmp_path_factory.mktemp("tiny-st")))
+
+
+@pytest.fixture
+def data():
+    frame = make_samples(150)
+    bucket = frame["sample_id"] % 5
+    return TrainData(frame[bucket < 3].reset_index(drop=True), frame[bucket == 3].reset_index(drop=True),
+                     frame[bucket == 4].reset_index(drop=True))  # fmt: skip
+
+
+def quick(encoder, **kw) -> TrainConfig:
+    return TrainConfig(**{"model": encoder, "model_kind": "similarity", "epochs": 2, "batch_size": 8,
+                          "learning_rate": 1e-3, "patience": 0, **kw})  # fmt: skip
+
+
+def test_auto_kind_is_similarity_for_sentence_encoders_and_cross_encoder_otherwise(encoder, tmp_path):
+    assert resolve_kind("auto", BUNDLED) == "similarity"
+    assert sentence_pooling(SimilarityModel.load(BUNDLED, [0.0, 1.0]).config._name_or_path) == "mean"
+    assert resolve_kind("auto", encoder) == "similarity"
+    assert resolve_kind("auto", str(build_tiny_model(tmp_path / "cross"))) == "cross-encoder"
+    assert resolve_kind("cross-encoder", encoder) == "cross-encoder"
+
+
+def test_ordinal_head_recovers_the_order_of_graded_labels():
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal(size=(2000, 1)), dtype=torch.float32)
+    latent = 2.0 * x[:, 0] + torch.tensor(rng.logistic(size=2000), dtype=torch.float32)
+    labels = torch.bucketize(latent, torch.tensor([-1.5, 0.0, 1.5]))  # 4 ordered classes
+    head = OrdinalHead(("cosine",), 4)
+    head.fit(x, labels)
+    probs = head(x).exp()
+    assert torch.allclose(probs.sum(1), torch.ones(2000), atol=1e-5)
+    assert torch.all(torch.diff(head.thresholds()) > 0)
+    assert head.weights()["cosine"] == pytest.approx(2.0, rel=0.15)  # the generating slope
+    assert head.thresholds().tolist() == pytest.approx([-1.5, 0.0, 1.5], abs=0.25)  # the generating cuts
+
+
+def test_epoch_zero_equals_the_zero_shot_reference(encoder, data):
+    """With the cosine as the only input, epoch 0 is exactly the calibrated zero-shot model: its
+    val metrics equal the zero-shot reference's on the same samples (test = val here)."""
+    same = TrainData(data.train, data.val, data.val)
+    result = train(quick(encoder, epochs=1, lexical_inputs=False), same)
+    epoch0 = result.val_history[0]
+    assert epoch0["epoch"] == 0
+    zero_shot = result.references["zero_shot"]
+    expected = M.compute_metrics(zero_shot[zero_shot["variant"] == "clean"], [0.0, 1.0])
+    for name, value in expected.items():
+        assert epoch0[name] == pytest.approx(value, abs=1e-6), name
+
+
+def test_a_short_run_on_demo_data_improves_val_roc_auc_over_epoch_zero(encoder, demo_db):
+    """Demo search logs -> samples -> the similarity kind: training beats the fitted zero-shot start."""
+    from storage.db import begin
+    from storage.samples import read_samples
+    from workbench.samples import SampleConfig, build_sample_set
+
+    built = build_sample_set(2, SampleConfig(val_share=0.2, test_share=0.1))
+    with begin() as conn:
+        frames = {s: read_samples(conn, built.sample_set_id, s) for s in ("train", "val", "test")}
+    train_frame = frames["train"].sample(n=600, random_state=0)
+    val = frames["val"].sample(n=300, random_state=0)
+    result = train(quick(encoder, epochs=3, lexical_inputs=False, references=False),
+                   TrainData(train_frame, val, val.head(50)))  # fmt: skip
+    roc = [h["roc_auc"] for h in result.val_history]
+    assert result.val_history[0]["epoch"] == 0
+    assert max(roc[1:]) > roc[0] + 0.02, roc
+    assert result.best_epoch > 0
+
+
+def test_saved_similarity_model_reloads_and_predicts_the_same(encoder, data, tmp_path):
+    result = train(quick(encoder, epochs=1), data, out_dir=tmp_path / "job")
+    folder = tmp_path / "job" / "model"
+    assert json.loads((folder / HEAD_FILE).read_text())["head"]["inputs"] == ["cosine", "bm25", "word_share"]
+    assert (folder / "modules.json").exists() and (folder / "1_Pooling" / "config.json").exists()
+    model = SimilarityModel.load(str(folder), [0.0, 1.0]).eval()
+    tokenizer = load_tokenizer(str(folder))
+    test = result.predictions[result.predictions["variant"] == "clean"].merge(data.test[["sample_id", "product_text"]], on="sample_id")
+    enc = encode_pairs(test, tokenizer, 128, [0.0, 1.0], model.lexical_inputs(test["query"], test["product_text"]))
+    with torch.no_grad():
+        probs = model(**{k: v for k, v in enc.batch(np.arange(len(enc)), 0).items() if k != "labels"}).logits.exp()
+    assert np.allclose(probs[:, 1].numpy(), test["prob"].to_numpy(), atol=1e-5)
+    assert result.metrics["head/cosine"] == pytest.approx(model.head.weights()["cosine"])
+
+
+@pytest.mark.parametrize("strategy", ["head", "lora"])
+def test_head_and_lora_strategies_train_only_what_they_should(encoder, strategy):
+    model = apply_strategy(SimilarityModel.load(encoder, [0.0, 1.0]), strategy, lora_r=4, lora_alpha=8)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    head = {"head.weight", "head.first"}  # binary: no threshold gaps to learn
+    if strategy == "head":
+        assert trainable - {"head.gaps"} == head
+    else:
+        assert head <= trainable
+        encoder_params = trainable - head - {"head.gaps"}
+        assert encoder_params and all("lora_" in n for n in encoder_params)
+
+
+def test_head_strategy_changes_only_the_head_weights(encoder, data, tmp_path):
+    before = SimilarityModel.load(encoder, [0.0, 1.0]).encoder.state_dict()
+    train(quick(encoder, epochs=1, strategy="head"), data, out_dir=tmp_path / "job")
+    after = SimilarityModel.load(str(tmp_path / "job" / "model"), [0.0, 1.0])
+    assert all(torch.equal(before[k], v) for k, v in after.encoder.state_dict().items())
+
+
+def test_graded_labels_train_with_ordinal_thresholds(encoder):
+    frame = make_samples(150, graded=True)
+    bucket = frame["sample_id"] % 5
+    result = train(quick(encoder, epochs=1), TrainData(frame[bucket < 3], frame[bucket == 3], frame[bucket == 4]))
+    assert {"accuracy", "f1", "ndcg@10"} <= set(result.metrics)
+    assert "roc_auc" not in result.metrics
+    assert set(result.predictions["pred"]) <= {0.0, 1.0, 2.0, 3.0}
+
+
+def test_similarity_trains_with_fgm_and_the_out_of_memory_fallback(encoder, data):
+    logs = []
+    result = train(quick(encoder, epochs=1, adversarial=True, simulated_memory_tokens=60), data, log=logs.append)
+    assert any("out of memory with micro-batches of 8" in line for line in logs)
+    assert np.isfinite(result.metrics["accuracy"])
+
+
+# --- lexical signals ------------------------------------------------------------------------------
+
+
+def test_words_normalise_case_accents_and_simple_plurals():
+    assert words("Café DRILLS, 3/4 in. Glass") == ["cafe", "drill", "3", "4", "in", "glass"]
+
+
+def test_word_share_and_bm25_on_hand_checkable_pairs():
+    assert word_share(["red drills", "blue", ""], ["Red drill set", "green", "x"]).tolist() == [1.0, 0.0, 0.0]
+    corpus = ["red drill", "blue drill", "red lamp", "oak table"]
+    bm25 = BM25.fit(corpus)
+    n, df_red, df_drill = 4, 2, 2
+    idf = np.log1p((n - df_red + 0.5) / (df_red + 0.5))
+    assert bm25.idf["red"] == pytest.approx(idf) and bm25.idf["drill"] == pytest.approx(np.log1p((n - df_drill + 0.5) / (df_drill + 0.5)))
+    # tf 1, dl = avgdl = 2: each matching word adds idf * (k1 + 1) / (1 + k1) = idf
+    scores = bm25.score(["red drill", "red drill", "purple"], ["red drill", "oak table", "red lamp"])
+    assert scores[0] == pytest.approx(bm25.idf["red"] + bm25.idf["drill"])
+    assert scores[1] == 0.0 and scores[2] == 0.0
+    assert BM25.from_dict(json.loads(json.dumps(bm25.to_dict()))).score(["red"], ["red lamp"]) == pytest.approx(bm25.score(["red"], ["red lamp"]))
+
+
+def test_bm25_scores_texts_outside_the_corpus_with_the_frozen_statistics():
+    bm25 = BM25.fit(["red drill", "blue drill"])
+    assert bm25.score(["red"], ["red red sofa"])[0] > 0
+    assert bm25.score(["sofa"], ["red red sofa"])[0] == 0.0  # not in the corpus vocabulary
+
+
+def test_references_are_the_same_for_every_seed_and_setting(encoder, data):
+    """Zero-shot and lexical use the original samples only, fixed seeds and one typo variant."""
+    augmented = pd.concat([data.train.assign(source="sample"), data.train.assign(source="augmented:1", query=data.train["query"] + " x")])
+    one = train(quick(encoder, epochs=1, seed=0), TrainData(data.train.assign(source="sample"), data.val, data.test))
+    two = train(quick(encoder, epochs=1, seed=3), TrainData(augmented, data.val, data.test))
+    for name in ("zero_shot", "lexical"):
+        pd.testing.assert_frame_equal(one.references[name], two.references[name])

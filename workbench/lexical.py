@@ -1,0 +1,105 @@
+"""Lexical signals between a query and a product text: BM25 and the share of query words found.
+
+    bm25 = BM25.fit(catalog_texts)            # corpus statistics: document frequencies, mean length
+    scores = bm25.score(queries, texts)       # one BM25 score per (query, text) pair
+    share = word_share(queries, texts)        # share of each query's words found in its text
+
+Words are normalised the same way everywhere (`words`): case folded, accents stripped, split on
+anything that is not a letter or digit, and a simple plural "s" dropped ("drills" = "drill").
+
+Why our own BM25 on scikit-learn's CountVectorizer rather than a BM25 package (bm25s, rank-bm25):
+those score only the documents they indexed. A model whose head takes BM25 as an input must score
+any pair against frozen corpus statistics, so that a saved model predicts the same later on texts
+it never indexed. The statistics are plain data (`to_dict` / `from_dict`) saved with the model.
+The formula is Lucene's: idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+tf-part = tf (k1 + 1) / (tf + k1 (1 - b + b dl / avgdl)).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def normalize_word(word: str) -> str:
+    """casefold, strip accents, drop a simple plural 's' (not 'ss', not short words)."""
+    word = unicodedata.normalize("NFKD", word.casefold())
+    word = "".join(ch for ch in word if not unicodedata.combining(ch))
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of a text, in order."""
+    return [normalize_word(w) for w in _WORD.findall(str(text))]
+
+
+def word_share(queries, texts) -> np.ndarray:
+    """Per pair: the share of the query's distinct words that also occur in the text (0 for no words)."""
+    out = np.zeros(len(queries), dtype=np.float64)
+    for i, (q, t) in enumerate(zip(queries, texts)):
+        q_words = set(words(q))
+        if q_words:
+            out[i] = len(q_words & set(words(t))) / len(q_words)
+    return out
+
+
+@dataclass
+class BM25:
+    """Corpus statistics for BM25: the vocabulary's idf, the mean document length, k1 and b."""
+
+    idf: dict[str, float]
+    avgdl: float
+    k1: float = 1.2
+    b: float = 0.75
+
+    @classmethod
+    def fit(cls, corpus, k1: float = 1.2, b: float = 0.75) -> "BM25":
+        docs = sorted({str(t) for t in corpus})
+        if not docs:
+            return cls({}, 1.0, k1, b)
+        counts = _vectorizer().fit(docs)
+        matrix = counts.transform(docs)
+        df = np.asarray((matrix > 0).sum(axis=0)).ravel()
+        n = len(docs)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        vocab = counts.get_feature_names_out()
+        return cls({str(w): float(v) for w, v in zip(vocab, idf)}, float(matrix.sum() / n), k1, b)
+
+    def score(self, queries, texts) -> np.ndarray:
+        """BM25 of each text for its query; words outside the corpus vocabulary add nothing."""
+        queries, texts = [str(q) for q in queries], [str(t) for t in texts]
+        if not queries:
+            return np.zeros(0)
+        vocab = list(self.idf)
+        if not vocab:
+            return np.zeros(len(queries))
+        counts = _vectorizer(vocabulary=vocab)
+        tf = counts.transform(texts).tocsr().astype(np.float64)
+        present = (counts.transform(queries) > 0).astype(np.float64)  # each query word once
+        dl = np.array([len(words(t)) for t in texts], dtype=np.float64)
+        norm = self.k1 * (1 - self.b + self.b * dl / self.avgdl)
+        tf = tf.tocoo()
+        weighted = tf.data * (self.k1 + 1) / (tf.data + norm[tf.row])
+        idf = np.array([self.idf[w] for w in vocab])
+        contrib = np.zeros(len(texts))
+        mask = np.asarray(present[tf.row, tf.col]).ravel() > 0
+        np.add.at(contrib, tf.row[mask], weighted[mask] * idf[tf.col[mask]])
+        return contrib
+
+    def to_dict(self) -> dict:
+        return {"idf": self.idf, "avgdl": self.avgdl, "k1": self.k1, "b": self.b}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "BM25":
+        return cls(dict(values["idf"]), float(values["avgdl"]), float(values["k1"]), float(values["b"]))
+
+
+def _vectorizer(vocabulary=None) -> CountVectorizer:
+    return CountVectorizer(tokenizer=words, lowercase=False, token_pattern=None, vocabulary=vocabulary)

@@ -1,0 +1,97 @@
+"""What the user had before training: the zero-shot and lexical references, on the job's test split.
+
+    refs = references(config, data, classes, device)   # {"zero_shot": predictions, "lexical": predictions}
+
+- zero_shot: the base model untouched: cosine of the pooled query and product-text vectors, with
+  scale and bias (graded labels: ordinal thresholds) fitted on the original train samples;
+- lexical: BM25 of the product text for the query (corpus: every product text of the job's
+  splits), with scale and bias fitted the same way.
+
+Both are predictions frames like a job's predictions.parquet (clean and typo variants, cold-start
+and tail flags), so Compare scores them with the same metrics, slices and paired bootstrap. They
+use the original samples only and fixed seeds: every job of a sample set and base model writes
+the same references, whatever its augmentation, seed or strategy.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from workbench.lexical import BM25
+from workbench.train.predictions import as_predictions, scored, test_variants
+from workbench.train.similarity import OrdinalHead, SimilarityModel
+
+NAMES = ("zero_shot", "lexical")
+HEAD_FIT_MAX = 4000  # pairs the head is fitted on: enough for a handful of weights, cheap to encode
+EMBED_BATCH = 64
+
+
+def head_fit_sample(train: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """The original train samples (augmented rows left out), at most HEAD_FIT_MAX of them, seeded."""
+    frame = train[train["source"] == "sample"] if "source" in train else train
+    return frame.sample(n=HEAD_FIT_MAX, random_state=seed) if len(frame) > HEAD_FIT_MAX else frame
+
+
+@torch.no_grad()
+def embed_texts(model: SimilarityModel, tokenizer, texts, max_length: int, device) -> dict[str, np.ndarray]:
+    """Pooled vector of each distinct text, computed once, in length-sorted batches."""
+    unique = sorted({str(t) for t in texts}, key=len)
+    was_training = model.training
+    model.eval()
+    out = {}
+    for start in range(0, len(unique), EMBED_BATCH):
+        chunk = unique[start : start + EMBED_BATCH]
+        enc = tokenizer(chunk, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        vectors = model.embed(enc["input_ids"].to(device), enc["attention_mask"].to(device))
+        out.update(zip(chunk, vectors.float().cpu().numpy()))
+    model.train(was_training)
+    return out
+
+
+def cosines(model: SimilarityModel, tokenizer, frame: pd.DataFrame, max_length: int, device) -> np.ndarray:
+    vectors = embed_texts(model, tokenizer, list(frame["query"]) + list(frame["product_text"]), max_length, device)
+    q = np.stack([vectors[str(t)] for t in frame["query"]]) if len(frame) else np.zeros((0, 1))
+    p = np.stack([vectors[str(t)] for t in frame["product_text"]]) if len(frame) else np.zeros((0, 1))
+    norms = np.linalg.norm(q, axis=1) * np.linalg.norm(p, axis=1)
+    return (q * p).sum(1) / np.maximum(norms, 1e-12)
+
+
+def column(values) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(values, dtype=np.float32))[:, None]
+
+
+def class_index(frame: pd.DataFrame, classes: list[float]) -> torch.Tensor:
+    index = {value: i for i, value in enumerate(classes)}
+    return torch.tensor([index[float(v)] for v in frame["label"]], dtype=torch.long)
+
+
+def references(config, data, classes: list[float], device, log=lambda text: None) -> dict[str, pd.DataFrame]:
+    """The zero-shot and lexical predictions on data.test (clean and typo), heads fitted on train."""
+    from workbench.train.model import load_tokenizer
+
+    fit = head_fit_sample(data.train)
+    labels = class_index(fit, classes)
+    variants = test_variants(data.test) if len(data.test) else []
+
+    model = SimilarityModel.load(config.model, classes, inputs=("cosine",)).to(device)
+    tokenizer = load_tokenizer(config.model)
+    model.head.fit(column(cosines(model, tokenizer, fit, config.max_length, device)), labels)
+    zero_shot = []
+    for variant, frame in variants:
+        x = column(cosines(model, tokenizer, frame, config.max_length, device))
+        with torch.no_grad():
+            zero_shot.append(scored(frame, model.head(x.to(device)).exp().cpu().numpy(), classes).assign(variant=variant))
+    log(f"zero-shot reference: head weight {model.head.weights()} fitted on {len(fit)} original train samples")
+    del model
+
+    corpus = pd.concat([data.train["product_text"], data.val["product_text"], data.test["product_text"]])
+    bm25 = BM25.fit(corpus)
+    head = OrdinalHead(("bm25",), len(classes))
+    head.fit(column(bm25.score(fit["query"], fit["product_text"])), labels)
+    lexical = []
+    for variant, frame in variants:
+        x = column(bm25.score(frame["query"], frame["product_text"]))
+        with torch.no_grad():
+            lexical.append(scored(frame, head(x).exp().numpy(), classes).assign(variant=variant))
+    return {"zero_shot": as_predictions(zero_shot), "lexical": as_predictions(lexical)}
