@@ -37,8 +37,10 @@ def run_predictions(right: int, typo_right: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def add_finished_jobs(plan: dict[str, list[tuple[int, int]]], *, experiment: str | None = "sweep") -> dict:
-    """plan: setting -> one (right, typo_right) pair per seed. Returns experiment_id and job ids by setting."""
+def add_finished_jobs(plan: dict[str, list[tuple[int, int]]], *, experiment: str | None = "sweep",
+                      references: dict[str, tuple[int, int]] | None = None) -> dict:  # fmt: skip
+    """plan: setting -> one (right, typo_right) pair per seed; references: zero_shot / lexical -> (right,
+    typo_right), written into the first job's folder as its worker does. Returns experiment_id and job ids."""
     from storage.db import data_dir
 
     ids: dict[str, list[int]] = {}
@@ -57,6 +59,10 @@ def add_finished_jobs(plan: dict[str, list[tuple[int, int]]], *, experiment: str
                 folder = data_dir() / "jobs" / str(job_id)
                 folder.mkdir(parents=True)
                 predictions.to_parquet(folder / "predictions.parquet")
+                if references and not ids:
+                    (folder / "references").mkdir()
+                    for name, (right_ref, typo_ref) in references.items():
+                        run_predictions(right_ref, typo_ref).to_parquet(folder / "references" / f"{name}.parquet")
                 curve = [{"step": s, "epoch": s / 2, "split": "train", "name": "loss", "value": 1.0 / s} for s in (1, 2, 3, 4)]
                 curve += [{"step": 2 * e, "epoch": e, "split": "val", "name": k, "value": metrics[k] - 0.1 / e}
                           for e in (1, 2) for k in ("accuracy", "f1")]  # fmt: skip
@@ -126,6 +132,36 @@ def test_cli_compare_prints_the_settings_as_json_and_writes_csv_and_html(db_url,
     assert out["summary"][0].startswith("hard_negative: no significant difference from none on f1, delta +0.0000")
     assert pd.read_csv(csv)["name"].tolist() == ["none", "hard_negative"]
     assert "Plotly.newPlot" in report.read_text()
+
+
+def test_cli_compare_carries_the_references_and_each_setting_against_zero_shot(db_url, capsys):
+    add_finished_jobs({"none": [(6, 2), (6, 3), (6, 2)], "typo": [(11, 9), (12, 10), (11, 10)]},
+                      references={"zero_shot": (6, 4), "lexical": (3, 3)})  # fmt: skip
+    assert main(["compare", "--metric", "accuracy", "--json", "--n-boot", "400"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    refs = {r["name"]: r for r in out["references"]}
+    assert set(refs) == {"zero-shot", "lexical (BM25)"}
+    assert set(refs["zero-shot"]) >= {"name", "metric", "value", "ci_low", "ci_high"}
+    # accuracy of run_predictions(right, _) is right / 12: whole queries are right or wrong
+    assert refs["zero-shot"]["value"] == pytest.approx(6 / 12) and refs["lexical (BM25)"]["value"] == pytest.approx(3 / 12)
+    assert refs["zero-shot"]["ci_low"] < 0.5 < refs["zero-shot"]["ci_high"]
+    none, typo = out["settings"]
+    assert none["delta_vs_zero_shot"] == pytest.approx(0.0) and not none["significant_vs_zero_shot"] and not none["beats_zero_shot"]
+    assert typo["delta_vs_zero_shot"] == pytest.approx((34 / 3 - 6) / 12)
+    assert typo["vs_zero_shot_ci_low"] > 0 and typo["significant_vs_zero_shot"] and typo["beats_zero_shot"]
+    assert "none does not beat zero-shot on accuracy: +0.0000" in " ".join(out["summary"])
+    # the typo slice scores the references' misspelled variant too
+    assert main(["compare", "--slice", "typo", "--json", "--n-boot", "100"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {r["name"]: r["value"] for r in out["references"]} == pytest.approx({"zero-shot": 4 / 12, "lexical (BM25)": 3 / 12})
+
+
+def test_jobs_of_several_sample_sets_have_no_references(db_url):
+    add_finished_jobs({"none": [(6, 2)]}, references={"zero_shot": (6, 4), "lexical": (3, 3)})
+    with begin() as conn:
+        job_store.create_job(conn, sample_set_id=2, config={}, setting="none", seed=1, augmented_set_ids=[])
+        job_store.set_job_status(conn, 2, "done", metrics={"accuracy": 0.5})
+    assert ex.load_comparison(n_boot=50).references == []
 
 
 @pytest.mark.parametrize(

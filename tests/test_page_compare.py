@@ -64,3 +64,25 @@ def test_every_ranking_metric_renders(db_url, metric):
     at.selectbox(key="metric").select(metric).run()
     assert not at.exception
     assert at.dataframe[0].value["metric"].tolist() == [metric, metric]
+
+
+def test_references_are_shown_as_rows_and_lines_and_untrained_level_runs_are_flagged(db_url):
+    add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(11, 10), (12, 11)]}, references={"zero_shot": (6, 4), "lexical": (3, 3)})
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    refs = at.dataframe[1].value  # settings, then references
+    assert refs["name"].tolist() == ["zero-shot", "lexical (BM25)"]
+    assert refs["value"].tolist() == pytest.approx([0.5, 0.25])
+    assert at.warning[0].value.startswith("Not better than the untrained zero-shot model: none.")
+    lines = [m.value for m in at.markdown]
+    assert lines[0].startswith("- zero-shot (no training): accuracy 0.5000 (95% interval")
+    assert any(line.startswith("- typo beats zero-shot on accuracy: +0.4583") for line in lines)
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "zero-shot (untrained): 0.5000" in chart and "lexical (BM25) (untrained): 0.2500" in chart
+
+
+def test_without_references_the_page_says_why(db_url):
+    add_finished_jobs({"none": [(6, 2)]})
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("No zero-shot or lexical reference" in c.value for c in at.caption)

@@ -341,7 +341,7 @@ def job_folder(job_id: int, job_dir: str | None) -> Path:
     """The job's folder: jobs.job_dir when it exists, else data/jobs/<id>/ under the data folder."""
     from storage.db import data_dir
 
-    if job_dir and Path(job_dir).is_dir():
+    if isinstance(job_dir, str) and job_dir and Path(job_dir).is_dir():
         return Path(job_dir)
     return data_dir() / "jobs" / str(job_id)
 
