@@ -1,6 +1,7 @@
 """Training throughput: our loop against a tutorial-style loop and transformers' Trainer.
 
     .venv/bin/python bench/train.py [--pairs 640] [--batch-size 32] [--threads N] [--model M] [--data CSV]
+                                    [--model-kind cross-encoder|similarity]
 
 The same bundled model trains on the same Home Depot pairs (../shared/data/home_depot/train.csv,
 a seeded sample, binary label relevance >= 2.5) for one epoch, three ways in one run:
@@ -9,10 +10,16 @@ a seeded sample, binary label relevance >= 2.5) for one epoch, three ways in one
   reference  the common tutorial loop: every sample padded to max_length=128, random order
   trainer    transformers.Trainer with its defaults (dynamic padding, random order), given the
              same batch size, learning rate and one epoch
-On CUDA all three use bf16 autocast, as ours does by default.
+With --model-kind similarity, "ours" is the similarity kind (query and product text encoded apart,
+head over cosine, BM25 and word share) and two more loops run on the same pairs:
+  ours_cross_encoder   our loop with the cross-encoder kind, the figure the others used to be
+  bi_reference         the tutorial bi-encoder loop: each side padded to 128, mean pooling,
+                       cosine times a learned scale plus bias, binary cross-entropy
+On CUDA all of them use bf16 autocast, as ours does by default.
 Each is timed from its first training step to its last (model loading and tokenization excluded).
 The last line is one JSON object: ours_per_s, reference_per_s, trainer_per_s (training samples
-per second), vs_reference, vs_trainer, device.
+per second), vs_reference, vs_trainer, device, model_kind (and for similarity:
+cross_encoder_per_s, bi_reference_per_s, vs_bi_reference).
 """
 from __future__ import annotations
 
@@ -48,10 +55,47 @@ def load_pairs(n: int, data: Path = DATA, seed: int = 0) -> pd.DataFrame:
     return frame[["query", "product_id", "product_text", "label"]].reset_index(drop=True)
 
 
-def run_ours(pairs: pd.DataFrame, val: pd.DataFrame, batch_size: int, model: str) -> float:
-    config = TrainConfig(model=model, epochs=1, batch_size=batch_size, learning_rate=LR, max_length=128, patience=0)
+def run_ours(pairs: pd.DataFrame, val: pd.DataFrame, batch_size: int, model: str, kind: str = "cross-encoder") -> float:
+    config = TrainConfig(model=model, model_kind=kind, epochs=1, batch_size=batch_size, learning_rate=LR, max_length=128,
+                         patience=0, references=False)  # fmt: skip
     result = train(config, TrainData(pairs, val, val.iloc[:0]))
     return len(pairs) / result.metrics["train_time_s"]
+
+
+def run_bi_reference(pairs: pd.DataFrame, batch_size: int, device, model: str) -> float:
+    """The tutorial bi-encoder loop: both sides padded to 128, mean pooling, scaled cosine, BCE."""
+    from transformers import AutoModel
+
+    source = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    encoder = AutoModel.from_pretrained(source).to(device)
+    scale, bias = torch.nn.Parameter(torch.tensor(20.0, device=device)), torch.nn.Parameter(torch.tensor(-10.0, device=device))
+    sides = [tokenizer(pairs[c].tolist(), padding="max_length", truncation=True, max_length=128, return_tensors="pt")
+             for c in ("query", "product_text")]  # fmt: skip
+    dataset = torch.utils.data.TensorDataset(sides[0]["input_ids"], sides[0]["attention_mask"], sides[1]["input_ids"],
+                                             sides[1]["attention_mask"], torch.tensor(pairs["label"].tolist()))  # fmt: skip
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+    optimizer = torch.optim.AdamW([*encoder.parameters(), scale, bias], lr=LR)
+    schedule = get_linear_schedule_with_warmup(optimizer, 0, len(loader))
+
+    def embed(ids, mask):
+        hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+        mask = mask.to(device).unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1)
+
+    encoder.train()
+    started = time.perf_counter()
+    for q_ids, q_mask, p_ids, p_mask, labels in loader:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            cos = torch.nn.functional.cosine_similarity(embed(q_ids, q_mask).float(), embed(p_ids, p_mask).float())
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(scale * cos + bias, labels.to(device))
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return len(pairs) / (time.perf_counter() - started)
 
 
 def run_reference(pairs: pd.DataFrame, batch_size: int, device, model: str) -> float:
@@ -114,6 +158,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads for all three (0 = torch's default)")
     parser.add_argument("--model", default=BUNDLED, help="a model folder or cached name (default: the bundled MiniLM)")
     parser.add_argument("--data", type=Path, default=DATA, help="a Home Depot train.csv (or a subset of its rows)")
+    parser.add_argument("--model-kind", default="cross-encoder", choices=["cross-encoder", "similarity"], help="the kind 'ours' trains")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,8 +168,14 @@ def main() -> None:
     pairs, val = frame.iloc[: args.pairs], frame.iloc[args.pairs :].reset_index(drop=True)
     device = pick_device()
     load = os.getloadavg()[0]
-    ours = run_ours(pairs, val, args.batch_size, args.model)
-    print(f"ours: {ours:.1f} samples/s", file=sys.stderr)
+    ours = run_ours(pairs, val, args.batch_size, args.model, args.model_kind)
+    print(f"ours ({args.model_kind}): {ours:.1f} samples/s", file=sys.stderr)
+    extra = {}
+    if args.model_kind == "similarity":
+        cross = run_ours(pairs, val, args.batch_size, args.model, "cross-encoder")
+        bi = run_bi_reference(pairs, args.batch_size, device, args.model)
+        print(f"ours (cross-encoder): {cross:.1f}; bi-encoder reference (padded to 128): {bi:.1f} samples/s", file=sys.stderr)
+        extra = {"cross_encoder_per_s": round(cross, 2), "bi_reference_per_s": round(bi, 2), "vs_bi_reference": round(ours / bi, 2)}
     reference = run_reference(pairs, args.batch_size, device, args.model)
     print(f"reference (padded to 128): {reference:.1f} samples/s", file=sys.stderr)
     trainer = run_trainer(pairs, args.batch_size, args.model)
@@ -133,6 +184,7 @@ def main() -> None:
     print(json.dumps({
         "ours_per_s": round(ours, 2), "reference_per_s": round(reference, 2), "trainer_per_s": round(trainer, 2),
         "vs_reference": round(ours / reference, 2), "vs_trainer": round(ours / trainer, 2), "device": name,
+        "model_kind": args.model_kind, **extra,
         "pairs": args.pairs, "batch_size": args.batch_size, "torch_threads": torch.get_num_threads(),
         "load_avg_1m_before": round(load, 2), "load_avg_1m_after": round(os.getloadavg()[0], 2),
     }))  # fmt: skip
