@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import BadInput, MissingData
+from workbench.train.metrics import ndcg_at_k, reciprocal_rank
 
 BASELINE = "none"  # the setting trained on the train split alone
 METRICS = ["accuracy", "f1", "roc_auc", "ndcg@10", "mrr"]  # computed from predictions too
@@ -98,20 +99,15 @@ def slice_rows(predictions: pd.DataFrame, slice_: str) -> pd.DataFrame:
 
 
 def _per_query(rows: pd.DataFrame, metric: str) -> pd.Series:
-    """nDCG@10 (gain 2^grade - 1) or reciprocal rank per query, as workbench/train/metrics.py computes
-    them: the grade is the label above the lowest class; queries with nothing relevant are left out."""
+    """nDCG@10 or reciprocal rank per query (workbench/train/metrics.py's own functions); the grade
+    is the label above the lowest class; queries with nothing relevant are left out."""
     lowest = rows.attrs.get("lowest_label", rows["label"].min())
-    discount = 1 / np.log2(np.arange(2, 12))
     out = {}
     for key, group in rows.groupby("query_key", sort=False):
-        grades = group.sort_values("score", ascending=False, kind="stable")["label"].to_numpy(float) - lowest
-        if grades.max() <= 0:
-            continue
-        if metric == "mrr":
-            out[key] = 1.0 / (int(np.argmax(grades > 0)) + 1)
-        else:
-            gains, ideal = 2.0 ** grades[:10] - 1, np.sort(2.0**grades - 1)[::-1][:10]
-            out[key] = float((gains * discount[: len(gains)]).sum() / (ideal * discount[: len(ideal)]).sum())
+        grades, scores = group["label"].to_numpy(float) - lowest, group["score"].to_numpy(float)
+        value = reciprocal_rank(grades > 0, scores) if metric == "mrr" else ndcg_at_k(grades, scores)
+        if value is not None:
+            out[key] = value
     return pd.Series(out, dtype=float)
 
 
