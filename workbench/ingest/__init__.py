@@ -1,4 +1,4 @@
-"""Ingest a catalog, search logs or labeled pairs from CSV, TSV, Parquet or JSON Lines.
+"""Ingest a catalog, search logs or labeled pairs from CSV, TSV, Parquet or JSON Lines (plain, gzip or zip).
 
     from workbench.ingest import ingest_file
     result = ingest_file("train.csv", kind="pairs")          # -> IngestResult
@@ -105,7 +105,8 @@ def ingest_bytes(data: bytes, filename: str, **options) -> IngestResult:
     """Ingest uploaded bytes (the Data page's one call). The file name is for display and format only."""
     shown = safe_name(filename)
     suffix = "".join(s for s in Path(shown).suffixes[-2:] if s.lower() in (".csv", ".tsv", ".tab", ".txt", ".gz",
-                                                                          ".parquet", ".pq", ".jsonl", ".ndjson", ".json"))
+                                                                          ".zip", ".zst", ".parquet", ".pq", ".jsonl",
+                                                                          ".ndjson", ".json"))
     with tempfile.TemporaryDirectory(prefix="workbench-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
