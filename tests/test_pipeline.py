@@ -84,6 +84,24 @@ def test_leakage_guard_drops_val_and_test_queries(samples, monkeypatch):
     assert frame.empty and dropped == {"leakage": 50} and generated == 50
 
 
+class Retitle(Echo):
+    """Writes new text, like a pseudo-query from a title: says so with `edits_source = False`."""
+
+    name = "retitle"
+    edits_source = False
+
+
+@pytest.mark.parametrize("name, cls, dropped", [("echo", Echo, {"protected_token": 10}), ("retitle", Retitle, {})])
+def test_only_edits_of_the_source_are_held_to_its_protected_tokens(samples, monkeypatch, name, cls, dropped):
+    # The class attribute decides, whatever the augmenter is called.
+    monkeypatch.setitem(registry.REGISTRY, name, f"{__name__}:{cls.__name__}")
+    train = samples[samples["split"] == "train"].head(10).assign(query="cordless drill 18v")
+    recipe = recipe_from_dict({"seed": 0, "steps": [{"augmenter": name, "params": {"text": "cordless drill"}}],
+                               "filters": {"leakage_guard": False, "min_score": 0}})
+    frame, reasons, _ = generate_candidates(train, recipe, workers=1)
+    assert reasons == dropped and len(frame) == 10 - sum(dropped.values())
+
+
 def test_run_stores_candidates_with_provenance_that_regenerates_them(sample_set, samples):
     progress = []
     result = run_recipe(sample_set, recipe_from_dict(TYPOS), on_progress=lambda *a: progress.append(a))

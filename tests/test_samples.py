@@ -12,8 +12,9 @@ import pytest
 from storage.db import begin
 from storage.samples import get_sample_set, read_samples
 from workbench.errors import BadInput
+from workbench.queries import query_keys
 from workbench.samples import (LabelRule, SampleConfig, build_sample_set, label_events, label_pairs, make_samples,
-                               normalize_query, parse_label_rule, product_texts)
+                               parse_label_rule, product_texts)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -100,7 +101,7 @@ def test_split_is_seeded_and_no_query_is_in_two_splits():
     other, _ = make_samples(labeled, products, SampleConfig(seed=4))
     pd.testing.assert_frame_equal(frame, again)
     assert not frame["split"].equals(other["split"])
-    splits_per_query = frame.groupby(normalize_query(frame["query"]))["split"].nunique()
+    splits_per_query = frame.groupby(query_keys(frame["query"]))["split"].nunique()
     assert splits_per_query.max() == 1  # "Query  1" and "query 1" are one query
     assert summary["train"] + summary["val"] + summary["test"] == len(frame) == summary["samples"]
     assert summary["val"] > 0 and summary["test"] > 0

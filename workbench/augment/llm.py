@@ -116,6 +116,7 @@ class LLMPseudoQuery(Augmenter):
 
     name = "llm_pseudo_query"
     Params = PseudoQueryLLMParams
+    edits_source = False
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         top, chosen, _ = assign_unsearched(self, samples, self.params.max_products)
