@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from workbench.errors import ModelUnavailable
-from workbench.models import resolve_model
+from workbench.models import pick_device, resolve_model
 
 _LOADED: dict[tuple[str, str, str], tuple[object, object, str]] = {}
 _LOCK = threading.Lock()
@@ -24,8 +24,6 @@ def load(kind: str, name: str, augmenter: str, device: str | None = None):
             "or a local folder holding a saved transformers model"
         )
     import transformers
-
-    from workbench.augment.encoder import pick_device
 
     transformers.utils.logging.disable_progress_bar()  # no tqdm bars on the CLI's stderr
     device = pick_device(device)
