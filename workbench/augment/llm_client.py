@@ -2,11 +2,11 @@
 
 Endpoint: POST {url}/chat/completions with {"model", "messages", "temperature", "max_tokens",
 "seed"}; the answer is choices[0].message.content. Requests run `concurrency` at a time in
-threads, starting no faster than `max_requests_per_s` (retries wait their backoff instead),
-and a connection error, timeout, HTTP 429 or 5xx
-is retried `max_retries` times by urllib3's `Retry` (exponential backoff from backoff_s, or the
-server's Retry-After, in seconds or as a date). Other HTTP errors (401 bad key, 404 wrong URL or model) stop at once with
-a message that says which setting to fix.
+threads, starting no faster than `max_requests_per_s` (retries wait their backoff instead). A
+connection error, timeout, HTTP 429 or 5xx is retried `max_retries` times by urllib3's `Retry`:
+it waits 0, 2, 4, 8... times backoff_s, or what the server's Retry-After says (seconds or a
+date). Other HTTP errors (401 bad key, 404 wrong URL or model) stop at once with a message that
+says which setting to fix.
 """
 from __future__ import annotations
 
