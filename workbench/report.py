@@ -142,5 +142,8 @@ test queries (paired) for the delta against the baseline.</p>
 
 
 def table_csv(comparison: Comparison) -> str:
-    return comparison.table().to_csv(index=False)
+    """The Compare table as CSV; setting names are user text, so formulas are neutralised."""
+    from workbench.escaping import csv_bytes
+
+    return csv_bytes(comparison.table()).decode("utf-8")
 
