@@ -6,7 +6,7 @@ import pytest
 
 from workbench.augment.filters import (EvalIndex, FilterConfig, check_rows, repeat_reasons, row_reasons,
                                        string_similarity)
-from workbench.augment.review import mark_changes
+from workbench.augment.review_table import mark_changes
 from workbench.queries import query_key, text_key
 
 SAMPLES = pd.DataFrame({

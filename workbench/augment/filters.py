@@ -15,7 +15,7 @@ Across candidates (`repeat_reasons`, in the parent after all chunks):
 Scores (`string_similarity`, or the encoder in pipeline.py):
     low_score                    the label-preservation score is below the recipe's threshold
 
-Query normalising lives in workbench/queries.py; the review table in workbench/augment/review.py.
+Query normalising lives in workbench/queries.py; the review table in workbench/augment/review_table.py.
 """
 from __future__ import annotations
 
@@ -184,5 +184,5 @@ def string_similarity(a: list[str], b: list[str]) -> np.ndarray:
 
 
 # pages/augment.py (issue 13's engineer is splitting it) still imports the review table from here;
-# it lives in workbench/augment/review.py. Remove this line once the page imports it from there.
-from workbench.augment.review import review_view  # noqa: E402,F401
+# it lives in workbench/augment/review_table.py. Remove this line once the page imports it from there.
+from workbench.augment.review_table import review_view  # noqa: E402,F401

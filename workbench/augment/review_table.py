@@ -1,6 +1,6 @@
 """The review table: a page of stored candidates as the Augment page shows it, plain text only.
 
-    from workbench.augment.review import review_view
+    from workbench.augment.review_table import review_view
     review_view(storage.candidates.read_candidates_page(conn, run_id, ...))
 
 Each candidate's source text sits beside the augmented one with the changed words marked
