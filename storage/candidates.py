@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
 from storage import tables
+from storage.clock import utc_now
 from storage.db import fetch_frame, read_frame
 from storage.errors import NotFound
 
@@ -22,10 +22,6 @@ C = tables.candidates
 CANDIDATE_COLUMNS = ["sample_id", "augmenter", "params", "seed", "field", "original", "query", "product_id",
                      "product_text", "label", "score"]
 STATUSES = ("pending", "accepted", "rejected")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass
@@ -61,7 +57,7 @@ def create_augment_run(conn: Connection, sample_set_id: int, recipe: dict, seed:
     return conn.execute(
         tables.augment_runs.insert()
         .values(sample_set_id=sample_set_id, recipe=json.dumps(recipe), seed=seed, candidates=candidates,
-                dropped=json.dumps(dropped), created_at=_now())
+                dropped=json.dumps(dropped), created_at=utc_now())
         .returning(tables.augment_runs.c.id)
     ).scalar_one()
 
@@ -164,7 +160,7 @@ def set_candidate_status(conn: Connection, augment_run_id: int, where: Candidate
     condition = and_(where.where(augment_run_id), C.c.status != status)
     action_id = conn.execute(
         tables.review_actions.insert()
-        .values(augment_run_id=augment_run_id, description=description or f"set {status}", undone=False, created_at=_now())
+        .values(augment_run_id=augment_run_id, description=description or f"set {status}", undone=False, created_at=utc_now())
         .returning(tables.review_actions.c.id)
     ).scalar_one()
     conn.execute(
@@ -210,7 +206,7 @@ def save_augmented_set(conn: Connection, augment_run_id: int, name: str) -> int:
     run = get_augment_run(conn, augment_run_id)
     set_id = conn.execute(
         tables.augmented_sets.insert()
-        .values(name=name, augment_run_id=augment_run_id, sample_set_id=run["sample_set_id"], size=0, created_at=_now())
+        .values(name=name, augment_run_id=augment_run_id, sample_set_id=run["sample_set_id"], size=0, created_at=utc_now())
         .returning(tables.augmented_sets.c.id)
     ).scalar_one()
     conn.execute(

@@ -8,12 +8,12 @@ rejected rows. Reads return DataFrames in one query; the bulk writes of ingest l
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from storage import tables
+from storage.clock import utc_now
 from storage.db import fetch_frame
 from storage.errors import NotFound
 
@@ -51,7 +51,7 @@ def create_dataset(
             rows_accepted=0,
             rows_rejected=0,
             catalog_dataset_id=catalog_dataset_id,
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            created_at=utc_now(),
         )
         .returning(tables.datasets.c.id)
     ).scalar_one()

@@ -7,22 +7,18 @@ with short-lived connections. status: 'queued' | 'running' | 'done' | 'failed' |
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.clock import utc_now
 from storage.errors import NotFound
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 JOB_COLUMNS = [c.name for c in tables.jobs.columns]
 METRIC_COLUMNS = ["job_id", "step", "epoch", "split", "name", "value"]
 _JSON_FIELDS = {"config": dict, "metrics": dict, "augmented_set_ids": list}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _parse(row) -> dict:
@@ -35,7 +31,7 @@ def _parse(row) -> dict:
 def create_experiment(conn: Connection, name: str, config: dict) -> int:
     return conn.execute(
         tables.experiments.insert()
-        .values(name=name, config=json.dumps(config), created_at=_now())
+        .values(name=name, config=json.dumps(config), created_at=utc_now())
         .returning(tables.experiments.c.id)
     ).scalar_one()
 
@@ -62,7 +58,7 @@ def create_job(
             config=json.dumps(config),
             status="queued",
             progress=0.0,
-            created_at=_now(),
+            created_at=utc_now(),
         )
         .returning(tables.jobs.c.id)
     ).scalar_one()
@@ -109,7 +105,7 @@ def claim_next_job(conn: Connection) -> dict | None:
     row = conn.execute(select(t.c.id).where(t.c.status == "queued").order_by(t.c.id).limit(1)).first()
     if row is None:
         return None
-    conn.execute(t.update().where(t.c.id == row.id).values(status="running", started_at=_now(), error=None))
+    conn.execute(t.update().where(t.c.id == row.id).values(status="running", started_at=utc_now(), error=None))
     return get_job(conn, row.id)
 
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.clock import utc_now
 from storage.db import read_frame
 from storage.errors import NotFound
 
@@ -22,7 +22,7 @@ def create_sample_set(conn: Connection, name: str, dataset_id: int, config: dict
             dataset_id=dataset_id,
             config=json.dumps(config),
             summary=json.dumps(summary),
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            created_at=utc_now(),
         )
         .returning(tables.sample_sets.c.id)
     ).scalar_one()
