@@ -75,3 +75,8 @@ def test_vectors_are_the_bundled_models_mean_pooled_unit_vectors(encoder, bundle
     mask = inputs["attention_mask"].unsqueeze(-1).float()
     expected = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
     np.testing.assert_allclose(encoder.encode(texts), expected, atol=1e-5)
+
+
+def test_an_encoder_name_not_in_the_local_cache_says_so():
+    with pytest.raises(ModelUnavailable, match="^encoder: cannot load sentence-encoder model 'no-such-org/no-such-encoder' offline"):
+        TextEncoder("no-such-org/no-such-encoder")

@@ -10,7 +10,8 @@ What this class adds to SentenceTransformer.encode, because encoding is the expe
 scoring candidates on a CPU:
 - each distinct text is encoded once per call and kept in an in-memory cache (bounded),
 - progress per batch through a callback (for the page and the CLI) instead of a tqdm bar,
-- one error, ModelUnavailable, naming the model when it cannot be loaded offline.
+- the model comes from workbench/augment/hf.py like every augmenter's: one cache, and one
+  error, ModelUnavailable, naming the model when it cannot be loaded offline.
 
     from workbench.augment.encoder import get_encoder
     enc = get_encoder()                       # the bundled model, cached per model
@@ -25,8 +26,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from workbench.errors import ModelUnavailable
-from workbench.models import BUNDLED, pick_device, resolve_model
+from workbench.models import BUNDLED
 
 _ENCODERS: dict[str, "TextEncoder"] = {}
 _LOCK = threading.Lock()
@@ -46,19 +46,10 @@ class TextEncoder:
 
     def __init__(self, model: str | None = None, device: str | None = None, batch_size: int | None = None,
                  max_length: int = 128, cache_size: int = 200_000):
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+        from workbench.augment.hf import SENTENCE_ENCODER, load
 
-        hf_logging.disable_progress_bar()  # no "Loading weights" bar on the CLI's stderr
         self.model_name = model or BUNDLED
-        self.device = pick_device(device)
-        try:
-            self.model = SentenceTransformer(resolve_model(model), device=self.device, local_files_only=True)
-        except (OSError, ValueError, KeyError) as e:
-            raise ModelUnavailable(
-                f"cannot load encoder {self.model_name!r} offline ({e.__class__.__name__}: {str(e).splitlines()[0]}); "
-                "give a local folder with a saved transformers model, or leave it empty for the bundled one"
-            ) from e
+        self.model, _, self.device = load(SENTENCE_ENCODER, self.model_name, "encoder", device)
         self.model.max_seq_length = max_length
         self.batch_size = batch_size or (256 if self.device == "cuda" else 32)
         self.cache_size = cache_size
