@@ -1,4 +1,4 @@
-"""Augment runs, their candidates, review actions with undo, and accepted (augmented) sets.
+"""Augment runs, their candidates, review actions with undo, and augmented sets (accepted candidates saved by name).
 
 Everything here filters, pages and counts in SQL, so a run with 1,000,000 candidates stays
 responsive: no function loads a whole run into Python except the exports of an augmented set.

@@ -64,7 +64,7 @@ def get_experiment(conn: Connection, experiment_id: int) -> dict:
 
 
 def set_baseline_job(conn: Connection, experiment_id: int, job_id: int | None) -> None:
-    """Pin `job_id`'s setting as the experiment's baseline; None returns to 'the run without augmentation'."""
+    """Pin `job_id`'s setting as the experiment's baseline; None returns to the setting 'none' (no augmented set)."""
     get_experiment(conn, experiment_id)
     if job_id is not None:
         found = conn.execute(select(tables.jobs.c.id).where(tables.jobs.c.id == job_id)).first()

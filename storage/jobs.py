@@ -1,4 +1,4 @@
-"""Training jobs, their metric rows and experiments (a sweep's jobs grouped together).
+"""Training jobs, their metric rows and experiments (training jobs submitted together: settings x seeds).
 
 A job is a row here plus a folder `data/jobs/<id>/` (workbench/jobs/folder.py). The scheduler is
 the only writer of status, progress and metrics while a job runs; it copies them from the folder

@@ -55,7 +55,7 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
             points = points.sort_values(x)
             fig.add_trace(go.Scatter(x=points[x], y=points["value"], mode="lines+markers", name=run))
     what = "training loss" if split == "train" else f"validation {name}"
-    fig.update_layout(title=f"Learning curves: {what} per run", xaxis_title=x, yaxis_title=name)
+    fig.update_layout(title=f"Learning curves: {what} per training job", xaxis_title=x, yaxis_title=name)
     return fig
 
 
@@ -131,7 +131,7 @@ def html_report(comparison: Comparison) -> str:
 table.settings td,table.settings th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}}</style>
 </head><body>
 <h1>Augmentation comparison: {html.escape(_title(comparison))}</h1>
-<p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} runs;
+<p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} training jobs;
 created {created}. Intervals are 95% bootstrap intervals: over seeds for each setting's mean, over
 test queries (paired) for the delta against the baseline.</p>
 <ul>{summary}</ul>

@@ -262,6 +262,6 @@ def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None 
             what = "accept all" if accept_all else f"accept score >= {accept_above:g}"
             _, result.accepted = stored.set_candidate_status(conn, run_id, where, "accepted", what)
             if result.accepted:
-                name = set_name or f"{recipe.name} (run {run_id})"
+                name = set_name or f"{recipe.name} (augment run {run_id})"
                 result.augmented_set_id = stored.save_augmented_set(conn, run_id, name)
     return result
