@@ -3,7 +3,7 @@ queue a sweep of augmentation settings x seeds. Jobs use a tiny random-config BE
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
-from test_train_support import build_tiny_model, store_augmented_set, store_sample_set, wait_for
+from test_train_support import store_augmented_set, store_sample_set, wait_for
 
 import pytest
 from storage import jobs as store
@@ -13,11 +13,6 @@ from workbench.jobs.queue import delete_job
 from workbench.jobs.scheduler import is_running
 
 PAGE = str(PROJECT_ROOT / "pages" / "train.py")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
 
 
 @pytest.fixture

@@ -17,15 +17,14 @@ from storage.samples import read_samples
 from workbench.augment import Augmenter, SampleRandom, get
 from workbench.augment.pipeline import generate_candidates, run_recipe, source_samples
 from workbench.augment.recipes import recipe_from_dict, save_recipe
-from workbench.samples import SampleConfig, build_sample_set
 
 TYPOS = {"name": "typos", "seed": 7, "max_source_samples": 120,
          "steps": [{"augmenter": "keyboard_typo"}, {"augmenter": "char_edit"}, {"augmenter": "word_swap"}]}
 
 
 @pytest.fixture
-def sample_set(demo_db) -> int:
-    return build_sample_set(2, SampleConfig(seed=0, cold_start_share=0.1)).sample_set_id
+def sample_set(demo_sample_set) -> int:
+    return demo_sample_set
 
 
 @pytest.fixture
@@ -195,14 +194,16 @@ def test_hard_negatives_get_the_catalog_as_context_and_accept_all_takes_unscored
     assert not cold & set(members["product_id"])  # the leakage guard keeps cold-start products out
 
 
-def test_encoder_scores_when_the_recipe_asks(samples):
-    from workbench.augment.encoder import get_encoder
+def test_encoder_scores_when_the_recipe_asks(samples, bundled_model_dir):
+    from tests.test_encoder import mean_pooled
 
     recipe = recipe_from_dict({"seed": 0, "max_source_samples": 30, "steps": [{"augmenter": "keyboard_typo"}],
                                "filters": {"scorer": "encoder", "min_score": 0.0}})
     frame, _, _ = generate_candidates(samples, recipe, workers=1)
-    expected = get_encoder().similarity(frame["original"].tolist(), frame["query"].tolist())
-    assert len(frame) > 10 and frame["score"].tolist() == pytest.approx(expected.tolist(), abs=1e-6)
-    strict = recipe_from_dict({**recipe.to_dict(), "filters": {"scorer": "encoder", "min_score": float(sorted(expected)[5])}})
+    # Expected: cosine of hand-pooled vectors of the bundled model, mapped from [-1, 1] to [0, 1].
+    original, changed = (mean_pooled(frame[c].tolist(), bundled_model_dir) for c in ("original", "query"))
+    expected = (1 + (original * changed).sum(axis=1)) / 2
+    assert len(frame) > 10 and frame["score"].tolist() == pytest.approx(expected.tolist(), abs=1e-5)
+    strict = recipe_from_dict({**recipe.to_dict(), "filters": {"scorer": "encoder", "min_score": float(sorted(frame["score"])[5])}})
     kept, dropped, _ = generate_candidates(samples, strict, workers=1)
     assert dropped["low_score"] == 5 and len(kept) == len(frame) - 5
