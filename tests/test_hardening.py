@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from storage import datasets
@@ -93,6 +94,7 @@ def _cli(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # starts processes
 def test_two_app_sessions_and_the_command_line_at_once_lose_nothing(demo_db, tmp_path):
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("query,product_title,relevance\n" + "".join(f"drill {i},Cordless drill model D{i},{1 + i % 3}\n" for i in range(400)))

@@ -206,6 +206,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow  # starts processes
 def test_kill_9_during_ingest_leaves_no_partial_dataset(demo_db, tmp_path):
     path = tmp_path / "big_logs.csv"
     with begin() as conn:
@@ -228,6 +229,7 @@ def test_kill_9_during_ingest_leaves_no_partial_dataset(demo_db, tmp_path):
 HOLDER = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
+@pytest.mark.slow  # starts processes
 def test_a_database_held_by_another_process_is_retried_then_reported(demo_db, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("product_id,title\np1,Drill\n")

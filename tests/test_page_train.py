@@ -35,6 +35,7 @@ def test_without_sample_sets_the_page_says_what_to_do(env):
     assert at.info[0].value == "No sample sets yet: build one on the Samples page first."
 
 
+@pytest.mark.slow  # starts processes
 def test_queue_a_job_from_the_form_then_cancel_and_resume_it(env, tiny_model):
     set_id = store_sample_set()
     at = _page()
@@ -61,6 +62,7 @@ def test_queue_a_job_from_the_form_then_cancel_and_resume_it(env, tiny_model):
         assert store.list_jobs(conn).empty
 
 
+@pytest.mark.slow  # starts processes
 def test_a_sweep_queues_one_job_per_setting_and_seed_in_one_experiment(env, tiny_model):
     set_id = store_sample_set()
     extra = store_augmented_set(set_id, "typos")

@@ -3,8 +3,6 @@ provenance that regenerates a candidate, storage in one run, the CLI (issue 3)."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -134,12 +132,12 @@ def test_accept_above_saves_an_augmented_set(sample_set):
     assert list(members.columns) == ["candidate_id", "sample_id", "augmenter", "query", "product_id", "product_text", "label"]
 
 
-def test_cli_augment_json_and_csv(sample_set, tmp_path):
+def test_cli_augment_json_and_csv(sample_set, tmp_path, cli):
     recipe_file = save_recipe(recipe_from_dict(TYPOS), tmp_path / "recipe.json")
     out_file = tmp_path / "accepted.csv"
-    out = subprocess.run([sys.executable, "-m", "workbench", "augment", "--sample-set", str(sample_set), "--recipe",
-                          str(recipe_file), "--accept-above", "0.8", "--out", str(out_file), "--json"],
-                         capture_output=True, text=True, check=True)
+    out = cli("augment", "--sample-set", sample_set, "--recipe", recipe_file, "--accept-above", "0.8", "--out", out_file,
+              "--json")
+    assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"augment_run_id", "augmented_set_id", "candidates", "accepted", "dropped"} <= set(result)
     exported = pd.read_csv(out_file)
@@ -147,11 +145,10 @@ def test_cli_augment_json_and_csv(sample_set, tmp_path):
     assert {"source_query", "augmenter", "params", "seed", "score", "original"} <= set(exported.columns)
 
 
-def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path):
+def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path, cli):
     path = tmp_path / "recipe.json"
     path.write_text(json.dumps({"steps": [{"augmenter": "keyboard_typo", "params": {"speed": 2}}]}))
-    out = subprocess.run([sys.executable, "-m", "workbench", "augment", "--sample-set", str(sample_set), "--recipe",
-                          str(path)], capture_output=True, text=True)
+    out = cli("augment", "--sample-set", sample_set, "--recipe", path)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1] == (
         "error: recipe.json, steps[0]: augmenter 'keyboard_typo' has no parameter(s) speed; "

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -156,19 +154,17 @@ def test_build_from_graded_pairs_file(db_url, tmp_path):
     assert samples.loc[samples["product_id"] == "P01", "product_text"].item() == "Title 0 1 | Brand1"
 
 
-def test_cli_samples_build_json(demo_db):
-    out = subprocess.run([sys.executable, "-m", "workbench", "samples", "build", "--dataset", "2", "--seed", "1",
-                          "--cold-start", "0.1", "--json"], capture_output=True, text=True, check=True)
+def test_cli_samples_build_json(demo_db, cli):
+    out = cli("samples", "build", "--dataset", "2", "--seed", "1", "--cold-start", "0.1", "--json")
+    assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"sample_set_id", "train", "val", "test", "cold_start_products"} <= set(result)
     assert result["sample_set_id"] == 1 and result["cold_start_products"] > 0
-    listed = subprocess.run([sys.executable, "-m", "workbench", "samples", "list", "--json"], capture_output=True,
-                            text=True, check=True)
+    listed = cli("samples", "list", "--json")
     assert [s["id"] for s in json.loads(listed.stdout.strip().splitlines()[-1])["sample_sets"]] == [1]
 
 
-def test_cli_bad_rule_is_one_line_and_exit_1(demo_db):
-    out = subprocess.run([sys.executable, "-m", "workbench", "samples", "build", "--dataset", "2", "--label-rule", "cut:x"],
-                         capture_output=True, text=True)
+def test_cli_bad_rule_is_one_line_and_exit_1(demo_db, cli):
+    out = cli("samples", "build", "--dataset", "2", "--label-rule", "cut:x")
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].startswith("error: label rule 'cut:x': could not convert")
