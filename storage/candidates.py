@@ -15,8 +15,7 @@ from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
 from storage import tables
 from storage.clock import utc_now
-from storage.db import fetch_frame, read_frame
-from storage.errors import NotFound
+from storage.db import fetch_frame, read_frame, read_row
 
 C = tables.candidates
 CANDIDATE_COLUMNS = ["sample_id", "augmenter", "params", "seed", "field", "original", "query", "product_id",
@@ -83,13 +82,9 @@ def insert_candidates(conn: Connection, augment_run_id: int, frame: pd.DataFrame
 
 
 def get_augment_run(conn: Connection, augment_run_id: int) -> dict:
-    row = conn.execute(select(tables.augment_runs).where(tables.augment_runs.c.id == augment_run_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no augment run with id {augment_run_id}")
-    out = dict(row)
-    out["recipe"] = json.loads(out["recipe"] or "{}")
-    out["dropped"] = json.loads(out["dropped"] or "{}")
-    return out
+    t = tables.augment_runs
+    return read_row(conn, select(t).where(t.c.id == augment_run_id), f"no augment run with id {augment_run_id}",
+                    {"recipe": dict, "dropped": dict})
 
 
 def list_augment_runs(conn: Connection, sample_set_id: int | None = None) -> pd.DataFrame:
@@ -221,19 +216,19 @@ def save_augmented_set(conn: Connection, augment_run_id: int, name: str) -> int:
     return set_id
 
 
-def get_augmented_set(conn: Connection, augmented_set_id: int) -> dict:
+def _augmented_set_columns():
     t = tables.augmented_sets
-    row = conn.execute(
-        select(t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at).where(t.c.id == augmented_set_id)
-    ).mappings().first()
-    if row is None:
-        raise NotFound(f"no augmented set with id {augmented_set_id}")
-    return dict(row)
+    return t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at
+
+
+def get_augmented_set(conn: Connection, augmented_set_id: int) -> dict:
+    query = select(*_augmented_set_columns()).where(tables.augmented_sets.c.id == augmented_set_id)
+    return read_row(conn, query, f"no augmented set with id {augmented_set_id}")
 
 
 def list_augmented_sets(conn: Connection, sample_set_id: int | None = None) -> pd.DataFrame:
     t = tables.augmented_sets
-    query = select(t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at).order_by(t.c.id.desc())
+    query = select(*_augmented_set_columns()).order_by(t.c.id.desc())
     if sample_set_id is not None:
         query = query.where(t.c.sample_set_id == sample_set_id)
     return read_frame(conn, query)

@@ -14,8 +14,7 @@ from sqlalchemy import Connection, func, select
 
 from storage import tables
 from storage.clock import utc_now
-from storage.db import fetch_frame
-from storage.errors import NotFound
+from storage.db import fetch_frame, read_row
 
 PRODUCT_COLUMNS = ["product_id", "title", "description", "category", "brand", "price", "attributes"]
 EVENT_COLUMNS = [
@@ -75,12 +74,10 @@ def newest_dataset_id(conn: Connection, kind: str) -> int | None:
 
 
 def get_dataset(conn: Connection, dataset_id: int) -> dict:
-    row = conn.execute(select(tables.datasets).where(tables.datasets.c.id == dataset_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no dataset with id {dataset_id}; the Data page or `python -m workbench ingest` adds one")
-    out = dict(row)
-    out["mapping"] = json.loads(out["mapping"] or "{}")
-    return out
+    t = tables.datasets
+    return read_row(conn, select(t).where(t.c.id == dataset_id),
+                    f"no dataset with id {dataset_id}; the Data page or `python -m workbench ingest` adds one",
+                    {"mapping": dict})
 
 
 def list_datasets(conn: Connection, kind: str | None = None) -> pd.DataFrame:

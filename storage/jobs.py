@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from storage import tables
 from storage.clock import utc_now
+from storage.db import read_row
 from storage.errors import NotFound
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
@@ -66,10 +67,9 @@ def create_job(
 
 def get_job(conn: Connection, job_id: int) -> dict:
     """The job row with config, metrics and augmented_set_ids parsed from JSON."""
-    row = conn.execute(select(tables.jobs).where(tables.jobs.c.id == job_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no job with id {job_id}; `python -m workbench jobs list` shows them")
-    return _parse(row)
+    t = tables.jobs
+    return read_row(conn, select(t).where(t.c.id == job_id), f"no job with id {job_id}; `python -m workbench jobs list` shows them",
+                    _JSON_FIELDS)
 
 
 def list_jobs(conn: Connection, experiment_id: int | None = None, statuses: tuple[str, ...] | None = None) -> pd.DataFrame:
