@@ -119,26 +119,29 @@ def _edits(frame: pd.DataFrame) -> np.ndarray:
 
 
 def score_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    mask = _edits(frame)
-    if mask.any():
-        frame = frame.copy()
-        part = frame[mask]
-        frame.loc[mask, "score"] = string_similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
-    return frame
+    """Label-preservation score by string similarity (rapidfuzz), for edits not scored yet."""
+    return _score_edits(frame, string_similarity)
 
 
 def score_encoder(frame: pd.DataFrame, model: str = "", on_progress: Progress | None = None) -> pd.DataFrame:
     """Label-preservation score under the sentence encoder (each distinct text encoded once)."""
     from workbench.augment.encoder import get_encoder
 
+    def similarity(original: list[str], changed: list[str]):
+        encoder = get_encoder(model or None)
+        encoder.encode(list(dict.fromkeys(original + changed)), on_progress=on_progress)
+        return encoder.similarity(original, changed)
+
+    return _score_edits(frame, similarity)
+
+
+def _score_edits(frame: pd.DataFrame, similarity: Callable[[list[str], list[str]], np.ndarray]) -> pd.DataFrame:
+    """`score` = similarity(source text, changed text) for each edit not scored yet; others as they are."""
     mask = _edits(frame)
     if mask.any():
         frame = frame.copy()
         part = frame[mask]
-        encoder = get_encoder(model or None)
-        encoder.encode(list(dict.fromkeys(part["original"].astype(str).tolist() + changed_text(part).tolist())),
-                       on_progress=on_progress)
-        frame.loc[mask, "score"] = encoder.similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
+        frame.loc[mask, "score"] = similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
     return frame
 
 
