@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test install install-test wordnet chromium bench clean
+.PHONY: run test test-fast install install-test wordnet chromium bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ run: install
 
 test: install-test
 	$(PY) -m pytest -q
+
+# The edit-test loop: everything but the tests that start processes (marked slow); under 3 minutes.
+test-fast: install-test
+	$(PY) -m pytest -q -m "not slow"
 
 bench: install
 	$(PY) bench/ingest.py

@@ -12,7 +12,7 @@ It goes through the product's own path, as a user would, headless:
            shares that leave about SIZE pairs for training (workbench.samples.build_sample_set);
 3. augment one recipe per setting, run on the train split; every candidate that passed the
            recipe's filters accepted in bulk and saved as an augmented set (pipeline, review);
-4. train   one sweep per data size, settings x seeds, through the job queue, the scheduler and
+4. train   one experiment per data size, settings x seeds, through the job queue, the scheduler and
            the worker (workbench.jobs.queue.submit_job, wait_job), bundled MiniLM, CPU;
 5. compare mean and 95% interval over seeds, delta against "none" and against the zero-shot
            reference with a paired bootstrap over test queries (workbench.experiments.load_comparison)
@@ -28,7 +28,7 @@ Sizing: the defaults (full fine-tuning, 2 epochs, 2,000 and 4,000 training pairs
 test pairs) take about 2 hours on a quiet 2-core CPU (48 min for 2,000, 72 for 4,000); on a busy
 one, `--budget-min` cancels what is left and compares what finished (jobs run seed-major, so every
 setting gets its first seed first). Larger sizes belong on a GPU: bench/accuracy_gpu.py trains the
-same sweeps there (2,000 and 8,000 pairs, all 30 jobs, in 4.5 min on an H200). One epoch of
+same experiments there (2,000 and 8,000 pairs, all 30 jobs, in 4.5 min on an H200). One epoch of
 head-only training stays near chance on this data: it is not a useful baseline.
 
 Our baseline is the setting "none" (the train split alone); `cost_vs_none` is each setting's
@@ -89,7 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--submit-only", action="store_true",
                    help="prepare and submit, start no scheduler (to train elsewhere: bench/accuracy_gpu.py)")
     p.add_argument("--compare-only", action="store_true",
-                   help="wait for and compare the sweeps an earlier run wrote to --data-dir's sweeps.json")
+                   help="wait for and compare the experiments an earlier run wrote to --data-dir's experiments.json")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.seeds, args.epochs, args.strategy, args.learning_rate = "150", 1, 1, "head", 1e-3
@@ -108,7 +108,7 @@ def subset_csv(source: pd.DataFrame, total_pairs: int, seed: int, folder: Path) 
 
 
 def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
-    """Ingest, sample and augment one data size; returns the ids the sweep needs."""
+    """Ingest, sample and augment one data size; returns the ids the experiment needs."""
     from storage import candidates as stored
     from storage.db import begin
     from workbench.augment.pipeline import run_recipe
@@ -163,7 +163,7 @@ def submit(prepared: dict, args, kind: str) -> tuple[int, list[int]]:
 
 
 def results(prepared: dict, experiment_id: int, job_ids: list[int], args, deadline: float | None, kind: str = "") -> dict:
-    """Wait for the sweep (cancelling what is left at the deadline) and compare what finished."""
+    """Wait for the experiment (cancelling what is left at the deadline) and compare what finished."""
     from workbench.experiments import load_comparison
     from workbench.jobs.queue import FINISHED, cancel_job, wait_job
 
@@ -217,23 +217,24 @@ def main(argv=None) -> dict:
     os.environ.pop("WORKBENCH_DB_URL", None)
     started = time.monotonic()
     deadline = started + 60 * args.budget_min if args.budget_min else None
-    if args.compare_only:  # the sweeps an earlier run of this script submitted into --data-dir
-        sweeps = json.loads((folder / "sweeps.json").read_text())["sweeps"]
+    if args.compare_only:  # the experiments an earlier run of this script submitted into --data-dir
+        experiments = json.loads((folder / "experiments.json").read_text())["experiments"]
     else:
         source = pd.read_csv(DATA, dtype=str, keep_default_na=False)
-        sweeps = []
+        experiments = []
         for size in [int(s) for s in args.sizes.split(",")]:
             print(f"preparing {size} training pairs ({time.monotonic() - started:.0f} s)", flush=True)
-            sweeps.append(prepare(size, args, source, folder))
-        sweeps = [p | {"model_kind": kind} | dict(zip(("experiment_id", "job_ids"), submit(p, args, kind)))
-                  for p in sweeps for kind in args.kinds.split(",")]  # fmt: skip
-        (folder / "sweeps.json").write_text(json.dumps({"sweeps": sweeps, "args": vars(args)}, default=str))
-        print(f"submitted {sum(len(p['job_ids']) for p in sweeps)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
+            experiments.append(prepare(size, args, source, folder))
+        experiments = [p | {"model_kind": kind} | dict(zip(("experiment_id", "job_ids"), submit(p, args, kind)))
+                       for p in experiments for kind in args.kinds.split(",")]  # fmt: skip
+        (folder / "experiments.json").write_text(json.dumps({"experiments": experiments, "args": vars(args)}, default=str))
+        print(f"submitted {sum(len(p['job_ids']) for p in experiments)} jobs ({time.monotonic() - started:.0f} s)", flush=True)
         if args.submit_only:
-            print(json.dumps({"data_dir": str(folder), "sweeps": [{k: p[k] for k in ("size", "model_kind", "experiment_id", "job_ids")} for p in sweeps]}))
-            return {"data_dir": str(folder), "sweeps": sweeps}
+            keys = ("size", "model_kind", "experiment_id", "job_ids")
+            print(json.dumps({"data_dir": str(folder), "experiments": [{k: p[k] for k in keys} for p in experiments]}))
+            return {"data_dir": str(folder), "experiments": experiments}
     out = []
-    for p in sweeps:
+    for p in experiments:
         out.append(results(p, p["experiment_id"], p["job_ids"], args, deadline, p.get("model_kind", "")))
         show(out[-1])
         print(f"({time.monotonic() - started:.0f} s)", flush=True)

@@ -1,6 +1,6 @@
-"""bench/accuracy.py's sweeps trained on a lent GPU, through the job folder protocol.
+"""bench/accuracy.py's experiments trained on a lent GPU, through the job folder protocol.
 
-A worker reads and writes only its job folder (workbench/jobs/folder.py), so a sweep prepared and
+A worker reads and writes only its job folder (workbench/jobs/folder.py), so an experiment prepared and
 submitted here can train on another machine, and its folders come back to be adopted the way the
 scheduler adopts a worker that finished without it:
 
@@ -15,7 +15,7 @@ scheduler adopts a worker that finished without it:
 The device tool carries 64 MiB a call and keeps nothing carried from one call to the next (/tmp
 survives while the machine stays warm), so `pack` cuts the model's weights in two halves that
 `run` joins: call 1 carries .gpu/weights.1 and copies it to /tmp; call 2 carries .gpu/jobs,
-.gpu/model and .gpu/weights.0, copies /tmp's half back to .gpu/weights.1, and runs. Each job's config keeps every setting of the CPU sweep but
+.gpu/model and .gpu/weights.0, copies /tmp's half back to .gpu/weights.1, and runs. Each job's config keeps every setting of the CPU experiment but
 `device` (cuda: bf16 autocast) and `model` (the carried folder). The last line of `run` and of
 `collect` is one JSON object; `collect` prints bench/accuracy.py's.
 """
@@ -40,12 +40,12 @@ def pack(data_dir: Path, out: Path) -> dict:
     """Copy each submitted job's config and frozen splits, and the bundled model, into `out`."""
     from workbench.models import bundled_model_dir
 
-    sweeps = json.loads((data_dir / "sweeps.json").read_text())["sweeps"]
+    experiments = json.loads((data_dir / "experiments.json").read_text())["experiments"]
     shutil.rmtree(out, ignore_errors=True)
     (out / "model").mkdir(parents=True)
     jobs = []
-    for sweep in sweeps:
-        for job_id in sweep["job_ids"]:
+    for experiment in experiments:
+        for job_id in experiment["job_ids"]:
             source, target = data_dir / "jobs" / str(job_id), out / "jobs" / str(job_id)
             target.mkdir(parents=True)
             for name in ("config.json", "train.parquet", "val.parquet", "test.parquet"):
@@ -115,13 +115,13 @@ def collect(data_dir: Path, results: Path) -> dict:
     """Copy the results into the job folders, adopt the finished jobs, compare as bench/accuracy.py does."""
     os.environ["WORKBENCH_DATA_DIR"] = str(data_dir)
     os.environ.pop("WORKBENCH_DB_URL", None)
-    from bench.accuracy import results as compare_sweep
+    from bench.accuracy import results as compare_experiment
     from bench.accuracy import show
     from storage import jobs as job_store
     from storage.db import begin
     from workbench.jobs.scheduler import Scheduler
 
-    saved = json.loads((data_dir / "sweeps.json").read_text())
+    saved = json.loads((data_dir / "experiments.json").read_text())
     with tarfile.open(results) as tar:
         members = [m for m in tar.getmembers() if m.isfile() and m.name.split("/")[-1] in RESULT_FILES]
         for member in members:
@@ -132,14 +132,14 @@ def collect(data_dir: Path, results: Path) -> dict:
     with begin() as conn:
         for job_id in sorted(returned):
             job_store.set_job_status(conn, job_id, "running", pid=None)
-        for job_id in {j for sweep in saved["sweeps"] for j in sweep["job_ids"]} - returned:
+        for job_id in {j for experiment in saved["experiments"] for j in experiment["job_ids"]} - returned:
             job_store.set_job_status(conn, job_id, "cancelled", error="its folder did not come back from the GPU run")
     Scheduler().adopt()  # pid None: the worker has exited; status.json says done or failed
     args = argparse.Namespace(**saved["args"])
     out = []
-    for sweep in saved["sweeps"]:
-        prepared = sweep | {"sets": {k: tuple(v) for k, v in sweep["sets"].items()}}
-        out.append(compare_sweep(prepared, sweep["experiment_id"], sweep["job_ids"], args, deadline=time.monotonic()))
+    for experiment in saved["experiments"]:
+        prepared = experiment | {"sets": {k: tuple(v) for k, v in experiment["sets"].items()}}
+        out.append(compare_experiment(prepared, experiment["experiment_id"], experiment["job_ids"], args, deadline=time.monotonic()))
         show(out[-1])
     final = {"sizes": out, "config": saved["args"] | {"device": "cuda (bench/accuracy_gpu.py)"}}
     print(json.dumps(final))

@@ -6,6 +6,7 @@ from storage.db import begin
 from storage.errors import StorageError
 from workbench import experiments, report
 from workbench.errors import WorkbenchError
+from workbench.escaping import plain
 
 st.title("Compare")
 st.caption(
@@ -39,18 +40,18 @@ baseline_job = right.selectbox("Baseline run", list(runs), index=list(runs).inde
 if experiment_id is not None and st.button("Pin this run as the experiment's baseline", key="pin"):
     with begin() as conn:
         store.set_baseline_job(conn, experiment_id, baseline_job)
-    st.success(f"Pinned {runs[baseline_job]} as the baseline of experiment #{experiment_id}.")
+    st.success(plain(f"Pinned {runs[baseline_job]} as the baseline of experiment #{experiment_id}."))
 
 try:
     comparison = experiments.load_comparison(
         experiment_id, metric=metric, slice_=slice_, baseline=scope.set_index("id").loc[baseline_job, "setting"]
     )
 except (WorkbenchError, StorageError) as e:
-    st.error(str(e))
+    st.error(plain(e))
     st.stop()
 
 for line in report.summary_lines(comparison):
-    st.markdown(f"- {line}")
+    st.markdown(f"- {plain(line)}")
 charts = report.figures(comparison)
 st.plotly_chart(charts["metric"], key="chart_metric")
 st.dataframe(comparison.table(), hide_index=True, key="table")
@@ -59,8 +60,8 @@ if comparison.references:
     st.dataframe(comparison.reference_table(), hide_index=True, key="references")
     behind = [s.name for s in comparison.settings if not s.beats_zero_shot]
     if behind:
-        st.warning("Not better than the untrained zero-shot model: " + ", ".join(behind)
-                   + ". A model that has not learned the task says nothing about augmentation.")
+        st.warning(plain("Not better than the untrained zero-shot model: " + ", ".join(behind)
+                         + ". A model that has not learned the task says nothing about augmentation."))
 else:
     st.caption("No zero-shot or lexical reference: these jobs were trained before references existed, or span several sample sets.")
 one, two = st.columns(2)

@@ -7,8 +7,9 @@ from storage.db import begin
 from storage.errors import StorageError
 from workbench import demo
 from workbench.errors import WorkbenchError
-from workbench.ingest import FIELDS, ingest_bytes
-from workbench.ingest.report import dataset_summary, plain, preview_bytes, rejected_rows_csv
+from workbench.escaping import plain
+from workbench.ingest import FIELDS, ingest_bytes, preview_bytes
+from workbench.ingest.outcome import dataset_summary, rejected_rows_csv
 
 KINDS = {"catalog": "Catalog (products)", "logs": "Search logs", "pairs": "Labeled pairs"}
 ENCODINGS = ["detect", "utf-8", "gb18030", "latin-1", "cp1252"]

@@ -1,4 +1,4 @@
-"""Augment runs, their candidates, review actions with undo, and accepted (augmented) sets.
+"""Augment runs, their candidates, review actions with undo, and augmented sets (accepted candidates saved by name).
 
 Everything here filters, pages and counts in SQL, so a run with 1,000,000 candidates stays
 responsive: no function loads a whole run into Python except the exports of an augmented set.
@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
 from storage import tables
-from storage.db import fetch_frame, read_frame
-from storage.errors import NotFound
+from storage.clock import utc_now
+from storage.db import fetch_frame, read_frame, read_row
 
 C = tables.candidates
 CANDIDATE_COLUMNS = ["sample_id", "augmenter", "params", "seed", "field", "original", "query", "product_id",
                      "product_text", "label", "score"]
 STATUSES = ("pending", "accepted", "rejected")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass
@@ -61,7 +56,7 @@ def create_augment_run(conn: Connection, sample_set_id: int, recipe: dict, seed:
     return conn.execute(
         tables.augment_runs.insert()
         .values(sample_set_id=sample_set_id, recipe=json.dumps(recipe), seed=seed, candidates=candidates,
-                dropped=json.dumps(dropped), created_at=_now())
+                dropped=json.dumps(dropped), created_at=utc_now())
         .returning(tables.augment_runs.c.id)
     ).scalar_one()
 
@@ -87,13 +82,9 @@ def insert_candidates(conn: Connection, augment_run_id: int, frame: pd.DataFrame
 
 
 def get_augment_run(conn: Connection, augment_run_id: int) -> dict:
-    row = conn.execute(select(tables.augment_runs).where(tables.augment_runs.c.id == augment_run_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no augment run with id {augment_run_id}")
-    out = dict(row)
-    out["recipe"] = json.loads(out["recipe"] or "{}")
-    out["dropped"] = json.loads(out["dropped"] or "{}")
-    return out
+    t = tables.augment_runs
+    return read_row(conn, select(t).where(t.c.id == augment_run_id), f"no augment run with id {augment_run_id}",
+                    {"recipe": dict, "dropped": dict})
 
 
 def list_augment_runs(conn: Connection, sample_set_id: int | None = None) -> pd.DataFrame:
@@ -164,7 +155,7 @@ def set_candidate_status(conn: Connection, augment_run_id: int, where: Candidate
     condition = and_(where.where(augment_run_id), C.c.status != status)
     action_id = conn.execute(
         tables.review_actions.insert()
-        .values(augment_run_id=augment_run_id, description=description or f"set {status}", undone=False, created_at=_now())
+        .values(augment_run_id=augment_run_id, description=description or f"set {status}", undone=False, created_at=utc_now())
         .returning(tables.review_actions.c.id)
     ).scalar_one()
     conn.execute(
@@ -210,7 +201,7 @@ def save_augmented_set(conn: Connection, augment_run_id: int, name: str) -> int:
     run = get_augment_run(conn, augment_run_id)
     set_id = conn.execute(
         tables.augmented_sets.insert()
-        .values(name=name, augment_run_id=augment_run_id, sample_set_id=run["sample_set_id"], size=0, created_at=_now())
+        .values(name=name, augment_run_id=augment_run_id, sample_set_id=run["sample_set_id"], size=0, created_at=utc_now())
         .returning(tables.augmented_sets.c.id)
     ).scalar_one()
     conn.execute(
@@ -225,19 +216,19 @@ def save_augmented_set(conn: Connection, augment_run_id: int, name: str) -> int:
     return set_id
 
 
-def get_augmented_set(conn: Connection, augmented_set_id: int) -> dict:
+def _augmented_set_columns():
     t = tables.augmented_sets
-    row = conn.execute(
-        select(t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at).where(t.c.id == augmented_set_id)
-    ).mappings().first()
-    if row is None:
-        raise NotFound(f"no augmented set with id {augmented_set_id}")
-    return dict(row)
+    return t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at
+
+
+def get_augmented_set(conn: Connection, augmented_set_id: int) -> dict:
+    query = select(*_augmented_set_columns()).where(tables.augmented_sets.c.id == augmented_set_id)
+    return read_row(conn, query, f"no augmented set with id {augmented_set_id}")
 
 
 def list_augmented_sets(conn: Connection, sample_set_id: int | None = None) -> pd.DataFrame:
     t = tables.augmented_sets
-    query = select(t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at).order_by(t.c.id.desc())
+    query = select(*_augmented_set_columns()).order_by(t.c.id.desc())
     if sample_set_id is not None:
         query = query.where(t.c.sample_set_id == sample_set_id)
     return read_frame(conn, query)

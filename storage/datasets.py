@@ -8,14 +8,13 @@ rejected rows. Reads return DataFrames in one query; the bulk writes of ingest l
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from storage import tables
-from storage.db import fetch_frame
-from storage.errors import NotFound
+from storage.clock import utc_now
+from storage.db import fetch_frame, read_row
 
 PRODUCT_COLUMNS = ["product_id", "title", "description", "category", "brand", "price", "attributes"]
 EVENT_COLUMNS = [
@@ -51,7 +50,7 @@ def create_dataset(
             rows_accepted=0,
             rows_rejected=0,
             catalog_dataset_id=catalog_dataset_id,
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            created_at=utc_now(),
         )
         .returning(tables.datasets.c.id)
     ).scalar_one()
@@ -75,12 +74,10 @@ def newest_dataset_id(conn: Connection, kind: str) -> int | None:
 
 
 def get_dataset(conn: Connection, dataset_id: int) -> dict:
-    row = conn.execute(select(tables.datasets).where(tables.datasets.c.id == dataset_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no dataset with id {dataset_id}; the Data page or `python -m workbench ingest` adds one")
-    out = dict(row)
-    out["mapping"] = json.loads(out["mapping"] or "{}")
-    return out
+    t = tables.datasets
+    return read_row(conn, select(t).where(t.c.id == dataset_id),
+                    f"no dataset with id {dataset_id}; the Data page or `python -m workbench ingest` adds one",
+                    {"mapping": dict})
 
 
 def list_datasets(conn: Connection, kind: str | None = None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ runs one transaction and closes. The training worker never opens the database at
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -29,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from storage import tables
-from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
+from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound, SchemaTooNew
 
 SCHEMA_VERSION = 4
 INGEST_TABLES = ("products", "search_events", "labeled_pairs", "rejected_rows")
@@ -204,6 +205,18 @@ def ensure_schema(conn: Connection) -> int:
     # Tables added without an upgrade step (new, empty tables) are created here.
     tables.metadata.create_all(conn, checkfirst=True)
     return SCHEMA_VERSION
+
+
+def read_row(conn: Connection, query, missing: str, json_fields: dict[str, type] | None = None) -> dict:
+    """The one row `query` selects, as a dict with its JSON text columns parsed (an empty one
+    becomes the given type's empty value, {} or []); NotFound(missing) when there is none."""
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise NotFound(missing)
+    out = dict(row)
+    for name, kind in (json_fields or {}).items():
+        out[name] = json.loads(out[name]) if out.get(name) else kind()
+    return out
 
 
 def read_frame(conn: Connection, query) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
-from storage.db import read_frame
+from storage.db import read_frame, read_row
 from storage.errors import NotFound
 
 FINISHED_JOB_COLUMNS = [
@@ -55,16 +55,13 @@ def list_experiments(conn: Connection) -> pd.DataFrame:
 
 def get_experiment(conn: Connection, experiment_id: int) -> dict:
     t = tables.experiments
-    row = conn.execute(select(t).where(t.c.id == experiment_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no experiment with id {experiment_id}; `python -m workbench compare --json` lists all finished jobs")
-    out = dict(row)
-    out["config"] = json.loads(out["config"] or "{}")
-    return out
+    return read_row(conn, select(t).where(t.c.id == experiment_id),
+                    f"no experiment with id {experiment_id}; `python -m workbench compare --json` lists all finished jobs",
+                    {"config": dict})
 
 
 def set_baseline_job(conn: Connection, experiment_id: int, job_id: int | None) -> None:
-    """Pin `job_id`'s setting as the experiment's baseline; None returns to 'the run without augmentation'."""
+    """Pin `job_id`'s setting as the experiment's baseline; None returns to the setting 'none' (no augmented set)."""
     get_experiment(conn, experiment_id)
     if job_id is not None:
         found = conn.execute(select(tables.jobs.c.id).where(tables.jobs.c.id == job_id)).first()

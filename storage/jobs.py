@@ -1,4 +1,4 @@
-"""Training jobs, their metric rows and experiments (a sweep's jobs grouped together).
+"""Training jobs, their metric rows and experiments (training jobs submitted together: settings x seeds).
 
 A job is a row here plus a folder `data/jobs/<id>/` (workbench/jobs/folder.py). The scheduler is
 the only writer of status, progress and metrics while a job runs; it copies them from the folder
@@ -7,22 +7,19 @@ with short-lived connections. status: 'queued' | 'running' | 'done' | 'failed' |
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.clock import utc_now
+from storage.db import read_row
 from storage.errors import NotFound
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 JOB_COLUMNS = [c.name for c in tables.jobs.columns]
 METRIC_COLUMNS = ["job_id", "step", "epoch", "split", "name", "value"]
 _JSON_FIELDS = {"config": dict, "metrics": dict, "augmented_set_ids": list}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _parse(row) -> dict:
@@ -35,7 +32,7 @@ def _parse(row) -> dict:
 def create_experiment(conn: Connection, name: str, config: dict) -> int:
     return conn.execute(
         tables.experiments.insert()
-        .values(name=name, config=json.dumps(config), created_at=_now())
+        .values(name=name, config=json.dumps(config), created_at=utc_now())
         .returning(tables.experiments.c.id)
     ).scalar_one()
 
@@ -62,7 +59,7 @@ def create_job(
             config=json.dumps(config),
             status="queued",
             progress=0.0,
-            created_at=_now(),
+            created_at=utc_now(),
         )
         .returning(tables.jobs.c.id)
     ).scalar_one()
@@ -70,10 +67,9 @@ def create_job(
 
 def get_job(conn: Connection, job_id: int) -> dict:
     """The job row with config, metrics and augmented_set_ids parsed from JSON."""
-    row = conn.execute(select(tables.jobs).where(tables.jobs.c.id == job_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no job with id {job_id}; `python -m workbench jobs list` shows them")
-    return _parse(row)
+    t = tables.jobs
+    return read_row(conn, select(t).where(t.c.id == job_id), f"no job with id {job_id}; `python -m workbench jobs list` shows them",
+                    _JSON_FIELDS)
 
 
 def list_jobs(conn: Connection, experiment_id: int | None = None, statuses: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -109,7 +105,7 @@ def claim_next_job(conn: Connection) -> dict | None:
     row = conn.execute(select(t.c.id).where(t.c.status == "queued").order_by(t.c.id).limit(1)).first()
     if row is None:
         return None
-    conn.execute(t.update().where(t.c.id == row.id).values(status="running", started_at=_now(), error=None))
+    conn.execute(t.update().where(t.c.id == row.id).values(status="running", started_at=utc_now(), error=None))
     return get_job(conn, row.id)
 
 

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
-from storage.db import read_frame
-from storage.errors import NotFound
+from storage.clock import utc_now
+from storage.db import read_frame, read_row
 
 SAMPLE_COLUMNS = ["sample_id", "query", "product_id", "product_text", "category", "label", "split", "cold_start"]
 
@@ -22,7 +21,7 @@ def create_sample_set(conn: Connection, name: str, dataset_id: int, config: dict
             dataset_id=dataset_id,
             config=json.dumps(config),
             summary=json.dumps(summary),
-            created_at=datetime.now(timezone.utc).replace(tzinfo=None),
+            created_at=utc_now(),
         )
         .returning(tables.sample_sets.c.id)
     ).scalar_one()
@@ -47,13 +46,10 @@ def insert_samples(conn: Connection, sample_set_id: int, samples: pd.DataFrame) 
 
 
 def get_sample_set(conn: Connection, sample_set_id: int) -> dict:
-    row = conn.execute(select(tables.sample_sets).where(tables.sample_sets.c.id == sample_set_id)).mappings().first()
-    if row is None:
-        raise NotFound(f"no sample set with id {sample_set_id}; `python -m workbench samples list` shows them")
-    out = dict(row)
-    out["config"] = json.loads(out["config"] or "{}")
-    out["summary"] = json.loads(out["summary"] or "{}")
-    return out
+    t = tables.sample_sets
+    return read_row(conn, select(t).where(t.c.id == sample_set_id),
+                    f"no sample set with id {sample_set_id}; `python -m workbench samples list` shows them",
+                    {"config": dict, "summary": dict})
 
 
 def list_sample_sets(conn: Connection) -> pd.DataFrame:

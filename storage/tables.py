@@ -204,8 +204,8 @@ experiments = Table(
     metadata,
     _id("experiments"),
     Column("name", String, nullable=False),
-    Column("config", Text),  # JSON of the sweep that created it
-    Column("baseline_job_id", Integer),  # pinned baseline; None means 'the run without augmentation'
+    Column("config", Text),  # JSON of the settings, seeds and config that created it
+    Column("baseline_job_id", Integer),  # pinned baseline; None means the setting 'none' (no augmented set)
     Column("created_at", DateTime),
 )
 

@@ -39,3 +39,25 @@ def test_each_augmenter_module_names_its_technique_and_never_seeds_globally(modu
 def test_every_augmenter_counts_with_per_sample():
     for name in REGISTRY:
         assert "per_sample" in {f.name for f in dataclasses.fields(get(name).Params)}, name
+
+
+def test_capabilities_are_class_attributes_not_names():
+    """The pipeline runs `runs_in_pool` augmenters in worker processes; the filters check and score
+    only `edits_source` ones against their source text (issue 14: no branching on names)."""
+    in_pool = {name for name in REGISTRY if get(name).runs_in_pool}
+    new_text = {name for name in REGISTRY if not get(name).edits_source}
+    assert in_pool == {"keyboard_typo", "ocr_confusion", "char_edit", "word_swap", "word_delete", "word_split",
+                       "wordnet_synonym", "domain_synonym"}
+    assert new_text == {"pseudo_query", "llm_pseudo_query", "query_rewrite", "hard_negative"}
+
+
+def test_the_recipe_file_example_in_the_recipes_docstring_is_accepted():
+    import json
+    import re
+
+    from workbench.augment import recipes
+
+    example = re.search(r"A recipe file is JSON:\n(.*?)\n(?=\S)", recipes.__doc__, re.S).group(1)
+    recipe = recipes.recipe_from_dict(json.loads(example))
+    assert [(step.augmenter, step.params) for step in recipe.steps] == [("keyboard_typo", {"word_p": 0.2})]
+    assert recipes.build_params(recipe.steps[0]).word_p == 0.2

@@ -59,3 +59,27 @@ def test_similarity_needs_pairs(encoder):
 def test_a_missing_model_folder_says_what_to_do(tmp_path):
     with pytest.raises(ModelUnavailable, match="has no config.json"):
         TextEncoder(str(tmp_path))
+
+
+def mean_pooled(texts: list[str], model_dir) -> np.ndarray:
+    """The reference, by hand from the raw transformer: mean over the attention mask, then L2 norm
+    (Sentence-BERT's recipe, what the encoder did before it used sentence-transformers)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer, model = AutoTokenizer.from_pretrained(model_dir), AutoModel.from_pretrained(model_dir)
+    inputs = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model(**inputs).last_hidden_state
+    mask = inputs["attention_mask"].unsqueeze(-1).float()
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+
+
+def test_vectors_are_the_bundled_models_mean_pooled_unit_vectors(encoder, bundled_model_dir):
+    texts = ["cordless drill", "无线蓝牙耳机", "", "much longer product title with many words in it " * 20]
+    np.testing.assert_allclose(encoder.encode(texts), mean_pooled(texts, bundled_model_dir), atol=1e-5)
+
+
+def test_an_encoder_name_not_in_the_local_cache_says_so():
+    with pytest.raises(ModelUnavailable, match="^encoder: cannot load sentence-encoder model 'no-such-org/no-such-encoder' offline"):
+        TextEncoder("no-such-org/no-such-encoder")

@@ -183,3 +183,16 @@ def test_compare_falls_back_to_seeds_without_predictions_and_reads_slices():
 def test_compare_bad_choices_name_what_exists(kwargs, message):
     with pytest.raises(BadInput, match=re.escape(message)):
         ex.compare(_runs(), {}, **kwargs)
+
+
+def test_settings_are_identified_by_augmented_set_ids_and_shown_by_name():
+    # Issue 14: two sets both named "typos" merged into one setting on Compare.
+    jobs = pd.DataFrame({"id": [1, 2, 3, 4, 5], "seed": [0, 0, 1, 0, 0],
+                         "setting": [None, "typos", "typos", "typos", "synonyms"],
+                         "augmented_set_ids": [[], [3], [3], [5], [7]],
+                         "metrics": [{"f1": 0.5}, {"f1": 0.6}, {"f1": 0.62}, {"f1": 0.4}, {"f1": 0.55}]})
+    runs = ex.runs_frame(jobs)
+    assert runs["setting"].tolist() == ["none", "typos (sets 3)", "typos (sets 3)", "typos (sets 5)", "synonyms"]
+    table = ex.aggregate(runs, "f1", n_boot=200)
+    assert table["name"].tolist() == ["none", "typos (sets 3)", "typos (sets 5)", "synonyms"]
+    assert table["n_seeds"].tolist() == [1, 2, 1, 1]

@@ -9,7 +9,8 @@ import pytest
 from storage import candidates as stored
 from storage.db import begin
 from storage.samples import create_sample_set, insert_samples
-from workbench.augment.export import EXPORT_COLUMNS, export_augmented_set, export_frame, neutralize, to_csv_bytes
+from workbench.augment.export import EXPORT_COLUMNS, export_augmented_set, export_frame, to_csv_bytes
+from workbench.escaping import neutralize
 from workbench.errors import BadInput, MissingData
 
 RISKY = ["=HYPERLINK(\"http://x\")", "+1 drill", "-5 ft hose", "@SUM(A1)", "plain 水管 3/4 in."]

@@ -4,8 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench.augment.filters import (EvalIndex, FilterConfig, check_rows, mark_changes, normalize, repeat_reasons,
-                                       row_reasons, string_similarity)
+from workbench.augment.filters import (EvalIndex, FilterConfig, check_rows, repeat_reasons, row_reasons,
+                                       string_similarity)
+from workbench.augment.review_table import mark_changes
+from workbench.queries import query_key, text_key
 
 SAMPLES = pd.DataFrame({
     "sample_id": [0, 1, 2, 3, 4],
@@ -67,8 +69,13 @@ def test_duplicates_keep_the_first_and_drop_known_samples():
     assert repeat_reasons(frame[:4], keys[:4]).tolist() == ["", "duplicate", "near_duplicate", ""]
 
 
-def test_normalize_keeps_numbers_whole():
-    assert normalize("Garden  HOSE, 3/4 in. (1.5 ft)") == "garden hose 3/4 in 1.5 ft"
+def test_text_key_folds_punctuation_but_keeps_numbers_whole():
+    assert text_key("Garden  HOSE, 3/4 in. (1.5 ft)") == "garden hose 3/4 in 1.5 ft"
+    assert text_key("ＬＥＤ　bulb") == "led bulb"  # full-width letters and spaces
+
+
+def test_query_key_folds_case_and_spacing_only():
+    assert query_key("  Garden  HOSE, 3/4 in. ") == "garden hose, 3/4 in."
 
 
 def test_string_similarity_scores_a_word_swap_as_the_same():

@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from storage import datasets
@@ -46,6 +47,32 @@ def test_no_page_or_module_renders_raw_html():
     assert offenders == []
 
 
+NASTY = "</script><script>alert(1)</script> **bold** [link](http://e.x) $x$ <img src=x onerror=alert(2)>"
+
+
+def test_user_text_is_shown_as_typed_on_compare_and_in_the_report(db_url):
+    """A setting named with HTML and markdown (set names are user text) is escaped wherever it is
+    shown: the HTML report, and the Compare page's summary lines and messages."""
+    import html
+
+    from test_experiments_storage import add_finished_jobs
+
+    from workbench import experiments, report
+    from workbench.escaping import plain
+
+    made = add_finished_jobs({"none": [(6, 2), (5, 1)], NASTY: [(8, 3), (9, 4)]})
+    page = report.html_report(experiments.load_comparison(n_boot=100))
+    assert "<script>alert" not in page and "<img src=x" not in page and html.escape(NASTY) in page
+    at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=60).run()
+    assert not at.exception
+    line = at.markdown[0].value
+    assert line.startswith(f"- {plain(NASTY)}: better than none") and "\\*\\*bold\\*\\*" in line
+    at.selectbox(key="experiment").select(made["experiment_id"]).run()
+    at.selectbox(key="baseline").select(made["jobs"][NASTY][0]).run()
+    at.button(key="pin").click().run()
+    assert plain(NASTY) in at.success[0].value and "[link](http" not in at.success[0].value
+
+
 def test_subprocesses_get_argument_lists_never_a_shell():
     offenders = []
     for path in SOURCES:
@@ -67,6 +94,7 @@ def _cli(*args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow  # starts processes
 def test_two_app_sessions_and_the_command_line_at_once_lose_nothing(demo_db, tmp_path):
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("query,product_title,relevance\n" + "".join(f"drill {i},Cordless drill model D{i},{1 + i % 3}\n" for i in range(400)))

@@ -2,15 +2,13 @@
 import gzip
 import json
 import re
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from storage import datasets
 from storage.db import begin
-from tests.conftest import PROJECT_ROOT, shared_file
+from tests.conftest import shared_file
 from workbench.errors import BadInput, MissingData
 from workbench.ingest import guess_mapping, ingest_bytes, ingest_file, preview_file
 
@@ -191,19 +189,14 @@ def test_preview_shows_first_rows_and_the_guess_without_writing(db_url, tmp_path
         assert datasets.list_datasets(conn).empty
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, timeout=120)
-
-
-def test_cli_json_has_the_contract_keys_and_a_rejected_file_exits_non_zero(db_url, tmp_path):
-    good = _cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--json")
+def test_cli_json_has_the_contract_keys_and_a_rejected_file_exits_non_zero(db_url, tmp_path, cli):
+    good = cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--json")
     assert good.returncode == 0, good.stderr
     out = json.loads(good.stdout.strip().splitlines()[-1])
     assert {k: out[k] for k in ("dataset_id", "kind", "rows_accepted", "rows_rejected")} == {
         "dataset_id": 1, "kind": "catalog", "rows_accepted": 2, "rows_rejected": 5}
     assert out["rejections"]["empty title"] == 1
-    bad = _cli("ingest", "catalog", str(_write(tmp_path, "empty.csv", "")), "--json")
+    bad = cli("ingest", "catalog", str(_write(tmp_path, "empty.csv", "")), "--json")
     assert (bad.returncode, bad.stdout, bad.stderr) == (
         1, "", "error: empty.csv is empty (0 bytes); choose the file again or export it once more\n")
 
@@ -236,8 +229,8 @@ def test_esci_pairs_keep_three_languages_and_grade_esci_labels(db_url):
              '{"query": "search_term"}\n'),
     ("[1]", 'error: --mapping must be a JSON object of our field -> file column, e.g. {"query": "search_term"}\n'),
 ])
-def test_cli_refuses_a_mapping_that_is_not_a_json_object(db_url, tmp_path, mapping, message):
-    out = _cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--mapping", mapping, "--json")
+def test_cli_refuses_a_mapping_that_is_not_a_json_object(db_url, tmp_path, mapping, message, cli):
+    out = cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--mapping", mapping, "--json")
     assert (out.returncode, out.stdout, out.stderr) == (1, "", message)
 
 

@@ -3,8 +3,11 @@ column, and leaves the database exactly as it was. Small cases live in tests/bad
 ones (a 10 MB line, 10,000 columns) are generated here. Also: kill -9 during an ingest leaves no
 partial dataset, and a database held by another process is retried, then reported.
 """
+import gzip
+import io
 import os
 import re
+import zipfile
 import signal
 import subprocess
 import sys
@@ -24,8 +27,9 @@ CASES = [
     ("header_only.csv", "catalog", "header_only.csv has a header but no rows; add rows below the header line"),
     ("binary.csv", "catalog", "binary.csv does not look like a text file (CSV, TSV, JSON Lines) or Parquet; "
                               "export the data as one of those"),
-    ("truncated.csv.gz", "catalog", "truncated.csv.gz is a truncated or damaged gzip file (Compressed file ended "
-                                    "before the end-of-stream marker was reached); compress it again"),
+    ("truncated.csv.gz", "catalog", "truncated.csv.gz is a truncated or damaged gzip file: it ends before its "
+                                    "compressed data does; nothing was read from it. Copy or download the file "
+                                    "again, or compress it again"),
     ("wrong_delimiter.tsv", "catalog", "wrong_delimiter.tsv, line 1: no tab in the header of a .tsv file, but ',' "
                                       "is there; rename it to .csv or export it with tabs"),
     ("mixed_encodings.csv", "catalog", "mixed_encodings.csv mixes text encodings: line 2 is UTF-8 but line 3 is not "
@@ -65,6 +69,86 @@ def test_bad_file_gets_a_clear_message_and_leaves_the_database_as_it_was(demo_db
         ingest_file(CORPUS / name, kind=kind)
     assert str(caught.value) == message
     assert _snapshot() == before
+
+
+# Issue 14: a gzip cut off after 142 of its bytes went in as 2 rows accepted, 147 rejected. A cut-off
+# or damaged archive is refused whole, however much of it decompresses: from a few rows (142 bytes)
+# to every row but the trailer (all bytes but one), or every byte with a checksum that disagrees.
+CATALOG_ROWS = ("product_id,title,brand\n" + "".join(f"p{i},Cordless drill {i * 7919 % 1000},Acme\n"
+                                                       for i in range(150))).encode()
+CUT_OFF = "it ends before its compressed data does"
+NO_CONTENTS = "its table of contents, kept at the end of a zip, is missing"
+BAD_CHECKSUM = "its checksum does not match what it holds"
+
+
+def _gzip(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def _zip(data: bytes, method=zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method) as archive:
+        archive.writestr("catalog.csv", data)
+    return out.getvalue()
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+
+
+DAMAGED = [
+    ("catalog.csv.gz", lambda: _gzip(CATALOG_ROWS)[:142], CUT_OFF),
+    ("catalog.csv.gz", lambda: _gzip(CATALOG_ROWS)[:len(_gzip(CATALOG_ROWS)) // 2], CUT_OFF),
+    ("catalog.csv.gz", lambda: _gzip(CATALOG_ROWS)[:-1], CUT_OFF),
+    ("catalog.csv.gz", lambda: _flip(_gzip(CATALOG_ROWS), len(_gzip(CATALOG_ROWS)) - 6), BAD_CHECKSUM),
+    ("catalog.zip", lambda: _zip(CATALOG_ROWS)[:142], NO_CONTENTS),
+    ("catalog.zip", lambda: _zip(CATALOG_ROWS)[:-1], NO_CONTENTS),
+    ("catalog.zip", lambda: _flip(_zip(CATALOG_ROWS, zipfile.ZIP_STORED), 1000), BAD_CHECKSUM),
+]
+
+
+@pytest.mark.parametrize("name, build, reason", DAMAGED,
+                         ids=["gzip-142-bytes", "gzip-half", "gzip-all-but-1-byte", "gzip-bad-crc", "zip-142-bytes",
+                              "zip-all-but-1-byte", "zip-bad-crc"])
+def test_a_cut_off_or_damaged_archive_is_refused_whole(demo_db, tmp_path, name, build, reason):
+    path = tmp_path / name
+    path.write_bytes(build())
+    archive, again = ("gzip", "compress it again") if name.endswith(".gz") else ("zip", "zip it again")
+    before = _snapshot()
+    with pytest.raises(BadInput) as caught:
+        ingest_file(path, kind="catalog")
+    assert str(caught.value) == (f"{name} is a truncated or damaged {archive} file: {reason}; nothing was read from "
+                                 f"it. Copy or download the file again, or {again}")
+    assert _snapshot() == before
+
+
+def test_the_same_archive_whole_goes_in_with_every_row(db_url, tmp_path):
+    for name, data in [("catalog.csv.gz", _gzip(CATALOG_ROWS)), ("catalog.zip", _zip(CATALOG_ROWS))]:
+        (tmp_path / name).write_bytes(data)
+        result = ingest_file(tmp_path / name, kind="catalog", name=name)
+        assert (result.rows_accepted, result.rows_rejected) == (150, 0)
+
+
+def test_a_zstd_file_is_refused_by_name(demo_db, tmp_path):
+    path = tmp_path / "catalog.csv.zst"
+    path.write_bytes(b"\x28\xb5\x2f\xfd" + CATALOG_ROWS[:100])  # zstd's magic number, then anything
+    before = _snapshot()
+    with pytest.raises(BadInput, match=re.escape("catalog.csv.zst is compressed with zstd, which the workbench does "
+                                                 "not read; decompress it (zstd -d) or compress it with gzip or zip "
+                                                 "instead")):
+        ingest_file(path, kind="catalog")
+    assert _snapshot() == before
+
+
+def test_a_zip_holding_two_files_is_refused(demo_db, tmp_path):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("catalog.csv", CATALOG_ROWS)
+        archive.writestr("notes.txt", b"hello")
+    (tmp_path / "two.zip").write_bytes(out.getvalue())
+    with pytest.raises(BadInput, match=re.escape("two.zip holds 2 files (catalog.csv, notes.txt); a zip must hold "
+                                                 "exactly one CSV, TSV, Parquet or JSON Lines file")):
+        ingest_file(tmp_path / "two.zip", kind="catalog")
 
 
 def test_logs_naming_unknown_products_are_refused(db_url):
@@ -122,6 +206,7 @@ print("finished", flush=True)
 """
 
 
+@pytest.mark.slow  # starts processes
 def test_kill_9_during_ingest_leaves_no_partial_dataset(demo_db, tmp_path):
     path = tmp_path / "big_logs.csv"
     with begin() as conn:
@@ -144,6 +229,7 @@ def test_kill_9_during_ingest_leaves_no_partial_dataset(demo_db, tmp_path):
 HOLDER = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
+@pytest.mark.slow  # starts processes
 def test_a_database_held_by_another_process_is_retried_then_reported(demo_db, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("product_id,title\np1,Drill\n")

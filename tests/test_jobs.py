@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_train_support import build_tiny_model, process_alive, store_augmented_set, store_sample_set, wait_for
+from test_train_support import process_alive, store_augmented_set, store_sample_set, wait_for
 
 from storage import jobs as store
 from storage.db import begin
@@ -27,11 +27,6 @@ from workbench.jobs.scheduler import Scheduler, is_running
 from workbench.train.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
 
 
 @pytest.fixture
@@ -67,9 +62,9 @@ def test_job_rows_round_trip_and_claim_takes_the_oldest_queued(db_url):
         assert store.get_job(conn, first)["metrics"] == {"accuracy": 0.9}
         assert store.get_job(conn, second)["augmented_set_ids"] == [2, 3]
         assert store.list_jobs(conn, experiment_id=experiment)["id"].tolist() == [first]
-        # job_metrics.value is a 4-byte FLOAT (curves); the exact test metrics are in jobs.metrics.
+        # job_metrics.value is a DOUBLE (storage/tables.py): a curve point comes back exactly.
         assert store.read_job_metrics(conn, first).to_dict("records") == [
-            {"job_id": first, "step": 1, "epoch": 0.5, "split": "train", "name": "loss", "value": pytest.approx(0.7)}
+            {"job_id": first, "step": 1, "epoch": 0.5, "split": "train", "name": "loss", "value": 0.7}
         ]
         store.delete_job(conn, first)
         with pytest.raises(NotFound, match="no job with id 1; `python -m workbench jobs list` shows them"):
@@ -114,6 +109,7 @@ def cli(*args: str) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # starts processes
 def test_cli_train_queues_a_job_and_jobs_wait_reports_the_test_metrics(env, tiny_model):
     set_id = store_sample_set()
     code, queued = cli("train", "--sample-set", str(set_id), "--model", tiny_model, "--epochs", "2", "--batch-size", "8")
@@ -131,6 +127,7 @@ def test_cli_train_queues_a_job_and_jobs_wait_reports_the_test_metrics(env, tiny
     assert code == 0 and shown["status"] == "done" and shown["device"] == "cpu"
 
 
+@pytest.mark.slow  # starts processes
 def test_cancel_stops_the_worker_and_its_process_group(env, tiny_model):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(tiny_model, epochs=2000, patience=0))  # runs until stopped: no early stop
@@ -145,6 +142,7 @@ def test_cancel_stops_the_worker_and_its_process_group(env, tiny_model):
     assert job(job_id)["status"] == "cancelled"  # the scheduler did not take the kill for a failure
 
 
+@pytest.mark.slow  # starts processes
 def test_a_worker_killed_with_kill_9_fails_the_job_and_resume_continues_from_the_checkpoint(env, tiny_model):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(tiny_model, epochs=4, patience=0))
@@ -167,6 +165,7 @@ def test_a_worker_killed_with_kill_9_fails_the_job_and_resume_continues_from_the
     assert val_loss["epoch"].tolist() == [1.0, 2.0, 3.0, 4.0]  # each epoch once, none lost or repeated
 
 
+@pytest.mark.slow  # starts processes
 def test_out_of_memory_in_a_worker_halves_the_batch_and_the_job_finishes(env, tiny_model):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(tiny_model, simulated_memory_tokens=100))
@@ -176,6 +175,7 @@ def test_out_of_memory_in_a_worker_halves_the_batch_and_the_job_finishes(env, ti
     assert "out of memory with micro-batches of 8; continuing with 4" in log
 
 
+@pytest.mark.slow  # starts processes
 def test_a_failing_worker_marks_the_job_failed_with_its_reason(env, tiny_model, tmp_path):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(str(tmp_path / "no-such-model")))
@@ -184,6 +184,7 @@ def test_a_failing_worker_marks_the_job_failed_with_its_reason(env, tiny_model, 
     assert failed["error"].startswith("ModelUnavailable: cannot load a tokenizer from")
 
 
+@pytest.mark.slow  # starts processes
 def test_a_job_left_running_by_a_dead_scheduler_and_worker_is_failed_on_the_next_start(env, tiny_model):
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(tiny_model), start_scheduler=False)
@@ -200,6 +201,7 @@ def test_a_job_left_running_by_a_dead_scheduler_and_worker_is_failed_on_the_next
     assert "s ago; Resume starts it again" in failed["error"]
 
 
+@pytest.mark.slow  # starts processes
 def test_a_job_trained_elsewhere_from_a_copy_of_its_folder_is_adopted_as_done(env, tiny_model, tmp_path):
     # The worker needs only the folder, so a job can train on another machine (bench/accuracy_gpu.py):
     # the folder goes there, the worker runs, the result files come back, the scheduler adopts the job.
@@ -222,6 +224,7 @@ def test_a_job_trained_elsewhere_from_a_copy_of_its_folder_is_adopted_as_done(en
     assert len(stored) == len((remote / "metrics.jsonl").read_text().splitlines()) > 0
 
 
+@pytest.mark.slow  # starts processes
 def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, tiny_model, monkeypatch):
     monkeypatch.setenv("WORKBENCH_HEARTBEAT_TIMEOUT_S", "20")  # short, yet above a slow import of torch
     set_id = store_sample_set()
@@ -233,8 +236,7 @@ def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, ti
     assert not process_alive(row["pid"])
 
 
-def test_cli_train_on_a_missing_sample_set_fails_with_one_clear_line(env):
-    proc = subprocess.run([sys.executable, "-m", "workbench", "train", "--sample-set", "99", "--json"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1] == "error: no sample set with id 99; `python -m workbench samples list` shows them"
+def test_cli_train_on_a_missing_sample_set_fails_with_one_clear_line(env, cli):
+    proc = cli("train", "--sample-set", "99", "--json")
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == "error: no sample set with id 99; `python -m workbench samples list` shows them\n"

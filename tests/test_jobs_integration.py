@@ -13,6 +13,8 @@ from workbench.jobs.queue import submit_job, wait_job
 from workbench.jobs.scheduler import is_running
 from workbench.train.config import TrainConfig
 
+pytestmark = pytest.mark.slow  # the scheduler and a worker process
+
 
 def test_the_bundled_model_trains_through_the_scheduler_and_its_metrics_are_stored(db_url, monkeypatch):
     monkeypatch.setenv("WORKBENCH_SCHEDULER_POLL_S", "0.5")

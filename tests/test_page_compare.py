@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from storage import experiments as store
+from storage import jobs as job_store
 from storage.db import begin
 from test_experiments_storage import add_finished_jobs
 
@@ -48,13 +49,15 @@ def test_compare_page_shows_settings_switches_metric_and_slice_and_pins_a_baseli
 
 
 def test_a_metric_no_job_has_is_an_error_not_a_crash(db_url):
-    add_finished_jobs({"none": [(6, 2)]}, experiment=None)
+    with begin() as conn:  # a job that recorded accuracy only, as a job on graded labels has no ROC-AUC
+        job_id = job_store.create_job(conn, sample_set_id=1, config={}, setting="none", seed=0, augmented_set_ids=[])
+        job_store.set_job_status(conn, job_id, "done", metrics={"accuracy": 0.5}, progress=1.0)
     at = AppTest.from_file(PAGE, default_timeout=60).run()
-    at.selectbox(key="metric").select("best_epoch").run()
+    assert not at.exception and _settings(at) == ["none"]
+    at.selectbox(key="metric").select("f1").run()
     assert not at.exception
-    assert _settings(at) == ["none"]
-    at.selectbox(key="slice").select("cold_start").run()
-    assert not at.exception
+    assert [e.value for e in at.error] == ["no finished job has the metric 'f1'; choose one of accuracy"]
+    assert not at.dataframe  # no table of a metric that is not there
 
 
 @pytest.mark.parametrize("metric", ["roc_auc", "ndcg@10", "mrr"])
@@ -63,7 +66,15 @@ def test_every_ranking_metric_renders(db_url, metric):
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     at.selectbox(key="metric").select(metric).run()
     assert not at.exception
-    assert at.dataframe[0].value["metric"].tolist() == [metric, metric]
+    table = at.dataframe[0].value
+    with begin() as conn:  # each setting's mean is the mean of what its jobs recorded
+        jobs = store.list_finished_jobs(conn)
+    recorded = jobs.assign(value=[m[metric] for m in jobs["metrics"]]).groupby("setting")["value"].mean()
+    assert table["metric"].tolist() == [metric, metric] and table["name"].tolist() == ["none", "synonyms"]
+    assert table["mean"].tolist() == pytest.approx([recorded["none"], recorded["synonyms"]])
+    assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
+    assert at.markdown[0].value.replace("\\", "").startswith(f"- synonyms: better than none on {metric}, delta +")
+
 
 
 def test_references_are_shown_as_rows_and_lines_and_untrained_level_runs_are_flagged(db_url):
@@ -73,8 +84,8 @@ def test_references_are_shown_as_rows_and_lines_and_untrained_level_runs_are_fla
     refs = at.dataframe[1].value  # settings, then references
     assert refs["name"].tolist() == ["zero-shot", "lexical (BM25)"]
     assert refs["value"].tolist() == pytest.approx([0.5, 0.25])
-    assert at.warning[0].value.startswith("Not better than the untrained zero-shot model: none.")
-    lines = [m.value for m in at.markdown]
+    assert at.warning[0].value.replace("\\", "").startswith("Not better than the untrained zero-shot model: none.")
+    lines = [m.value.replace("\\", "") for m in at.markdown]
     assert lines[0].startswith("- zero-shot (no training): accuracy 0.5000 (95% interval")
     assert any(line.startswith("- typo beats zero-shot on accuracy: +0.4583") for line in lines)
     chart = at.get("plotly_chart")[0].proto.spec

@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 from storage import datasets
 from storage.db import begin
 from tests.conftest import PROJECT_ROOT
-from workbench.ingest.report import rejected_rows_csv
+from workbench.ingest.outcome import rejected_rows_csv
 
 PAGE = str(PROJECT_ROOT / "pages" / "data.py")
 PAIRS = b"search_term,product_uid,product_title,relevance\ndrill,1,Cordless drill,3\nsaw,2,=HYPERLINK(\"x\"),2\n" \

@@ -3,7 +3,7 @@ queue a sweep of augmentation settings x seeds. Jobs use a tiny random-config BE
 from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
-from test_train_support import build_tiny_model, store_augmented_set, store_sample_set, wait_for
+from test_train_support import store_augmented_set, store_sample_set, wait_for
 
 import pytest
 from storage import jobs as store
@@ -13,11 +13,6 @@ from workbench.jobs.queue import delete_job
 from workbench.jobs.scheduler import is_running
 
 PAGE = str(PROJECT_ROOT / "pages" / "train.py")
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return str(build_tiny_model(tmp_path_factory.mktemp("tiny")))
 
 
 @pytest.fixture
@@ -40,6 +35,7 @@ def test_without_sample_sets_the_page_says_what_to_do(env):
     assert at.info[0].value == "No sample sets yet: build one on the Samples page first."
 
 
+@pytest.mark.slow  # starts processes
 def test_queue_a_job_from_the_form_then_cancel_and_resume_it(env, tiny_model):
     set_id = store_sample_set()
     at = _page()
@@ -66,6 +62,7 @@ def test_queue_a_job_from_the_form_then_cancel_and_resume_it(env, tiny_model):
         assert store.list_jobs(conn).empty
 
 
+@pytest.mark.slow  # starts processes
 def test_a_sweep_queues_one_job_per_setting_and_seed_in_one_experiment(env, tiny_model):
     set_id = store_sample_set()
     extra = store_augmented_set(set_id, "typos")

@@ -3,8 +3,6 @@ provenance that regenerates a candidate, storage in one run, the CLI (issue 3)."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,15 +15,14 @@ from storage.samples import read_samples
 from workbench.augment import Augmenter, SampleRandom, get
 from workbench.augment.pipeline import generate_candidates, run_recipe, source_samples
 from workbench.augment.recipes import recipe_from_dict, save_recipe
-from workbench.samples import SampleConfig, build_sample_set
 
 TYPOS = {"name": "typos", "seed": 7, "max_source_samples": 120,
          "steps": [{"augmenter": "keyboard_typo"}, {"augmenter": "char_edit"}, {"augmenter": "word_swap"}]}
 
 
 @pytest.fixture
-def sample_set(demo_db) -> int:
-    return build_sample_set(2, SampleConfig(seed=0, cold_start_share=0.1)).sample_set_id
+def sample_set(demo_sample_set) -> int:
+    return demo_sample_set
 
 
 @pytest.fixture
@@ -84,6 +81,24 @@ def test_leakage_guard_drops_val_and_test_queries(samples, monkeypatch):
     assert frame.empty and dropped == {"leakage": 50} and generated == 50
 
 
+class Retitle(Echo):
+    """Writes new text, like a pseudo-query from a title: says so with `edits_source = False`."""
+
+    name = "retitle"
+    edits_source = False
+
+
+@pytest.mark.parametrize("name, cls, dropped", [("echo", Echo, {"protected_token": 10}), ("retitle", Retitle, {})])
+def test_only_edits_of_the_source_are_held_to_its_protected_tokens(samples, monkeypatch, name, cls, dropped):
+    # The class attribute decides, whatever the augmenter is called.
+    monkeypatch.setitem(registry.REGISTRY, name, f"{__name__}:{cls.__name__}")
+    train = samples[samples["split"] == "train"].head(10).assign(query="cordless drill 18v")
+    recipe = recipe_from_dict({"seed": 0, "steps": [{"augmenter": name, "params": {"text": "cordless drill"}}],
+                               "filters": {"leakage_guard": False, "min_score": 0}})
+    frame, reasons, _ = generate_candidates(train, recipe, workers=1)
+    assert reasons == dropped and len(frame) == 10 - sum(dropped.values())
+
+
 def test_run_stores_candidates_with_provenance_that_regenerates_them(sample_set, samples):
     progress = []
     result = run_recipe(sample_set, recipe_from_dict(TYPOS), on_progress=lambda *a: progress.append(a))
@@ -117,12 +132,12 @@ def test_accept_above_saves_an_augmented_set(sample_set):
     assert list(members.columns) == ["candidate_id", "sample_id", "augmenter", "query", "product_id", "product_text", "label"]
 
 
-def test_cli_augment_json_and_csv(sample_set, tmp_path):
+def test_cli_augment_json_and_csv(sample_set, tmp_path, cli):
     recipe_file = save_recipe(recipe_from_dict(TYPOS), tmp_path / "recipe.json")
     out_file = tmp_path / "accepted.csv"
-    out = subprocess.run([sys.executable, "-m", "workbench", "augment", "--sample-set", str(sample_set), "--recipe",
-                          str(recipe_file), "--accept-above", "0.8", "--out", str(out_file), "--json"],
-                         capture_output=True, text=True, check=True)
+    out = cli("augment", "--sample-set", sample_set, "--recipe", recipe_file, "--accept-above", "0.8", "--out", out_file,
+              "--json")
+    assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"augment_run_id", "augmented_set_id", "candidates", "accepted", "dropped"} <= set(result)
     exported = pd.read_csv(out_file)
@@ -130,11 +145,10 @@ def test_cli_augment_json_and_csv(sample_set, tmp_path):
     assert {"source_query", "augmenter", "params", "seed", "score", "original"} <= set(exported.columns)
 
 
-def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path):
+def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path, cli):
     path = tmp_path / "recipe.json"
     path.write_text(json.dumps({"steps": [{"augmenter": "keyboard_typo", "params": {"speed": 2}}]}))
-    out = subprocess.run([sys.executable, "-m", "workbench", "augment", "--sample-set", str(sample_set), "--recipe",
-                          str(path)], capture_output=True, text=True)
+    out = cli("augment", "--sample-set", sample_set, "--recipe", path)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1] == (
         "error: recipe.json, steps[0]: augmenter 'keyboard_typo' has no parameter(s) speed; "
@@ -177,14 +191,16 @@ def test_hard_negatives_get_the_catalog_as_context_and_accept_all_takes_unscored
     assert not cold & set(members["product_id"])  # the leakage guard keeps cold-start products out
 
 
-def test_encoder_scores_when_the_recipe_asks(samples):
-    from workbench.augment.encoder import get_encoder
+def test_encoder_scores_when_the_recipe_asks(samples, bundled_model_dir):
+    from tests.test_encoder import mean_pooled
 
     recipe = recipe_from_dict({"seed": 0, "max_source_samples": 30, "steps": [{"augmenter": "keyboard_typo"}],
                                "filters": {"scorer": "encoder", "min_score": 0.0}})
     frame, _, _ = generate_candidates(samples, recipe, workers=1)
-    expected = get_encoder().similarity(frame["original"].tolist(), frame["query"].tolist())
-    assert len(frame) > 10 and frame["score"].tolist() == pytest.approx(expected.tolist(), abs=1e-6)
-    strict = recipe_from_dict({**recipe.to_dict(), "filters": {"scorer": "encoder", "min_score": float(sorted(expected)[5])}})
+    # Expected: cosine of hand-pooled vectors of the bundled model, mapped from [-1, 1] to [0, 1].
+    original, changed = (mean_pooled(frame[c].tolist(), bundled_model_dir) for c in ("original", "query"))
+    expected = (1 + (original * changed).sum(axis=1)) / 2
+    assert len(frame) > 10 and frame["score"].tolist() == pytest.approx(expected.tolist(), abs=1e-5)
+    strict = recipe_from_dict({**recipe.to_dict(), "filters": {"scorer": "encoder", "min_score": float(sorted(frame["score"])[5])}})
     kept, dropped, _ = generate_candidates(samples, strict, workers=1)
     assert dropped["low_score"] == 5 and len(kept) == len(frame) - 5

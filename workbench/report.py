@@ -59,7 +59,7 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
             points = points.sort_values(x)
             fig.add_trace(go.Scatter(x=points[x], y=points["value"], mode="lines+markers", name=run))
     what = "training loss" if split == "train" else f"validation {name}"
-    fig.update_layout(title=f"Learning curves: {what} per run", xaxis_title=x, yaxis_title=name)
+    fig.update_layout(title=f"Learning curves: {what} per training job", xaxis_title=x, yaxis_title=name)
     return fig
 
 
@@ -143,7 +143,7 @@ def html_report(comparison: Comparison) -> str:
 table.settings td,table.settings th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}}</style>
 </head><body>
 <h1>Augmentation comparison: {html.escape(_title(comparison))}</h1>
-<p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} runs;
+<p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} training jobs;
 created {created}. Intervals are 95% bootstrap intervals: over seeds for each setting's mean, over
 test queries (paired) for the delta against the baseline.</p>
 <ul>{summary}</ul>
@@ -155,5 +155,8 @@ test queries (paired) for the delta against the baseline.</p>
 
 
 def table_csv(comparison: Comparison) -> str:
-    return comparison.table().to_csv(index=False)
+    """The Compare table as CSV; setting names are user text, so formulas are neutralised."""
+    from workbench.escaping import csv_bytes
+
+    return csv_bytes(comparison.table()).decode("utf-8")
 

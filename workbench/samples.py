@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import BadInput, MissingData
+from workbench.queries import query_keys
 
 Progress = Callable[[int, int, str], None]
 
@@ -117,11 +118,6 @@ class SampleConfig:
             raise BadInput(f"val_share + test_share must leave queries for train, got {self.val_share + self.test_share:g}")
 
 
-def normalize_query(queries: pd.Series) -> pd.Series:
-    """The grouping key for splits: case and spacing do not make a query new."""
-    return queries.astype(str).str.casefold().str.split().str.join(" ")
-
-
 def label_events(events: pd.DataFrame, rule: LabelRule) -> tuple[pd.DataFrame, dict]:
     """Per (query, product_id): positive when clicked or purchased, negative when shown only."""
     if events.empty:
@@ -197,7 +193,7 @@ def product_texts(products: pd.DataFrame) -> pd.DataFrame:
 
 def split_by_query(frame: pd.DataFrame, config: SampleConfig) -> pd.Series:
     """'train' | 'val' | 'test' per row; every normalized query lands in exactly one split."""
-    keys = normalize_query(frame["query"])
+    keys = query_keys(frame["query"])
     unique = np.sort(keys.unique())
     order = np.random.default_rng(config.seed).permutation(len(unique))
     n_test = int(round(len(unique) * config.test_share))

@@ -6,6 +6,7 @@ the CLI) does not import torch or nlpaug; `get(name)` imports the one asked for.
 from __future__ import annotations
 
 import importlib
+from functools import lru_cache
 
 from workbench.augment.base import AugmentContext, Augmenter, Candidate, Sample, SampleRandom
 
@@ -42,4 +43,11 @@ def get(name: str) -> type[Augmenter]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-__all__ = ["REGISTRY", "get", "Augmenter", "AugmentContext", "Candidate", "Sample", "SampleRandom"]
+@lru_cache(maxsize=None)
+def edits_source(name: str) -> bool:
+    """`Augmenter.edits_source` of the augmenter named `name`, for code that holds only stored
+    names (candidate rows); a name no longer registered, from an older run, counts as an edit."""
+    return get(name).edits_source if name in REGISTRY else True
+
+
+__all__ = ["REGISTRY", "get", "edits_source", "Augmenter", "AugmentContext", "Candidate", "Sample", "SampleRandom"]

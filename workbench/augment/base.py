@@ -1,7 +1,9 @@
 """The Augmenter interface: what every augmenter takes and returns.
 
 An augmenter has a stable `name`, a `Params` dataclass (typed fields with defaults; each field's
-`metadata["help"]` is the help text the page and the CLI show), and one method:
+`metadata["help"]` is the help text the page and the CLI show), class attributes that say what
+it can do (`runs_in_pool`, `edits_source`: the pipeline and the filters read these, never the
+name), and one method:
 
     augment(samples, rng) -> list[Candidate]
 
@@ -88,6 +90,12 @@ class Augmenter:
 
     name: ClassVar[str]
     Params: ClassVar[type]  # a dataclass; field metadata["help"] is the help text
+    # Pure Python, no model and no AugmentContext: the pipeline may run it in worker processes.
+    runs_in_pool: ClassVar[bool] = False
+    # Candidates are edits of their source text (True), or new text: a pseudo-query, a mined
+    # rewrite, another product (False). Only edits are checked for broken protected tokens,
+    # scored by similarity to their source and shown with the changed words marked.
+    edits_source: ClassVar[bool] = True
 
     def __init__(self, params: Any = None, context: AugmentContext | None = None):
         self.params = params if params is not None else self.Params()

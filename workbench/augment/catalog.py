@@ -13,6 +13,7 @@ import pandas as pd
 
 from workbench.augment.base import AugmentContext, Sample
 from workbench.errors import MissingData
+from workbench.queries import query_keys
 
 
 def prepared(augmenter, key: str, build):
@@ -22,11 +23,6 @@ def prepared(augmenter, key: str, build):
     if key not in cache:
         cache[key] = build()
     return cache[key]
-
-
-def norm_query(text: str) -> str:
-    """Case and spacing do not make a query new (the same key as workbench.samples)."""
-    return " ".join(str(text).casefold().split())
 
 
 def need(context: AugmentContext, what: str, augmenter: str) -> pd.DataFrame:
@@ -67,7 +63,7 @@ def heldout_queries(context: AugmentContext) -> set[str]:
     frame = context.samples
     if frame is None or not len(frame) or "split" not in frame:
         return set()
-    return {norm_query(q) for q in frame.loc[frame["split"] != "train", "query"]}
+    return set(query_keys(frame.loc[frame["split"] != "train", "query"]))
 
 
 def label_range(context: AugmentContext, samples: list[Sample]) -> tuple[float, float]:

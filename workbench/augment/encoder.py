@@ -1,13 +1,17 @@
 """Sentence encoder for the label-preservation score and embedding neighbours.
 
-Sentence-BERT style (Reimers & Gurevych 2019): a BERT-family encoder, mean pooling over the
-attention mask, L2-normalised. The default is the bundled MiniLM (`workbench.models`), loaded
-offline from its folder; any transformers encoder name or local path works too.
+Sentence-BERT (Reimers & Gurevych 2019) through sentence-transformers: the model's own modules
+(for the bundled MiniLM: mean pooling over the attention mask, then L2 normalisation), length-
+sorted batches, inference mode. The default is the bundled MiniLM (`workbench.models`), loaded
+offline from its folder; any sentence-transformers or plain transformers encoder name or local
+path works too (a plain one gets mean pooling).
 
-Cost control, because encoding is the expensive part of scoring candidates on a CPU:
+What this class adds to SentenceTransformer.encode, because encoding is the expensive part of
+scoring candidates on a CPU:
 - each distinct text is encoded once per call and kept in an in-memory cache (bounded),
-- texts are sorted by length before batching so that padding stays small,
-- `torch.inference_mode`, and the GPU when there is one.
+- progress per batch through a callback (for the page and the CLI) instead of a tqdm bar,
+- the model comes from workbench/augment/hf.py like every augmenter's: one cache, and one
+  error, ModelUnavailable, naming the model when it cannot be loaded offline.
 
     from workbench.augment.encoder import get_encoder
     enc = get_encoder()                       # the bundled model, cached per model
@@ -22,31 +26,17 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from workbench.errors import ModelUnavailable
-from workbench.models import BUNDLED, resolve_model
+from workbench.models import BUNDLED
 
 _ENCODERS: dict[str, "TextEncoder"] = {}
 _LOCK = threading.Lock()
-
-
-def pick_device(preferred: str | None = None) -> str:
-    """'cuda', then 'mps', then 'cpu', unless the caller names one."""
-    import torch
-
-    if preferred:
-        return preferred
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 class TextEncoder:
     """Encodes texts to unit vectors; see the module docstring.
 
     Args:
-        model: a transformers encoder name or local folder; None or BUNDLED for the bundled MiniLM.
+        model: an encoder name or local folder; None or BUNDLED for the bundled MiniLM.
         device: 'cuda' | 'mps' | 'cpu'; None picks the best one present.
         batch_size: texts per forward pass; None: 256 on a GPU, 32 on a CPU (short queries in
             small batches stay in the CPU cache: 32 gave ~15% more texts/s than 128 here).
@@ -56,27 +46,15 @@ class TextEncoder:
 
     def __init__(self, model: str | None = None, device: str | None = None, batch_size: int | None = None,
                  max_length: int = 128, cache_size: int = 200_000):
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        from workbench.augment.hf import SENTENCE_ENCODER, load
 
         self.model_name = model or BUNDLED
-        path = resolve_model(model)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path)
-        except (OSError, ValueError) as e:
-            raise ModelUnavailable(
-                f"cannot load encoder {self.model_name!r} offline ({e.__class__.__name__}: {e}); "
-                "give a local folder with a saved transformers model, or leave it empty for the bundled one"
-            ) from e
-        self.device = pick_device(device)
-        self.model.to(self.device).eval()
+        self.model, _, self.device = load(SENTENCE_ENCODER, self.model_name, "encoder", device)
+        self.model.max_seq_length = max_length
         self.batch_size = batch_size or (256 if self.device == "cuda" else 32)
-        self.max_length = max_length
         self.cache_size = cache_size
-        self.dim = int(self.model.config.hidden_size)
+        self.dim = int(self.model.get_embedding_dimension())
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._torch = torch
 
     def encode(self, texts: Sequence[str],
                on_progress: Callable[[int, int, str], None] | None = None) -> np.ndarray:
@@ -109,15 +87,9 @@ class TextEncoder:
         return np.clip((cosine + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
     def _forward(self, batch: list[str]) -> np.ndarray:
-        torch = self._torch
-        inputs = self.tokenizer(batch, padding=True, truncation=True, max_length=self.max_length,
-                                return_tensors="pt").to(self.device)
-        with torch.inference_mode():
-            hidden = self.model(**inputs).last_hidden_state
-            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
-        return pooled.cpu().numpy().astype(np.float32)
+        # normalize_embeddings: unit vectors whether or not the model ends in a Normalize module.
+        return self.model.encode(batch, batch_size=len(batch), normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False).astype(np.float32)
 
 
 def get_encoder(model: str | None = None, device: str | None = None) -> TextEncoder:

@@ -6,8 +6,7 @@
 
 Every row traces back to its source: candidate_id, source sample (id, query, product), the field
 that changed and its original text, the augmenter, its parameters (JSON), the seed and the score.
-CSV cells that start with =, +, -, @ (or a tab or carriage return) are prefixed with an
-apostrophe, so a spreadsheet shows them as text instead of running them as formulas
+CSV goes through workbench.escaping.csv_bytes, so a spreadsheet never runs a cell as a formula
 (OWASP "CSV injection"). Parquet keeps the values exactly as stored.
 """
 from __future__ import annotations
@@ -18,24 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.errors import BadInput, MissingData
+from workbench.escaping import csv_bytes
 
 EXPORT_COLUMNS = ["candidate_id", "query", "product_id", "product_text", "label", "augmenter", "params", "seed", "score",
                   "field", "original", "sample_id", "source_query", "source_product_id", "source_product_text"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells starting with a formula character get a leading apostrophe; numbers stay numbers."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype.kind in "biufcmM":
-            continue
-        values = out[column]
-        text = values.astype(str)
-        risky = values.notna() & text.str.startswith(FORMULA_START)
-        if risky.any():
-            out[column] = values.astype(object).where(~risky, "'" + text)
-    return out
 
 
 def export_frame(augmented_set_id: int, url: str | None = None) -> pd.DataFrame:
@@ -51,11 +36,7 @@ def export_frame(augmented_set_id: int, url: str | None = None) -> pd.DataFrame:
     return frame[EXPORT_COLUMNS]
 
 
-def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
-    """CSV with formulas neutralised; excel=True adds a UTF-8 BOM so Excel reads accents and CJK."""
-    buffer = io.StringIO()
-    neutralize(frame).to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8-sig" if excel else "utf-8")
+to_csv_bytes = csv_bytes  # the Augment page's name for workbench.escaping.csv_bytes
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -15,24 +15,19 @@ Across candidates (`repeat_reasons`, in the parent after all chunks):
 Scores (`string_similarity`, or the encoder in pipeline.py):
     low_score                    the label-preservation score is below the recipe's threshold
 
-Also `mark_changes`, which marks the changed words for the review table as plain text.
+Query normalising lives in workbench/queries.py; the review table in workbench/augment/review_table.py.
 """
 from __future__ import annotations
 
-import difflib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from workbench.augment.text import CJK, has_cjk, protected_tokens
-
-# Augmenters whose candidates are new text rather than an edit of the source text: the
-# protected-token check and the label-preservation score against the source do not apply.
-GENERATORS = frozenset({"pseudo_query", "llm_pseudo_query", "query_rewrite", "hard_negative"})
+from workbench.augment import edits_source
+from workbench.augment.text import protected_tokens
+from workbench.queries import text_key, text_keys
 
 REASONS = ("empty", "too_short", "too_long", "unchanged", "near_duplicate", "protected_token", "leakage",
            "duplicate", "low_score")
@@ -52,17 +47,6 @@ class FilterConfig:
     encoder_model: str = ""  # encoder name or path; empty = the bundled MiniLM
 
 
-_CJK_OR_RUN = re.compile(f"[{CJK}]|[^{CJK}]+")
-_PUNCT = re.compile(r"[^\w\s./-]|(?<!\d)[./-]|[./-](?!\d)")
-
-
-@lru_cache(maxsize=262_144)  # the source text of a sample is checked once per candidate made from it
-def normalize(text: str) -> str:
-    """Case, width, spacing and punctuation (except inside numbers such as 3/4 or 1.5) removed."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_PUNCT.sub(" ", text).split())
-
-
 def bag_key(normalized: str) -> str:
     """The words in sorted order: 'drill bits cordless' for 'cordless drill bits'."""
     return " ".join(sorted(normalized.split()))
@@ -80,13 +64,6 @@ def deletion_keys(normalized: str) -> set[str]:
 SEP = "\x1f"  # joins the parts of a dedupe key; never in user text that passed ingest
 
 
-def normalize_all(values: pd.Series) -> pd.Series:
-    """`normalize` over a column, once per distinct value (queries repeat a lot)."""
-    values = values.astype(str)
-    table = {v: normalize(v) for v in values.unique()}
-    return values.map(table)
-
-
 @dataclass
 class EvalIndex:
     """What a candidate must not match: val/test queries, cold-start products, existing samples."""
@@ -100,7 +77,7 @@ class EvalIndex:
     @classmethod
     def build(cls, samples: pd.DataFrame) -> "EvalIndex":
         """From a sample set's frame (query, product_id, split, cold_start)."""
-        queries = normalize_all(samples["query"])
+        queries = text_keys(samples["query"])
         exact = set(queries[(samples["split"] != "train").to_numpy()].unique())
         deletions: set[str] = set()
         for key in exact:
@@ -143,8 +120,8 @@ def row_reasons(frame: pd.DataFrame, config: FilterConfig, index: EvalIndex | No
 def _check(field_, augmenter, query, product_text, original, product_id, config, index) -> tuple[str, str]:
     guard = config.leakage_guard and index is not None
     text = product_text if field_ == "product_text" else query
-    key_query = normalize(query)
-    key = key_query + SEP + product_id + (SEP + normalize(product_text) if field_ == "product_text" else "")
+    key_query = text_key(query)
+    key = key_query + SEP + product_id + (SEP + text_key(product_text) if field_ == "product_text" else "")
     if guard and product_id in index.cold_products:
         return "leakage", key
     known = field_ != "product_text" and index is not None and key in index.known  # the set has this sample
@@ -160,10 +137,10 @@ def _check(field_, augmenter, query, product_text, original, product_id, config,
         return "too_long", key
     if text == original:
         return "unchanged", key
-    changed = key_query if field_ == "query" else normalize(text)
-    if changed == normalize(original):
+    changed = key_query if field_ == "query" else text_key(text)
+    if changed == text_key(original):
         return "near_duplicate", key
-    if config.protect_tokens and augmenter not in GENERATORS and not _intact(original, text):
+    if config.protect_tokens and edits_source(augmenter) and not _intact(original, text):
         return "protected_token", key
     if guard and field_ == "query" and index.leaks(key_query):
         return "leakage", key
@@ -206,43 +183,6 @@ def string_similarity(a: list[str], b: list[str]) -> np.ndarray:
     return (np.maximum(plain, sorted_words) / 100.0).astype(np.float32)
 
 
-def _diff_tokens(text: str) -> list[str]:
-    """Words, with each Chinese character its own token (Chinese has no spaces to split on)."""
-    return [t for piece in text.split() for t in _CJK_OR_RUN.findall(piece)]
-
-
-def mark_changes(original: str, augmented: str) -> str:
-    """The augmented text with changed or added words in «», and removed words as «-word».
-
-    Plain text for a dataframe cell: user text is never rendered as HTML or markdown. Chinese is
-    compared character by character and joined without spaces.
-    """
-    a, b = _diff_tokens(original), _diff_tokens(augmented)
-    out: list[tuple[str, bool]] = []  # (token, is Chinese)
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.extend((w, has_cjk(w)) for w in b[j1:j2])
-        else:
-            out.extend((f"«{w}»", has_cjk(w)) for w in b[j1:j2])
-            if op == "delete":
-                out.extend((f"«-{w}»", has_cjk(w)) for w in a[i1:i2])
-    text = ""
-    for i, (token, cjk) in enumerate(out):
-        text += ("" if i == 0 or (cjk and out[i - 1][1]) else " ") + token
-    return text
-
-
-def review_view(page: pd.DataFrame) -> pd.DataFrame:
-    """A page of candidates (storage.candidates.read_candidates_page) as the review table shows it:
-    the source text beside the augmented one with changed words marked, then score and provenance."""
-    new_pairing = page["field"] == "product"
-    before = page["source_product_text"].where(new_pairing | (page["field"] == "product_text"), page["original"]).astype(str)
-    after = page["product_text"].where(new_pairing | (page["field"] == "product_text"), page["query"]).astype(str)
-    # New text (a pseudo-query from a title, another product) is shown as it is: marks would mark everything.
-    plain = new_pairing | page["augmenter"].isin(list(GENERATORS))
-    marked = [b if as_is else mark_changes(a, b) for a, b, as_is in zip(before, after, plain)]
-    return pd.DataFrame({
-        "id": page["candidate_id"], "status": page["status"], "augmenter": page["augmenter"], "score": page["score"],
-        "original": before, "augmented («changed»)": marked, "query": page["query"], "product": page["product_text"],
-        "label": page["label"], "params": page["params"], "seed": page["seed"],
-    })
+# pages/augment.py (issue 13's engineer is splitting it) still imports the review table from here;
+# it lives in workbench/augment/review_table.py. Remove this line once the page imports it from there.
+from workbench.augment.review_table import review_view  # noqa: E402,F401

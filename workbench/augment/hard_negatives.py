@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import blocked_products, label_range, norm_query, prepared, product_text_map
+from workbench.augment.catalog import blocked_products, label_range, prepared, product_text_map
 from workbench.augment.text import words
 from workbench.errors import MissingData
+from workbench.queries import query_key, query_keys
 
 
 @dataclass
@@ -46,6 +47,7 @@ class HardNegative(Augmenter):
 
     name = "hard_negative"
     Params = HardNegativeParams
+    edits_source = False
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         if (self.context.events is None or not len(self.context.events)) and (
@@ -67,7 +69,7 @@ class HardNegative(Augmenter):
         for sample in samples:
             if sample.label <= low:
                 continue
-            nq = norm_query(sample.query)
+            nq = query_key(sample.query)
             close = evidence.close_queries(nq, self.params.min_query_overlap)
             positives = set().union(*(evidence.positive.get(q, ()) for q in close))
             pool = set().union(*(evidence.negative.get(q, ()) for q in close))
@@ -101,7 +103,7 @@ class _Evidence:
         self.paired: dict[str, set[str]] = {}
         events = context.events
         if events is not None and len(events):
-            frame = pd.DataFrame({"q": events["query"].map(norm_query), "p": events["product_id"].astype(str)})
+            frame = pd.DataFrame({"q": query_keys(events["query"]), "p": events["product_id"].astype(str)})
             engaged = events["clicked"].fillna(False).astype(bool) if "clicked" in events else False
             if "purchased" in events:
                 engaged = engaged | events["purchased"].fillna(False).astype(bool)
@@ -111,7 +113,7 @@ class _Evidence:
                 (self.positive if e else self.negative).setdefault(q, set()).add(p)
         samples = context.samples
         if samples is not None and len(samples):
-            for q, p, label, split in zip(samples["query"].map(norm_query), samples["product_id"].astype(str),
+            for q, p, label, split in zip(query_keys(samples["query"]), samples["product_id"].astype(str),
                                           samples["label"].astype(float), samples["split"]):
                 self.paired.setdefault(q, set()).add(p)
                 if label > low:

@@ -1,4 +1,4 @@
-"""Loading transformers models for the model-based augmenters: offline, cached, on the best device.
+"""Loading models for the model-based augmenters and the encoder: offline, cached, on the best device.
 
 Any Hugging Face model name (it must be in the local cache: HF_HUB_OFFLINE=1) or local folder.
 A name that cannot be loaded raises ModelUnavailable saying which augmenter, which model and
@@ -9,11 +9,12 @@ from __future__ import annotations
 import threading
 
 from workbench.errors import ModelUnavailable
-from workbench.models import resolve_model
+from workbench.models import pick_device, resolve_model
 
 _LOADED: dict[tuple[str, str, str], tuple[object, object, str]] = {}
 _LOCK = threading.Lock()
 AUTO_CLASSES = {"masked-lm": "AutoModelForMaskedLM", "seq2seq": "AutoModelForSeq2SeqLM", "causal-lm": "AutoModelForCausalLM"}
+SENTENCE_ENCODER = "sentence-encoder"  # a SentenceTransformer (its own pooling); its tokenizer is model.tokenizer
 
 
 def load(kind: str, name: str, augmenter: str, device: str | None = None):
@@ -25,8 +26,6 @@ def load(kind: str, name: str, augmenter: str, device: str | None = None):
         )
     import transformers
 
-    from workbench.augment.encoder import pick_device
-
     transformers.utils.logging.disable_progress_bar()  # no tqdm bars on the CLI's stderr
     device = pick_device(device)
     key = (kind, name, device)
@@ -35,8 +34,14 @@ def load(kind: str, name: str, augmenter: str, device: str | None = None):
             return _LOADED[key]
         path = resolve_model(name)
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-            model = getattr(transformers, AUTO_CLASSES[kind]).from_pretrained(path)
+            if kind == SENTENCE_ENCODER:
+                from sentence_transformers import SentenceTransformer
+
+                model = SentenceTransformer(path, device=device, local_files_only=True)
+                tokenizer = model.tokenizer
+            else:
+                tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+                model = getattr(transformers, AUTO_CLASSES[kind]).from_pretrained(path)
         except (OSError, ValueError, KeyError) as e:
             raise ModelUnavailable(
                 f"{augmenter}: cannot load {kind} model {name!r} offline ({e.__class__.__name__}: {str(e).splitlines()[0]}); "

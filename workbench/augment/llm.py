@@ -54,7 +54,7 @@ class LLMParams:
     concurrency: int = field(default=4, metadata={"help": "Requests in flight at once."})
     max_requests_per_s: float = field(default=5.0, metadata={"help": "Rate limit on requests to the endpoint."})
     max_retries: int = field(default=4, metadata={"help": "Retries of a failed request (connection error, HTTP 429 or 5xx)."})
-    backoff_s: float = field(default=1.0, metadata={"help": "First wait before a retry; doubles each time."})
+    backoff_s: float = field(default=1.0, metadata={"help": "Backoff: retries wait 0, 2, 4, 8... times this, unless the server sends Retry-After."})
     timeout_s: float = field(default=60.0, metadata={"help": "Time to wait for one answer."})
     local_model: str = field(default="", metadata={"help": "Use this local transformers causal LM instead of the endpoint (name in the cache or folder)."})
     batch_size: int = field(default=8, metadata={"help": "Prompts per generate call for the local model."})
@@ -116,6 +116,7 @@ class LLMPseudoQuery(Augmenter):
 
     name = "llm_pseudo_query"
     Params = PseudoQueryLLMParams
+    edits_source = False
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         top, chosen, _ = assign_unsearched(self, samples, self.params.max_products)

@@ -2,10 +2,11 @@
 
 Endpoint: POST {url}/chat/completions with {"model", "messages", "temperature", "max_tokens",
 "seed"}; the answer is choices[0].message.content. Requests run `concurrency` at a time in
-threads, no faster than `max_requests_per_s`, and a connection error, timeout, HTTP 429 or 5xx
-is retried `max_retries` times, waiting backoff_s, 2*backoff_s, 4*backoff_s, ... (or the
-server's Retry-After). Other HTTP errors (401 bad key, 404 wrong URL or model) stop at once with
-a message that says which setting to fix.
+threads, starting no faster than `max_requests_per_s` (retries wait their backoff instead). A
+connection error, timeout, HTTP 429 or 5xx is retried `max_retries` times by urllib3's `Retry`:
+it waits 0, 2, 4, 8... times backoff_s, or what the server's Retry-After says (seconds or a
+date). Other HTTP errors (401 bad key, 404 wrong URL or model) stop at once with a message that
+says which setting to fix.
 """
 from __future__ import annotations
 
@@ -52,30 +53,38 @@ def _ask(url: str, model: str, key: str, prompt: str, seed: int, params, limiter
     body = {"model": model, "messages": [{"role": "user", "content": prompt}], "temperature": params.temperature,
             "max_tokens": params.max_tokens, "seed": seed}
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    problem = ""
-    for attempt in range(params.max_retries + 1):
-        if attempt:
-            time.sleep(wait)
-        limiter.wait()
-        wait = params.backoff_s * 2 ** attempt
+    limiter.wait()
+    with requests.Session() as session:
+        session.mount(url, requests.adapters.HTTPAdapter(max_retries=_retry(params)))
         try:
-            response = requests.post(f"{url}/chat/completions", json=body, headers=headers, timeout=params.timeout_s)
+            response = session.post(f"{url}/chat/completions", json=body, headers=headers, timeout=params.timeout_s)
         except requests.RequestException as e:
             problem = f"{e.__class__.__name__}: {e}"
-            continue
-        if response.status_code == 429 or response.status_code >= 500:
-            problem = f"HTTP {response.status_code}"
-            retry_after = response.headers.get("Retry-After", "")
-            wait = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else wait
-            continue
-        if response.status_code >= 400:
-            raise BadInput(f"LLM endpoint {url} answered HTTP {response.status_code} for model {model!r}: "
-                           f"{response.text[:200]}; check llm_url, llm_model and llm_api_key in Settings")
-        try:
-            return response.json()["choices"][0]["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise BadInput(f"LLM endpoint {url} did not answer in the OpenAI chat-completions format: {response.text[:200]}") from None
+        else:
+            if response.status_code in RETRIED:  # still failing after the last retry
+                problem = f"HTTP {response.status_code}"
+            elif response.status_code >= 400:
+                raise BadInput(f"LLM endpoint {url} answered HTTP {response.status_code} for model {model!r}: "
+                               f"{response.text[:200]}; check llm_url, llm_model and llm_api_key in Settings")
+            else:
+                try:
+                    return response.json()["choices"][0]["message"]["content"] or ""
+                except (ValueError, KeyError, IndexError, TypeError):
+                    raise BadInput(f"LLM endpoint {url} did not answer in the OpenAI chat-completions format: "
+                                   f"{response.text[:200]}") from None
     raise EndpointFailed(f"LLM endpoint {url} failed {params.max_retries + 1} times ({problem}); is the server running?")
+
+
+RETRIED = frozenset({429, *range(500, 600)})  # rate limited or a server error: worth another try
+
+
+def _retry(params):
+    """urllib3's Retry: connection errors, timeouts, 429 and 5xx, for POST too, waiting as the
+    server's Retry-After says or backing off exponentially; the last response is returned, not raised."""
+    from urllib3.util.retry import Retry
+
+    return Retry(total=params.max_retries, backoff_factor=params.backoff_s, status_forcelist=RETRIED,
+                 allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
 
 
 class _RateLimiter:

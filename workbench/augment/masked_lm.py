@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.synonyms import STOPWORDS, _match_case
-from workbench.augment.text import CJK, protected_spans
+from workbench.augment.text import CJK, STOPWORDS, match_case, protected_spans
 from workbench.errors import ModelUnavailable
 
 _SLOT = re.compile(f"[A-Za-z]{{3,}}|[{CJK}]")
@@ -74,7 +73,7 @@ class MaskedLM(Augmenter):
                 if not fillers:
                     continue
                 word = sample.query[a:b]
-                text = sample.query[:a] + _match_case(word, r.choice(fillers)) + sample.query[b:]
+                text = sample.query[:a] + match_case(word, r.choice(fillers)) + sample.query[b:]
                 if text not in seen.setdefault(sample.sample_id, {sample.query}):
                     seen[sample.sample_id].add(text)
                     out.append(self.candidate(sample, rng, query=text))

@@ -18,8 +18,7 @@ import numpy as np
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
 from workbench.augment.catalog import need, prepared
-from workbench.augment.synonyms import STOPWORDS
-from workbench.augment.text import join_like, protected_tokens, split_tokens, words
+from workbench.augment.text import STOPWORDS, join_like, protected_tokens, split_tokens, words
 
 
 @dataclass

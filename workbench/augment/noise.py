@@ -110,6 +110,7 @@ class _Noise(Augmenter):
     """Shared loop: per sample, `per_sample` tries of one nlpaug operation on the query."""
 
     Params = NoiseParams
+    runs_in_pool = True
     word_level: ClassVar[bool] = False  # jieba words (True) or whole Chinese runs (False) as tokens
 
     def __init__(self, params: Any = None, context=None):

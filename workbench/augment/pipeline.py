@@ -7,8 +7,8 @@
 
 Each (augmenter, round) pass hands every train sample its own generator, `SampleRandom(seed +
 round, augmenter)(sample_id)`, so the same set + recipe + seed gives identical candidates
-however the samples are chunked or spread over processes. The rule-based augmenters (text
-noise, dictionary synonyms) run in a process pool over chunks, together with the per-row
+however the samples are chunked or spread over processes. Augmenters whose class sets
+`runs_in_pool` (text noise, dictionary synonyms) run in a process pool over chunks, together with the per-row
 filters and the string score; model-based and domain augmenters run in this process, in
 batches, with the catalog and logs as context. Duplicates are removed across all chunks, the
 encoder scores when the recipe asks, and everything is stored in one transaction.
@@ -26,17 +26,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from workbench.augment import AugmentContext, Sample, SampleRandom, get
-from workbench.augment.filters import (GENERATORS, EvalIndex, FilterConfig, changed_text, check_rows,
-                                       repeat_reasons, string_similarity)
+from workbench.augment import AugmentContext, Sample, SampleRandom, edits_source, get
+from workbench.augment.filters import (EvalIndex, FilterConfig, changed_text, check_rows, repeat_reasons,
+                                       string_similarity)
 from workbench.augment.recipes import Recipe, build_params
 from workbench.errors import MissingData
 
 Progress = Callable[[int, int, str], None]
 
-# Pure-Python, model-free augmenters: safe and worth running in worker processes.
-PARALLEL = frozenset({"keyboard_typo", "ocr_confusion", "char_edit", "word_swap", "word_delete", "word_split",
-                      "wordnet_synonym", "domain_synonym"})
 COLUMNS = ["sample_id", "augmenter", "params", "seed", "field", "original", "query", "product_id", "product_text",
            "label", "score"]
 
@@ -117,31 +114,34 @@ def filter_rows(frame: pd.DataFrame, filters: FilterConfig, index: EvalIndex | N
 
 def _edits(frame: pd.DataFrame) -> np.ndarray:
     """Rows whose score is the similarity of the changed text to its source, not yet scored."""
-    return (frame["field"].isin(["query", "product_text"]) & ~frame["augmenter"].isin(list(GENERATORS))
-            & frame["score"].isna()).to_numpy()
+    edits = frame["augmenter"].astype(str).map(edits_source).astype(bool)
+    return (frame["field"].isin(["query", "product_text"]) & edits & frame["score"].isna()).to_numpy()
 
 
 def score_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    mask = _edits(frame)
-    if mask.any():
-        frame = frame.copy()
-        part = frame[mask]
-        frame.loc[mask, "score"] = string_similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
-    return frame
+    """Label-preservation score by string similarity (rapidfuzz), for edits not scored yet."""
+    return _score_edits(frame, string_similarity)
 
 
 def score_encoder(frame: pd.DataFrame, model: str = "", on_progress: Progress | None = None) -> pd.DataFrame:
     """Label-preservation score under the sentence encoder (each distinct text encoded once)."""
     from workbench.augment.encoder import get_encoder
 
+    def similarity(original: list[str], changed: list[str]):
+        encoder = get_encoder(model or None)
+        encoder.encode(list(dict.fromkeys(original + changed)), on_progress=on_progress)
+        return encoder.similarity(original, changed)
+
+    return _score_edits(frame, similarity)
+
+
+def _score_edits(frame: pd.DataFrame, similarity: Callable[[list[str], list[str]], np.ndarray]) -> pd.DataFrame:
+    """`score` = similarity(source text, changed text) for each edit not scored yet; others as they are."""
     mask = _edits(frame)
     if mask.any():
         frame = frame.copy()
         part = frame[mask]
-        encoder = get_encoder(model or None)
-        encoder.encode(list(dict.fromkeys(part["original"].astype(str).tolist() + changed_text(part).tolist())),
-                       on_progress=on_progress)
-        frame.loc[mask, "score"] = encoder.similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
+        frame.loc[mask, "score"] = similarity(part["original"].astype(str).tolist(), changed_text(part).tolist())
     return frame
 
 
@@ -191,8 +191,9 @@ def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentC
     size = chunk_size or max(200, min(5000, len(sources) // (workers * 4) or 1))
     tasks = [(i, recipe.seed + r, start, min(start + size, len(sources)), r)
              for i in range(len(steps)) for r in range(rounds[i]) for start in range(0, len(sources), size)]
-    pooled = [t for t in tasks if steps[t[0]][0] in PARALLEL]
-    local = [t for t in tasks if steps[t[0]][0] not in PARALLEL]
+    in_pool = [get(name).runs_in_pool for name, _ in steps]
+    pooled = [t for t in tasks if in_pool[t[0]]]
+    local = [t for t in tasks if not in_pool[t[0]]]
     results: dict[tuple, tuple[pd.DataFrame, Counter]] = {}
     total = len(tasks)
     if pooled and workers > 1 and len(pooled) > 1:
@@ -250,7 +251,7 @@ def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None 
     with begin(url) as conn:
         sample_set = stored_samples.get_sample_set(conn, sample_set_id)
         samples = stored_samples.read_samples(conn, sample_set_id)
-        needs_context = any(step.augmenter not in PARALLEL for step in recipe.steps)
+        needs_context = any(not get(step.augmenter).runs_in_pool for step in recipe.steps)
         context = load_context(conn, sample_set, samples, settings) if needs_context else None
     frame, dropped, generated = generate_candidates(samples, recipe, context, on_progress, workers)
     if on_progress:
@@ -264,6 +265,6 @@ def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None 
             what = "accept all" if accept_all else f"accept score >= {accept_above:g}"
             _, result.accepted = stored.set_candidate_status(conn, run_id, where, "accepted", what)
             if result.accepted:
-                name = set_name or f"{recipe.name} (run {run_id})"
+                name = set_name or f"{recipe.name} (augment run {run_id})"
                 result.augmented_set_id = stored.save_augmented_set(conn, run_id, name)
     return result

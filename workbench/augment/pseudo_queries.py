@@ -56,6 +56,7 @@ class PseudoQuery(Augmenter):
 
     name = "pseudo_query"
     Params = PseudoQueryParams
+    edits_source = False
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         top, chosen, catalog = assign_unsearched(self, samples, self.params.max_products)

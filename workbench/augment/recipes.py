@@ -6,7 +6,7 @@
 
 A recipe file is JSON:
     {"name": "typos", "seed": 0, "per_sample": 1,
-     "steps": [{"augmenter": "keyboard_typo", "params": {"aug_char_p": 0.1}}],
+     "steps": [{"augmenter": "keyboard_typo", "params": {"word_p": 0.2}}],
      "filters": {"min_score": 0.5, "scorer": "string"}}
 Unknown augmenters, parameters and filter fields are refused with a message naming them.
 """

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.catalog import heldout_queries, label_range, need, norm_query, prepared
+from workbench.augment.catalog import heldout_queries, label_range, need, prepared
+from workbench.queries import query_key, query_keys
 
 
 @dataclass
@@ -44,6 +45,7 @@ class LogMinedRewrite(Augmenter):
 
     name = "query_rewrite"
     Params = RewriteParams
+    edits_source = False
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         events = need(self.context, "events", self.name)
@@ -53,7 +55,7 @@ class LogMinedRewrite(Augmenter):
         for sample in samples:
             if self.params.positives_only and sample.label <= low:
                 continue
-            options = rewrites.get(norm_query(sample.query))
+            options = rewrites.get(query_key(sample.query))
             if not options:
                 continue
             r = rng(sample.sample_id)
@@ -69,7 +71,7 @@ class LogMinedRewrite(Augmenter):
         clicks = events.loc[engaged, ["query", "product_id"]].copy()
         if clicks.empty:
             return {}
-        clicks["q"] = clicks["query"].map(norm_query)
+        clicks["q"] = query_keys(clicks["query"])
         clicks["product_id"] = clicks["product_id"].astype(str)
         clicks["query"] = clicks["query"].astype(str).str.strip()
         counts = clicks.groupby(["q", "query"]).size().reset_index(name="n").sort_values(["q", "n", "query"], ascending=[True, False, True])

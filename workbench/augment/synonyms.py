@@ -18,11 +18,10 @@ from pathlib import Path
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
 from workbench.augment.catalog import prepared
-from workbench.augment.text import CJK, has_cjk, join_like, protected_spans, segment_cjk, split_tokens
+from workbench.augment.text import (CJK, STOPWORDS, has_cjk, join_like, match_case, protected_spans, segment_cjk,
+                                    split_tokens)
 from workbench.augment.wordnet import PRODUCT_LEX_FILES, load_wordnet
 from workbench.errors import BadInput, MissingData
-
-STOPWORDS = frozenset("a an and are as at be by for from in into is it of on or the to with without".split())
 
 
 @dataclass
@@ -49,6 +48,7 @@ class WordNetSynonym(Augmenter):
 
     name = "wordnet_synonym"
     Params = WordNetParams
+    runs_in_pool = True  # WordNet's files are read in each process; no model
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         wn = load_wordnet(self.params.wordnet_dir or None)
@@ -67,7 +67,7 @@ class WordNetSynonym(Augmenter):
                     if base:
                         plural = pos == "n" and base != token.lower() and token.lower().endswith("s")
                         found += [_pluralise(s) if plural else s for s in wn.synonyms(base, pos, self.params.max_senses, lex_files)]
-                cache[token] = [_match_case(token, s) for s in dict.fromkeys(found)]
+                cache[token] = [match_case(token, s) for s in dict.fromkeys(found)]
             return cache[token]
 
         out: list[Candidate] = []
@@ -106,12 +106,6 @@ def _pluralise(word: str) -> str:
     return word + "s"
 
 
-def _match_case(source: str, word: str) -> str:
-    if source[:1].isupper() and word[:1].islower():
-        return word[:1].upper() + word[1:]
-    return word
-
-
 @dataclass
 class DomainParams:
     per_sample: int = field(default=1, metadata={"help": "Candidates to make from each source sample."})
@@ -136,6 +130,7 @@ class DomainSynonym(Augmenter):
 
     name = "domain_synonym"
     Params = DomainParams
+    runs_in_pool = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         if not self.params.table_path:
@@ -151,7 +146,7 @@ class DomainSynonym(Augmenter):
             seen = {sample.query}
             for _ in range(self.params.per_sample):
                 start, end = r.choice(matches)
-                synonym = _match_case(sample.query[start:end], r.choice(table[sample.query[start:end].lower()]))
+                synonym = match_case(sample.query[start:end], r.choice(table[sample.query[start:end].lower()]))
                 text = sample.query[:start] + synonym + sample.query[end:]
                 if text not in seen:
                     seen.add(text)

@@ -18,6 +18,8 @@ from functools import lru_cache
 from typing import NamedTuple
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Words a rewrite never picks to replace: changing them changes nothing a shopper means.
+STOPWORDS = frozenset("a an and are as at be by for from in into is it of on or the to with without".split())
 CJK_RE = re.compile(f"[{CJK}]")
 
 _UNITS = (
@@ -38,6 +40,13 @@ PROTECTED_RE = re.compile(
         r"(?<![A-Za-z0-9])[A-Z][A-Z\-]{1,5}(?![A-Za-z0-9])",
     ])
 )
+
+
+def match_case(source: str, word: str) -> str:
+    """`word` capitalised like the word it replaces: 'Rug' -> 'Carpet', 'rug' -> 'carpet'."""
+    if source[:1].isupper() and word[:1].islower():
+        return word[:1].upper() + word[1:]
+    return word
 
 
 def has_cjk(text: str) -> bool:

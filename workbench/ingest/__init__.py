@@ -1,4 +1,4 @@
-"""Ingest a catalog, search logs or labeled pairs from CSV, TSV, Parquet or JSON Lines.
+"""Ingest a catalog, search logs or labeled pairs from CSV, TSV, Parquet or JSON Lines (plain, gzip or zip).
 
     from workbench.ingest import ingest_file
     result = ingest_file("train.csv", kind="pairs")          # -> IngestResult
@@ -32,7 +32,7 @@ from workbench.ingest.lines import blank_lines, lines_at, row_starts
 Progress = Callable[[int, int, str], None]
 
 __all__ = ["KINDS", "FIELDS", "IngestResult", "Preview", "ingest_file", "ingest_bytes", "preview_file",
-           "guess_mapping"]
+           "preview_bytes", "guess_mapping"]
 
 
 @dataclass
@@ -105,11 +105,22 @@ def ingest_bytes(data: bytes, filename: str, **options) -> IngestResult:
     """Ingest uploaded bytes (the Data page's one call). The file name is for display and format only."""
     shown = safe_name(filename)
     suffix = "".join(s for s in Path(shown).suffixes[-2:] if s.lower() in (".csv", ".tsv", ".tab", ".txt", ".gz",
-                                                                          ".parquet", ".pq", ".jsonl", ".ndjson", ".json"))
+                                                                          ".zip", ".zst", ".parquet", ".pq", ".jsonl",
+                                                                          ".ndjson", ".json"))
     with tempfile.TemporaryDirectory(prefix="workbench-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
         return ingest_file(path, display_name=shown, **{"name": options.pop("name", None) or shown, **options})
+
+
+def preview_bytes(data: bytes, filename: str, *, kind: str, encoding: str | None = None, rows: int = 5):
+    """preview_file for uploaded bytes; the file name only picks the format."""
+    shown = safe_name(filename)
+    suffix = "".join(s for s in Path(shown).suffixes[-2:] if s.isascii() and s[1:].isalnum())
+    with tempfile.TemporaryDirectory(prefix="workbench-preview-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        return preview_file(path, kind=kind, display_name=shown, encoding=encoding, rows=rows)
 
 
 def preview_file(path: str | Path, *, kind: str, display_name: str | None = None, encoding: str | None = None,

@@ -1,6 +1,10 @@
-"""What a file is before anything reads its rows: format (CSV, TSV, Parquet, JSON Lines, gzip of
-those), text encoding, delimiter, header, sha256 of its bytes, and whether it is empty, binary,
-truncated or longer per line than we accept.
+"""What a file is before anything reads its rows: format (CSV, TSV, Parquet, JSON Lines, or one of
+those in gzip or zip), text encoding, delimiter, header, sha256 of its bytes, and whether it is
+empty, binary, truncated or longer per line than we accept.
+
+A compressed file is decompressed whole, with its checksum checked, before any row is read: a
+cut-off or damaged archive is refused with one message naming the file, however much of it would
+decompress, so the database never sees part of it. zstd is recognised and refused by name.
 
 One streaming pass in 1 MiB chunks hashes the bytes, counts line breaks, finds NUL bytes and
 checks UTF-8; a file in another encoding (GB18030/GBK, Latin-1, UTF-16) is transcoded to a UTF-8
@@ -14,6 +18,7 @@ import gzip
 import hashlib
 import re
 import shutil
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +32,7 @@ MAX_LINE_BYTES = 2 << 20  # longer lines are set aside (DuckDB's max_line_size)
 MAX_COLUMNS = 1000
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+GZIP_MAGIC, ZIP_MAGIC, ZSTD_MAGIC = b"\x1f\x8b", b"PK\x03\x04", b"\x28\xb5\x2f\xfd"
 SINGLE_BYTE = ("latin", "cp125", "iso8859", "iso-8859", "windows-125", "mac_")
 UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
@@ -50,14 +56,8 @@ def inspect_file(path: Path, name: str, workdir: Path, encoding: str | None = No
     if size == 0:
         raise BadInput(f"{name} is empty (0 bytes); choose the file again or export it once more")
     digest = _sha256(path)
-    suffixes = [s.lower() for s in Path(name).suffixes]
+    path, suffixes = _decompress(path, name, [s.lower() for s in Path(name).suffixes], workdir)
     head = _head(path, 4)
-    if head[:2] == b"\x1f\x8b":
-        path = _gunzip(path, name, workdir)
-        suffixes = suffixes[:-1] if suffixes and suffixes[-1] == ".gz" else suffixes
-        head = _head(path, 4)
-        if path.stat().st_size == 0:
-            raise BadInput(f"{name} holds an empty file inside its gzip")
     fmt = FORMATS.get(suffixes[-1] if suffixes else "", "csv")
     if head == b"PAR1":
         fmt = "parquet"
@@ -96,14 +96,68 @@ def _tail(path: Path, n: int) -> bytes:
         return f.read(n)
 
 
+def _decompress(path: Path, name: str, suffixes: list[str], workdir: Path) -> tuple[Path, list[str]]:
+    """The file to read and the suffixes that name its format: a gzip or zip is decompressed whole
+    into workdir first (by its first bytes, whatever its name says); anything else is read as it is."""
+    head = _head(path, 4)
+    last = suffixes[-1] if suffixes else ""
+    if head.startswith(GZIP_MAGIC):
+        path, archive = _gunzip(path, name, workdir), "gzip"
+        suffixes = suffixes[:-1] if last in (".gz", ".gzip") else suffixes
+    elif head.startswith(ZIP_MAGIC) or last == ".zip":
+        path, suffixes, archive = *_unzip(path, name, workdir), "zip"
+    elif head.startswith(ZSTD_MAGIC) or last in (".zst", ".zstd"):
+        raise BadInput(f"{name} is compressed with zstd, which the workbench does not read; decompress it "
+                       "(zstd -d) or compress it with gzip or zip instead")
+    else:
+        return path, suffixes
+    if path.stat().st_size == 0:
+        raise BadInput(f"{name} holds an empty file inside its {archive}")
+    return path, suffixes
+
+
 def _gunzip(path: Path, name: str, workdir: Path) -> Path:
+    """Every member to its end: gzip checks each member's CRC and length, and a cut-off stream raises."""
     out = workdir / "unzipped"
     try:
         with gzip.open(path, "rb") as src, out.open("wb") as dst:
             shutil.copyfileobj(src, dst, CHUNK_BYTES)
     except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as e:
-        raise BadInput(f"{name} is a truncated or damaged gzip file ({e}); compress it again") from e
+        raise _damaged(name, "gzip", e) from e
     return out
+
+
+def _unzip(path: Path, name: str, workdir: Path) -> tuple[Path, list[str]]:
+    """The one file inside a zip, and its suffixes; zipfile checks the member's CRC as it reads."""
+    out = workdir / "unzipped"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            if len(members) != 1:
+                listed = ", ".join(m.filename for m in members[:5]) or "nothing"
+                raise BadInput(f"{name} holds {len(members)} files ({listed}); a zip must hold exactly one CSV, "
+                               "TSV, Parquet or JSON Lines file")
+            with archive.open(members[0]) as src, out.open("wb") as dst:
+                shutil.copyfileobj(src, dst, CHUNK_BYTES)
+    except (EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error, OSError) as e:
+        raise _damaged(name, "zip", e) from e
+    return out, [s.lower() for s in Path(members[0].filename).suffixes]
+
+
+def _damaged(name: str, archive: str, error: Exception) -> BadInput:
+    """The library's reason in the user's words: cut off, or a checksum that does not match."""
+    text = str(error)
+    if isinstance(error, EOFError):
+        reason = "it ends before its compressed data does"
+    elif "CRC" in text:
+        reason = "its checksum does not match what it holds"
+    elif archive == "zip" and "not a zip file" in text:
+        reason = "its table of contents, kept at the end of a zip, is missing"
+    else:
+        reason = text
+    again = "compress it again" if archive == "gzip" else "zip it again"
+    return BadInput(f"{name} is a truncated or damaged {archive} file: {reason}; nothing was read from it. "
+                    f"Copy or download the file again, or {again}")
 
 
 def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:

@@ -1,0 +1,50 @@
+"""Query normalising: when two queries count as the same query. One module, two strengths.
+
+    from workbench.queries import query_key, text_key
+    query_key("Cordless  Drill")          # 'cordless drill'   case and spacing
+    text_key("Garden HOSE, 3/4 in.")      # 'garden hose 3/4 in'   also width and punctuation
+
+`query_key` groups queries: the train/val/test split (workbench/samples.py), log-mined rewrites
+and hard-negative evidence (workbench/augment/), so a query and its re-typed twin never land in
+two splits. `text_key` is the looser match the augment filters use to call a candidate a near
+duplicate of its source, or a leak of a val/test query; it keeps the punctuation inside numbers
+("3/4", "1.5") because those name different products. Change what counts as the same query
+here, and every step follows.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import pandas as pd
+
+# Punctuation, except . / - between digits (3/4, 1.5, 2-1/2).
+_PUNCT = re.compile(r"[^\w\s./-]|(?<!\d)[./-]|[./-](?!\d)")
+
+
+def query_key(text: str) -> str:
+    """Case and spacing do not make a query new: 'Cordless  Drill' -> 'cordless drill'."""
+    return " ".join(str(text).casefold().split())
+
+
+@lru_cache(maxsize=262_144)  # a sample's source text is checked once per candidate made from it
+def text_key(text: str) -> str:
+    """`query_key` after full-width forms and punctuation (except inside numbers such as 3/4 or
+    1.5) are folded: 'Garden HOSE, 3/4 in. (1.5 ft)' -> 'garden hose 3/4 in 1.5 ft'."""
+    return query_key(_PUNCT.sub(" ", unicodedata.normalize("NFKC", text)))
+
+
+def query_keys(values: pd.Series) -> pd.Series:
+    """`query_key` over a column, once per distinct value (queries repeat a lot)."""
+    return _each_distinct(values, query_key)
+
+
+def text_keys(values: pd.Series) -> pd.Series:
+    """`text_key` over a column, once per distinct value."""
+    return _each_distinct(values, text_key)
+
+
+def _each_distinct(values: pd.Series, key) -> pd.Series:
+    values = values.astype(str)
+    return values.map({v: key(v) for v in values.unique()})
