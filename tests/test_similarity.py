@@ -4,6 +4,8 @@ the bundled MiniLM is named."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,6 +48,17 @@ def test_auto_kind_is_similarity_for_sentence_encoders_and_cross_encoder_otherwi
     assert resolve_kind("auto", encoder) == "similarity"
     assert resolve_kind("auto", str(build_tiny_model(tmp_path / "cross"))) == "cross-encoder"
     assert resolve_kind("cross-encoder", encoder) == "cross-encoder"
+    cross = build_tiny_model(tmp_path / "cross-with-st-files")  # a cross-encoder that also ships modules.json
+    (cross / "modules.json").write_text((Path(encoder) / "modules.json").read_text())
+    shutil.copytree(Path(encoder) / "1_Pooling", cross / "1_Pooling")
+    assert resolve_kind("auto", str(cross)) == "cross-encoder"
+
+
+def test_a_job_below_zero_shot_says_so():
+    from workbench.jobs.queue import zero_shot_warning
+
+    assert zero_shot_warning({"vs_zero_shot": -0.031}) == "worse than the untrained zero-shot model on its early-stopping metric (test -0.0310)"
+    assert zero_shot_warning({"vs_zero_shot": 0.01}) is None and zero_shot_warning({}) is None
 
 
 def test_ordinal_head_recovers_the_order_of_graded_labels():

@@ -66,11 +66,19 @@ def sentence_pooling(folder: str | Path) -> str | None:
 
 
 def resolve_kind(model_kind: str, name_or_path: str) -> str:
-    """'auto' is similarity for bases that ship a sentence-transformers config, else cross-encoder."""
+    """'auto' is similarity for bases that ship a sentence-transformers config (modules.json with a
+    Pooling module), else cross-encoder; a base whose config names a sequence-classification
+    architecture is a cross-encoder either way."""
     if model_kind != "auto":
         return model_kind
     source = Path(resolve_model(name_or_path))
-    return "similarity" if source.is_dir() and sentence_pooling(source) else "cross-encoder"
+    if not source.is_dir() or not sentence_pooling(source):
+        return "cross-encoder"
+    try:
+        architectures = json.loads((source / "config.json").read_text()).get("architectures") or []
+    except (OSError, json.JSONDecodeError):
+        architectures = []
+    return "cross-encoder" if any(a.endswith("ForSequenceClassification") for a in architectures) else "similarity"
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
