@@ -27,7 +27,8 @@ from workbench.errors import MissingData
 from workbench.train import metrics as M
 from workbench.train.config import TrainConfig
 from workbench.train.data import cap_train, class_values, encode, encode_pairs, length_grouped_batches
-from workbench.train.model import FGM, load_model, load_tokenizer, pick_device, save_model, trainable_parameters
+from workbench.models import pick_device
+from workbench.train.model import FGM, load_model, load_tokenizer, save_model, trainable_parameters
 from workbench.lexical import BM25
 from workbench.train.predictions import PREDICTION_COLUMNS, as_predictions, scored, test_variants
 from workbench.train.references import class_index, column, cosines, head_fit_sample, references
@@ -90,7 +91,7 @@ def train(
 
     # 1. Seed: the head's initial weights and every epoch's order follow from config.seed.
     torch.manual_seed(config.seed)
-    device = pick_device(config.device)
+    device = torch.device(pick_device(config.device))
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
     if device.type == "cuda":
         # cuDNN attention plans anew for every sequence length, and length-grouped batches have dozens:

@@ -3,7 +3,7 @@
 `load_model` takes the bundled MiniLM, any Hugging Face name in the local cache or a local folder
 (workbench.models.resolve_model), or a finished job's model folder for a warm start, and applies
 the strategy: full fine-tuning, head only (encoder frozen), or LoRA adapters (peft). `FGM` adds
-adversarial training on the embedding output. `pick_device` prefers CUDA, then MPS, then CPU.
+adversarial training on the embedding output.
 """
 from __future__ import annotations
 
@@ -19,14 +19,6 @@ from workbench.models import resolve_model
 
 CLASSES_FILE = "classes.json"
 hf_logging.disable_progress_bar()  # progress bars would fill the job's log.txt
-
-
-def pick_device(wanted: str = "auto") -> torch.device:
-    if wanted == "cuda" or (wanted == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    if wanted == "mps" or (wanted == "auto" and torch.backends.mps.is_available()):
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def load_tokenizer(name_or_path: str):
