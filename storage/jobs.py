@@ -1,6 +1,6 @@
 """Training jobs, their metric rows and experiments (a sweep's jobs grouped together).
 
-A job is a row here plus a folder `data/jobs/<id>/` (workbench/jobs/folder.py). The scheduler is
+A job is a row here plus a folder `data/jobs/<id>/` (workbench/train/folder.py). The scheduler is
 the only writer of status, progress and metrics while a job runs; it copies them from the folder
 with short-lived connections. status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'.
 """
@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.actor import current_actor
 from storage.errors import NotFound
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
@@ -50,7 +51,8 @@ def create_job(
     augmented_set_ids: list[int],
     experiment_id: int | None = None,
 ) -> int:
-    """A queued job; the caller writes its folder and sets job_dir in the same transaction."""
+    """A queued job; the caller writes its folder and sets job_dir in the same transaction.
+    jobs.actor is the current actor (storage/actor.py): who submitted it, when a login is configured."""
     return conn.execute(
         tables.jobs.insert()
         .values(
@@ -62,6 +64,7 @@ def create_job(
             config=json.dumps(config),
             status="queued",
             progress=0.0,
+            actor=current_actor(),
             created_at=_now(),
         )
         .returning(tables.jobs.c.id)
