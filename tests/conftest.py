@@ -1,8 +1,9 @@
 """Shared fixtures: a real DuckDB file per test, the demo data, the bundled model, shared data.
 
-Every test that touches storage gets its own database file in a temp dir through `db_url`,
-which also points WORKBENCH_DB_URL and WORKBENCH_DATA_DIR at it, so subprocesses the test starts
-(the CLI, the scheduler, a worker) use the same file.
+Every test that touches storage gets its own database through `db_url` (a DuckDB file in a temp
+dir, or with the both_stores marker also a PostgreSQL database: tests/stores.py), which also
+points WORKBENCH_DB_URL and WORKBENCH_DATA_DIR at it, so subprocesses the test starts (the CLI,
+the scheduler, a worker) use the same database.
 """
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+# db_url, demo_db and the PostgreSQL server for tests marked both_stores live in tests/stores.py.
+from stores import db_url, demo_db, pg_demo_template, pg_schema_template, pg_server, store  # noqa: F401
+from stores import pytest_configure, pytest_generate_tests  # noqa: F401
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -25,13 +29,6 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(folder))
     return folder
-
-
-@pytest.fixture
-def db_url(data_dir, monkeypatch) -> str:
-    url = f"duckdb:///{data_dir / 'workbench.duckdb'}"
-    monkeypatch.setenv("WORKBENCH_DB_URL", url)
-    return url
 
 
 @pytest.fixture(scope="session")
@@ -51,13 +48,6 @@ def _demo_template(tmp_path_factory) -> Path:
         else:
             os.environ["WORKBENCH_DB_URL"] = old
     return folder / "workbench.duckdb"
-
-
-@pytest.fixture
-def demo_db(_demo_template, db_url) -> str:
-    """A database holding the demo catalog (dataset 1) and search logs (dataset 2)."""
-    shutil.copy(_demo_template, db_url.removeprefix("duckdb:///"))
-    return db_url
 
 
 def shared_file(relative: str) -> Path:

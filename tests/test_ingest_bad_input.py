@@ -17,6 +17,7 @@ from tests.conftest import PROJECT_ROOT
 from workbench.errors import BadInput
 from workbench.ingest import ingest_file
 
+pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 CORPUS = PROJECT_ROOT / "tests" / "bad_input"
 
 CASES = [
@@ -144,6 +145,7 @@ def test_kill_9_during_ingest_leaves_no_partial_dataset(demo_db, tmp_path):
 HOLDER = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
+@pytest.mark.duckdb_only  # PostgreSQL has no one-process lock to wait for
 def test_a_database_held_by_another_process_is_retried_then_reported(demo_db, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("product_id,title\np1,Drill\n")
