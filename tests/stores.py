@@ -34,13 +34,14 @@ STORES = ("duckdb", "postgres")
 def pytest_configure(config):
     config.addinivalue_line("markers", "both_stores: run the test on DuckDB and on a real PostgreSQL server")
     config.addinivalue_line("markers", "duckdb_only: in a both_stores module, a test about the DuckDB file itself")
+    config.addinivalue_line("markers", "postgres_only: in a both_stores module, a test about the PostgreSQL server")
     config.addinivalue_line("markers", "ray: needs a Ray head; runs only inside a loopback-only network namespace")
 
 
 def pytest_generate_tests(metafunc):
     marked = metafunc.definition.get_closest_marker
     if "store" in metafunc.fixturenames and marked("both_stores") and not marked("duckdb_only"):
-        metafunc.parametrize("store", STORES, indirect=True)
+        metafunc.parametrize("store", ["postgres"] if marked("postgres_only") else STORES, indirect=True)
 
 
 def _pg_bin(name: str) -> str | None:
@@ -69,8 +70,18 @@ class PostgresServer:
             shutil.chown(self.folder, PG_USER)
         self._run(self.initdb, "-D", str(self.data), "-U", PG_USER, "--auth=trust", "--encoding=UTF8",
                   "--locale=C", "--no-sync")  # fmt: skip
+        self._start()
+
+    def _start(self) -> None:
         options = f"-c listen_addresses='' -k {self.socket} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(self.pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "start")
+
+    def go_down(self) -> None:
+        """Stop serving, closing every connection, as a server restart does (go_up starts it again)."""
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def go_up(self) -> None:
+        self._start()
 
     def stop(self) -> None:
         try:

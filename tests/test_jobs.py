@@ -246,6 +246,24 @@ def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, ti
     assert not process_alive(int(row["handle"]))
 
 
+@pytest.mark.postgres_only
+def test_a_job_goes_on_while_postgresql_restarts_and_ends_done(env, data_dir, tiny_model, pg_server):
+    # The worker never opens the database; the scheduler waits for the server and catches up.
+    job_id = submit_job(store_sample_set(), quick(tiny_model, epochs=3, patience=0))
+    wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
+    scheduler_log = data_dir / "jobs" / "scheduler.log"
+    pg_server.go_down()
+    try:
+        wait_for(lambda: "database unavailable, retrying" in scheduler_log.read_text(), timeout_s=120)
+    finally:
+        pg_server.go_up()
+    done = wait_job(job_id, timeout_s=600, poll_s=0.5)
+    assert done["status"] == "done", done["error"]
+    with begin() as conn:
+        rows = store.read_job_metrics(conn, job_id)
+    assert rows[(rows["split"] == "val") & (rows["name"] == "loss")]["epoch"].tolist() == [1.0, 2.0, 3.0]
+
+
 def test_cli_train_on_a_missing_sample_set_fails_with_one_clear_line(env):
     proc = subprocess.run([sys.executable, "-m", "workbench", "train", "--sample-set", "99", "--json"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)  # fmt: skip

@@ -28,12 +28,16 @@ from pathlib import Path
 
 from storage import jobs as store
 from storage.db import begin, data_dir
-from storage.errors import DatabaseBusy, NotFound
+from sqlalchemy.exc import OperationalError
+
+from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound
 from workbench.jobs.backend import JobBackend, get_backend, process_alive
 from workbench.train.folder import JobFolder
 
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("WORKBENCH_HEARTBEAT_TIMEOUT_S", "30"))
 POLL_S = float(os.environ.get("WORKBENCH_SCHEDULER_POLL_S", "1.0"))
+# A database server that restarts (PostgreSQL) is waited for this long; workers go on meanwhile.
+OUTAGE_S = float(os.environ.get("WORKBENCH_DB_OUTAGE_S", "600"))
 LOG_TAIL_LINES = 20
 
 log = logging.getLogger("workbench.scheduler")
@@ -135,13 +139,13 @@ class Scheduler:
             if not exited:
                 store.set_job_status(conn, job_id, "running", **fields)
                 return
-            self.running.pop(job_id)
             if status.get("state") == "done":
                 store.set_job_status(conn, job_id, "done", **fields, metrics=status.get("metrics") or {}, error=None, finished_at=_now())
-                log.info(f"job {job_id}: done")
-                return
-            store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(info, status, hung, age), finished_at=_now())
-            log.info(f"job {job_id}: failed")
+            else:
+                store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(info, status, hung, age), finished_at=_now())
+        # Forgotten only once the outcome is committed: a database that fails now keeps it watched.
+        self.running.pop(job_id)
+        log.info(f"job {job_id}: {'done' if status.get('state') == 'done' else 'failed'}")
 
     def failure(self, info: dict, status: dict, hung: bool, age: float | None) -> str:
         folder, handle, backend = info["folder"], info["handle"], info["backend"]
@@ -229,13 +233,23 @@ def main() -> int:
         return 0  # another scheduler runs
     scheduler = Scheduler()
     scheduler.adopt()
+    down_since = None
     while True:
         try:
             scheduler.tick()
             busy = scheduler.pending()
+            down_since = None
         except DatabaseBusy as e:  # another process held the file for long: try again next tick
             log.info(f"database busy, retrying: {e}")
             time.sleep(POLL_S)
+            continue
+        except (DatabaseUnavailable, OperationalError) as e:  # a server restarting: wait, within reason
+            down_since = down_since or time.monotonic()
+            if time.monotonic() - down_since > OUTAGE_S:
+                log.info(f"database unavailable for over {OUTAGE_S:.0f} s, exiting (the next scheduler adopts the jobs): {e}")
+                return 1
+            log.info(f"database unavailable, retrying: {e}")
+            time.sleep(max(POLL_S, 1.0))
             continue
         if not busy:
             # Release, then look once more: a job queued in between would otherwise wait for the
