@@ -107,13 +107,18 @@ def set_job_status(conn: Connection, job_id: int, status: str, **fields) -> None
 
 
 def claim_next_job(conn: Connection) -> dict | None:
-    """The oldest queued job, marked running in the same transaction; None when nothing is queued."""
+    """The oldest queued job, marked running in the same transaction; None when nothing is queued.
+    The UPDATE is conditional on the job still being queued, so two schedulers on one PostgreSQL
+    database never both take a job (the second one's UPDATE waits, then matches no row)."""
     t = tables.jobs
-    row = conn.execute(select(t.c.id).where(t.c.status == "queued").order_by(t.c.id).limit(1)).first()
-    if row is None:
-        return None
-    conn.execute(t.update().where(t.c.id == row.id).values(status="running", started_at=_now(), error=None))
-    return get_job(conn, row.id)
+    for job_id in conn.execute(select(t.c.id).where(t.c.status == "queued").order_by(t.c.id).limit(5)).scalars().all():
+        claimed = conn.execute(
+            t.update().where(t.c.id == job_id, t.c.status == "queued")
+            .values(status="running", started_at=_now(), error=None).returning(t.c.id)
+        ).first()
+        if claimed is not None:
+            return get_job(conn, job_id)
+    return None
 
 
 def count_jobs(conn: Connection, statuses: tuple[str, ...]) -> int:

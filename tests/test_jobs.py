@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,37 @@ def test_job_rows_round_trip_and_claim_takes_the_oldest_queued(db_url):
             store.get_job(conn, first)
         with pytest.raises(ValueError, match="job status must be one of"):
             store.set_job_status(conn, second, "paused")
+
+
+@pytest.mark.postgres_only
+def test_two_schedulers_on_one_postgresql_never_claim_the_same_job(db_url):
+    from sqlalchemy import text
+
+    from storage.db import get_engine
+
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=1, config={}, setting="none", seed=0, augmented_set_ids=[])
+    first = get_engine(db_url).connect()
+    transaction = first.begin()
+    assert store.claim_next_job(first)["id"] == job_id  # claimed, not committed yet
+    second: dict = {}
+
+    def claim():
+        with begin() as conn:
+            second["job"] = store.claim_next_job(conn)
+
+    thread = threading.Thread(target=claim)
+    thread.start()
+    def waiting_on_a_lock():  # a fresh transaction per look: pg_stat_activity is a per-transaction snapshot
+        with begin() as conn:
+            return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar()
+
+    wait_for(waiting_on_a_lock)  # the second claim waits on the first one's row lock
+    transaction.commit()
+    first.close()
+    thread.join(timeout=60)
+    assert second == {"job": None}
+    assert job(job_id)["status"] == "running"
 
 
 def test_submit_writes_the_folder_with_train_plus_augmented_sets(env, data_dir, tiny_model):
