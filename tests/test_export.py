@@ -12,6 +12,8 @@ from storage.samples import create_sample_set, insert_samples
 from workbench.augment.export import EXPORT_COLUMNS, export_augmented_set, export_frame, neutralize, to_csv_bytes
 from workbench.errors import BadInput, MissingData
 
+pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+
 RISKY = ["=HYPERLINK(\"http://x\")", "+1 drill", "-5 ft hose", "@SUM(A1)", "plain 水管 3/4 in."]
 
 

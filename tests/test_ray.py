@@ -140,6 +140,7 @@ def test_the_backend_submits_reports_the_exit_code_and_shows_the_driver_log(on_r
     assert f"{folder}/config.json does not exist: --job-dir must be a job folder written at submit" in backend.logs(handle, folder)
 
 
+@pytest.mark.both_stores  # the team set-up: PostgreSQL and Ray together
 def test_a_small_training_job_on_ray_ends_done_with_its_metrics_in_the_database(on_ray, tiny_model):
     job_id = submit_job(store_sample_set(), quick(tiny_model, epochs=2))
     done = wait_job(job_id, timeout_s=600, poll_s=0.5)
