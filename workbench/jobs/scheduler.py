@@ -26,10 +26,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from storage import jobs as store
-from storage.db import begin, data_dir
 from sqlalchemy.exc import OperationalError
 
+from storage import jobs as store
+from storage.db import begin, data_dir
 from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound
 from workbench.jobs.backend import JobBackend, get_backend, process_alive
 from workbench.train.folder import JobFolder
