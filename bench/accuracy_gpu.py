@@ -1,6 +1,6 @@
 """bench/accuracy.py's experiments trained on a lent GPU, through the job folder protocol.
 
-A worker reads and writes only its job folder (workbench/jobs/folder.py), so an experiment prepared and
+A worker reads and writes only its job folder (workbench/train/folder.py), so an experiment prepared and
 submitted here can train on another machine, and its folders come back to be adopted the way the
 scheduler adopts a worker that finished without it:
 
@@ -131,7 +131,7 @@ def collect(data_dir: Path, results: Path) -> dict:
     returned = {int(m.name.split("/")[0]) for m in members}
     with begin() as conn:
         for job_id in sorted(returned):
-            job_store.set_job_status(conn, job_id, "running", pid=None)
+            job_store.set_job_status(conn, job_id, "running", handle=None)
         for job_id in {j for experiment in saved["experiments"] for j in experiment["job_ids"]} - returned:
             job_store.set_job_status(conn, job_id, "cancelled", error="its folder did not come back from the GPU run")
     Scheduler().adopt()  # pid None: the worker has exited; status.json says done or failed

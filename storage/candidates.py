@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
-from storage import tables
+from storage import bulk, tables
+from storage.actor import current_actor
 from storage.clock import utc_now
 from storage.db import fetch_frame, read_frame, read_row
 
@@ -62,7 +63,7 @@ def create_augment_run(conn: Connection, sample_set_id: int, recipe: dict, seed:
 
 
 def insert_candidates(conn: Connection, augment_run_id: int, frame: pd.DataFrame) -> int:
-    """All candidates of a run in one statement (Arrow on DuckDB); status starts 'pending'."""
+    """All candidates of a run in one statement (Arrow on DuckDB, COPY on PostgreSQL); status starts 'pending'."""
     import pyarrow as pa
 
     data = frame[CANDIDATE_COLUMNS].copy()
@@ -76,6 +77,8 @@ def insert_candidates(conn: Connection, augment_run_id: int, frame: pd.DataFrame
             raw.execute(f"INSERT INTO candidates ({', '.join(data.columns)}) SELECT * FROM _new_candidates")
         finally:
             raw.unregister("_new_candidates")
+    elif conn.dialect.name == "postgresql":
+        bulk.copy_in(conn, C, data)
     elif len(data):
         conn.execute(C.insert(), data.astype(object).where(data.notna(), None).to_dict("records"))
     return len(data)
@@ -149,13 +152,15 @@ def list_augmenters(conn: Connection, augment_run_id: int) -> list[str]:
 
 def set_candidate_status(conn: Connection, augment_run_id: int, where: CandidateFilter, status: str,
                          description: str = "") -> tuple[int, int]:
-    """Set `status` on every candidate matching `where`, as one undoable action: (action_id, rows)."""
+    """Set `status` on every candidate matching `where`, as one undoable action: (action_id, rows).
+    The action records the current actor (storage/actor.py) when a login is configured."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     condition = and_(where.where(augment_run_id), C.c.status != status)
     action_id = conn.execute(
         tables.review_actions.insert()
-        .values(augment_run_id=augment_run_id, description=description or f"set {status}", undone=False, created_at=utc_now())
+        .values(augment_run_id=augment_run_id, description=description or f"set {status}", undone=False,
+                actor=current_actor(), created_at=utc_now())
         .returning(tables.review_actions.c.id)
     ).scalar_one()
     conn.execute(

@@ -12,7 +12,7 @@ import json
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from storage import tables
+from storage import bulk, tables
 from storage.clock import utc_now
 from storage.db import fetch_frame, read_row
 
@@ -144,7 +144,20 @@ def read_dataset_rows(conn: Connection, table_name: str, dataset_id: int) -> pd.
 
 
 def insert_dataset_rows(conn: Connection, table_name: str, frame: pd.DataFrame) -> None:
-    """Insert rows through SQLAlchemy in batches (databases other than DuckDB)."""
+    """Insert a frame's rows (columns named as the table's): Arrow on DuckDB, COPY on PostgreSQL,
+    else SQLAlchemy in batches."""
+    if conn.dialect.name == "postgresql":
+        bulk.copy_in(conn, tables.metadata.tables[table_name], frame)
+        return
+    if conn.dialect.name == "duckdb":
+        raw = conn.connection.driver_connection
+        raw.register("_new_rows", frame)
+        try:
+            columns = ", ".join(f'"{c}"' for c in frame.columns)
+            raw.execute(f'INSERT INTO "{table_name}" ({columns}) SELECT {columns} FROM _new_rows')
+        finally:
+            raw.unregister("_new_rows")
+        return
     frame = frame.astype(object).where(frame.notna(), None)
     records = frame.to_dict("records")
     for start in range(0, len(records), BATCH_ROWS):

@@ -29,10 +29,10 @@ from sqlalchemy import Connection, Engine, create_engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from storage import tables
+from storage import bulk, tables
 from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound, SchemaTooNew
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 INGEST_TABLES = ("products", "search_events", "labeled_pairs", "rejected_rows")
 
 
@@ -77,6 +77,26 @@ def _upgrade_to_4(conn: Connection) -> None:
             conn.execute(text(sql))
 
 
+def _upgrade_to_5(conn: Connection) -> None:
+    """Jobs name their backend and carry its handle as text (a Ray submission id is not a pid);
+    jobs and review actions record who did them when a login is configured."""
+    # DuckDB refuses ALTER on a table with an index: drop, alter, create it again.
+    indexes = []
+    if conn.dialect.name == "duckdb":
+        query = text("SELECT sql FROM duckdb_indexes() WHERE table_name = 'jobs'")
+        indexes = list(conn.execute(query).scalars())
+        _drop_dataset_index(conn, "jobs")
+    conn.execute(text("ALTER TABLE jobs ALTER COLUMN pid TYPE VARCHAR"))
+    conn.execute(text("ALTER TABLE jobs RENAME COLUMN pid TO handle"))
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN backend VARCHAR"))
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN actor VARCHAR"))
+    # Every job before schema 5 was started by the local backend.
+    conn.execute(text("UPDATE jobs SET backend = 'local' WHERE handle IS NOT NULL"))
+    conn.execute(text("ALTER TABLE review_actions ADD COLUMN actor VARCHAR"))
+    for sql in indexes:
+        conn.execute(text(sql))
+
+
 def _drop_dataset_index(conn: Connection, table_name: str) -> None:
     query = text("SELECT index_name FROM duckdb_indexes() WHERE table_name = :t")
     for name in list(conn.execute(query, {"t": table_name}).scalars()):
@@ -85,7 +105,9 @@ def _drop_dataset_index(conn: Connection, table_name: str) -> None:
 
 # version -> function that upgrades a file from version-1 to version. They all run in one
 # transaction with the version bump, so a failed upgrade leaves the file as it was.
-UPGRADES: dict[int, Callable[[Connection], None]] = {2: _upgrade_to_2, 3: _upgrade_to_3, 4: _upgrade_to_4}
+UPGRADES: dict[int, Callable[[Connection], None]] = {
+    2: _upgrade_to_2, 3: _upgrade_to_3, 4: _upgrade_to_4, 5: _upgrade_to_5,
+}
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -225,7 +247,10 @@ def read_frame(conn: Connection, query) -> pd.DataFrame:
 
 
 def fetch_frame(conn: Connection, query) -> pd.DataFrame:
-    """A large SELECT as a DataFrame in one query: DuckDB's own fetch on DuckDB, columns as the query's."""
+    """A large SELECT as a DataFrame in one query, columns as the query's: DuckDB's own fetch on
+    DuckDB, COPY on PostgreSQL (storage/bulk.py), rows through SQLAlchemy elsewhere."""
+    if conn.dialect.name == "postgresql":
+        return bulk.copy_out(conn, query)
     if conn.dialect.name != "duckdb":
         return read_frame(conn, query)
     columns = list(query.selected_columns.keys())

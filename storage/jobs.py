@@ -1,6 +1,6 @@
 """Training jobs, their metric rows and experiments (training jobs submitted together: settings x seeds).
 
-A job is a row here plus a folder `data/jobs/<id>/` (workbench/jobs/folder.py). The scheduler is
+A job is a row here plus a folder `data/jobs/<id>/` (workbench/train/folder.py). The scheduler is
 the only writer of status, progress and metrics while a job runs; it copies them from the folder
 with short-lived connections. status: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'.
 """
@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from storage import tables
+from storage.actor import current_actor
 from storage.clock import utc_now
 from storage.db import read_row
 from storage.errors import NotFound
@@ -47,7 +48,8 @@ def create_job(
     augmented_set_ids: list[int],
     experiment_id: int | None = None,
 ) -> int:
-    """A queued job; the caller writes its folder and sets job_dir in the same transaction."""
+    """A queued job; the caller writes its folder and sets job_dir in the same transaction.
+    jobs.actor is the current actor (storage/actor.py): who submitted it, when a login is configured."""
     return conn.execute(
         tables.jobs.insert()
         .values(
@@ -59,6 +61,7 @@ def create_job(
             config=json.dumps(config),
             status="queued",
             progress=0.0,
+            actor=current_actor(),
             created_at=utc_now(),
         )
         .returning(tables.jobs.c.id)
@@ -100,13 +103,18 @@ def set_job_status(conn: Connection, job_id: int, status: str, **fields) -> None
 
 
 def claim_next_job(conn: Connection) -> dict | None:
-    """The oldest queued job, marked running in the same transaction; None when nothing is queued."""
+    """The oldest queued job, marked running in the same transaction; None when nothing is queued.
+    The UPDATE is conditional on the job still being queued, so two schedulers on one PostgreSQL
+    database never both take a job (the second one's UPDATE waits, then matches no row)."""
     t = tables.jobs
-    row = conn.execute(select(t.c.id).where(t.c.status == "queued").order_by(t.c.id).limit(1)).first()
-    if row is None:
-        return None
-    conn.execute(t.update().where(t.c.id == row.id).values(status="running", started_at=utc_now(), error=None))
-    return get_job(conn, row.id)
+    for job_id in conn.execute(select(t.c.id).where(t.c.status == "queued").order_by(t.c.id).limit(5)).scalars().all():
+        claimed = conn.execute(
+            t.update().where(t.c.id == job_id, t.c.status == "queued")
+            .values(status="running", started_at=utc_now(), error=None).returning(t.c.id)
+        ).first()
+        if claimed is not None:
+            return get_job(conn, job_id)
+    return None
 
 
 def count_jobs(conn: Connection, statuses: tuple[str, ...]) -> int:

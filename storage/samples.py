@@ -6,9 +6,9 @@ import json
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from storage import tables
+from storage import bulk, tables
 from storage.clock import utc_now
-from storage.db import read_frame, read_row
+from storage.db import fetch_frame, read_frame, read_row
 
 SAMPLE_COLUMNS = ["sample_id", "query", "product_id", "product_text", "category", "label", "split", "cold_start"]
 
@@ -28,7 +28,7 @@ def create_sample_set(conn: Connection, name: str, dataset_id: int, config: dict
 
 
 def insert_samples(conn: Connection, sample_set_id: int, samples: pd.DataFrame) -> int:
-    """Insert a frame with SAMPLE_COLUMNS in one statement (Arrow on DuckDB)."""
+    """Insert a frame with SAMPLE_COLUMNS in one statement (Arrow on DuckDB, COPY on PostgreSQL)."""
     frame = samples[SAMPLE_COLUMNS].copy()
     frame.insert(0, "sample_set_id", sample_set_id)
     frame["cold_start"] = frame["cold_start"].astype(bool)
@@ -40,6 +40,8 @@ def insert_samples(conn: Connection, sample_set_id: int, samples: pd.DataFrame) 
             raw.execute(f"INSERT INTO samples ({', '.join(frame.columns)}) SELECT * FROM _new_samples")
         finally:
             raw.unregister("_new_samples")
+    elif conn.dialect.name == "postgresql":
+        bulk.copy_in(conn, tables.samples, frame)
     else:
         conn.execute(tables.samples.insert(), frame.to_dict("records"))
     return len(frame)
@@ -66,10 +68,7 @@ def read_samples(conn: Connection, sample_set_id: int, split: str | None = None,
     query = query.order_by(t.c.sample_id)
     if limit is not None:
         query = query.limit(int(limit))
-    if conn.dialect.name == "duckdb":
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        return conn.connection.driver_connection.execute(str(compiled)).df()
-    return pd.read_sql(query, conn)
+    return fetch_frame(conn, query)
 
 
 def delete_sample_set(conn: Connection, sample_set_id: int) -> None:

@@ -162,7 +162,7 @@ def insert_rejected(raw: duckdb.DuckDBPyConnection, dataset_id: int, mapping: di
                     parse_rejected: list[tuple[int, str, str | None, str]]) -> None:
     """Store rejected rows: the checked ones (raw = the row as JSON) and the ones the reader could not split."""
     pairs = ", ".join(f"?, CAST(s.{quote(c)} AS VARCHAR)" for c in columns)
-    field_to_column = "CASE " + " ".join(f"WHEN c._field = ? THEN ?" for _ in mapping) + " ELSE c._field END" \
+    field_to_column = "CASE " + " ".join("WHEN c._field = ? THEN ?" for _ in mapping) + " ELSE c._field END" \
         if mapping else "c._field"
     params: list = [dataset_id]
     for ours, theirs in mapping.items():

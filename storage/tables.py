@@ -171,6 +171,7 @@ review_actions = Table(
     Column("description", String),
     Column("undone", Boolean, nullable=False, default=False),
     Column("created_at", DateTime),
+    Column("actor", String),  # who did it, when a login is configured (schema 5); else NULL
 )
 
 review_undo = Table(
@@ -222,7 +223,9 @@ jobs = Table(
     Column("config", Text, nullable=False),  # JSON of the TrainConfig
     Column("status", String, nullable=False, default="queued"),
     Column("job_dir", String),
-    Column("pid", Integer),
+    Column("backend", String),  # 'local' | 'ray': cancel, resume and adopt go through it (schema 5)
+    Column("handle", String),  # the backend's handle: a pid, a Ray submission id (schema 5; was pid INTEGER)
+    Column("actor", String),  # who submitted it, when a login is configured (schema 5); else NULL
     Column("device", String),
     Column("progress", Double),  # 0..1
     Column("eta_s", Double),

@@ -1,10 +1,11 @@
 """Shared fixtures: a real DuckDB file per test, the demo data, the bundled and tiny models,
 shared data, the command line in-process.
 
-Every test that touches storage gets its own database file in a temp dir through `db_url`,
-which also points WORKBENCH_DB_URL and WORKBENCH_DATA_DIR at it, so subprocesses the test starts
-(the CLI, the scheduler, a worker) use the same file. What is slow to build (the demo data, a
-sample set of it, the tiny model) is built once per session and copied into each test.
+Every test that touches storage gets its own database through `db_url` (a DuckDB file in a temp
+dir, or with the both_stores marker also a PostgreSQL database: tests/stores.py), which also
+points WORKBENCH_DB_URL and WORKBENCH_DATA_DIR at it, so subprocesses the test starts (the CLI,
+the scheduler, a worker) use the same database. What is slow to build (the demo data, a sample
+set of it, the tiny model) is built once per session and copied into each test.
 
 Tests that start processes (a scheduler, a worker, a browser, a second writer) are marked
 `slow`: `make test-fast` leaves them out, `make test` runs everything.
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+# db_url, demo_db and the PostgreSQL server for tests marked both_stores live in tests/stores.py.
+from stores import db_url, demo_db, pg_demo_template, pg_schema_template, pg_server, store  # noqa: F401
+from stores import pytest_configure, pytest_generate_tests  # noqa: F401
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -31,13 +35,6 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(folder))
     return folder
-
-
-@pytest.fixture
-def db_url(data_dir, monkeypatch) -> str:
-    url = f"duckdb:///{data_dir / 'workbench.duckdb'}"
-    monkeypatch.setenv("WORKBENCH_DB_URL", url)
-    return url
 
 
 # --- session templates: built once, each test gets its own copy ---------------------------
@@ -74,13 +71,6 @@ def _demo_sample_set_template(tmp_path_factory, _demo_template) -> Path:
 
     return _build_database(tmp_path_factory.mktemp("demo-samples"),
                            lambda: build_sample_set(2, SampleConfig(seed=0, cold_start_share=0.1)), _demo_template)
-
-
-@pytest.fixture
-def demo_db(_demo_template, db_url) -> str:
-    """A database holding the demo catalog (dataset 1) and search logs (dataset 2)."""
-    shutil.copy(_demo_template, db_url.removeprefix("duckdb:///"))
-    return db_url
 
 
 @pytest.fixture

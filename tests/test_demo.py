@@ -3,10 +3,13 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from storage import datasets
 from storage.db import begin
 from workbench import demo
+
+pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 
 
 def _generate(seed: int):

@@ -20,6 +20,8 @@ from workbench import experiments as ex
 from workbench.cli import main
 from workbench.train.metrics import compute_metrics, slice_metrics
 
+pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+
 N_QUERIES = 12  # three samples each: one relevant product, two irrelevant
 
 

@@ -13,6 +13,8 @@ from workbench.augment.export import EXPORT_COLUMNS, export_augmented_set, expor
 from workbench.escaping import neutralize
 from workbench.errors import BadInput, MissingData
 
+pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+
 RISKY = ["=HYPERLINK(\"http://x\")", "+1 drill", "-5 ft hose", "@SUM(A1)", "plain 水管 3/4 in."]
 
 

@@ -12,6 +12,8 @@ from tests.conftest import shared_file
 from workbench.errors import BadInput, MissingData
 from workbench.ingest import guess_mapping, ingest_bytes, ingest_file, preview_file
 
+pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+
 CATALOG = (
     "product_id,title,price,color,brand\n"
     "p1,Red drill,10.5,red,Acme\n"

@@ -20,6 +20,7 @@ from tests.conftest import PROJECT_ROOT
 from workbench.errors import BadInput
 from workbench.ingest import ingest_file
 
+pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 CORPUS = PROJECT_ROOT / "tests" / "bad_input"
 
 CASES = [
@@ -230,6 +231,7 @@ HOLDER = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held
 
 
 @pytest.mark.slow  # starts processes
+@pytest.mark.duckdb_only  # PostgreSQL has no one-process lock to wait for
 def test_a_database_held_by_another_process_is_retried_then_reported(demo_db, tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("product_id,title\np1,Drill\n")

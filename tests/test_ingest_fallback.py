@@ -1,6 +1,8 @@
 """The path for databases that are not DuckDB (PostgreSQL for a team): rows are checked in an
-in-memory DuckDB and written through SQLAlchemy. No PostgreSQL here, so the path runs against a
-DuckDB file through plain SQLAlchemy inserts, which is exactly what it does elsewhere."""
+in-memory DuckDB, then written to the real database (COPY on PostgreSQL, SQLAlchemy inserts
+elsewhere). Each test runs on a DuckDB file through that path and on a real PostgreSQL server."""
+import pytest
+
 from storage import datasets
 from storage.db import begin
 from workbench.ingest import _ingest
@@ -16,6 +18,9 @@ def _ingest_through_sqlalchemy(path, kind, tmp_path, catalog_dataset_id=None):
         return ingest_elsewhere(conn, info, kind, path.name, None, catalog_dataset_id, lambda *a: None, _ingest)
 
 
+pytestmark = pytest.mark.both_stores
+
+
 def test_catalog_and_logs_go_in_through_sqlalchemy_with_the_same_checks(db_url, tmp_path):
     catalog = tmp_path / "catalog.csv"
     catalog.write_text("product_id,title,price,color\np1,Drill,10.5,red\np2,,3,blue\np3,Saw,7,grey\n")
@@ -28,11 +33,15 @@ def test_catalog_and_logs_go_in_through_sqlalchemy_with_the_same_checks(db_url, 
     assert (log.dataset_id, log.rows_accepted, log.rejections) == (2, 2, {"product not in the catalog": 1})
     with begin() as conn:
         products = datasets.read_products(conn, 1)
+        logs_products = datasets.read_products(conn, 2)
         events = datasets.read_events(conn, 2)
         rejected = datasets.read_rejected_rows(conn, 2)
         assert datasets.get_dataset(conn, 2)["catalog_dataset_id"] == 1
     assert products[["product_id", "title", "price", "attributes"]].values.tolist() == [
         ["p1", "Drill", 10.5, '{"color":"red"}'], ["p3", "Saw", 7.0, '{"color":"grey"}']]
+    # Issue 12: the in-memory check database numbered the logs dataset 1, the catalog's id, so the
+    # logs dataset received copies of the catalog's products.
+    assert logs_products.empty
     assert events[["query", "product_id", "position", "clicked"]].values.tolist() == [
         ["drill", "p1", 1, True], ["saw", "p3", 1, False]]
     assert str(events["timestamp"][0]) == "2026-01-02 03:04:05"

@@ -11,26 +11,30 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from test_train_support import process_alive, store_augmented_set, store_sample_set, wait_for
 
 from storage import jobs as store
+from storage.actor import acting_as
 from storage.db import begin
 from storage.errors import NotFound
 from workbench.errors import BadInput
-from workbench.jobs.backend import _group_members
-from workbench.jobs.folder import JobFolder
+from workbench.jobs.backend import group_members
+from workbench.train.folder import JobFolder
 from workbench.jobs.queue import cancel_job, delete_job, job_summary, resume_job, submit_job, wait_job
 from workbench.jobs.scheduler import Scheduler, is_running
 from workbench.train.config import TrainConfig
+
+pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def env(db_url, monkeypatch):
+def env(db_url, data_dir, monkeypatch):
     monkeypatch.setenv("WORKBENCH_SCHEDULER_POLL_S", "0.2")
     monkeypatch.setenv("WORKBENCH_TORCH_THREADS", "1")  # the test machine is shared
     yield db_url
@@ -73,14 +77,45 @@ def test_job_rows_round_trip_and_claim_takes_the_oldest_queued(db_url):
             store.set_job_status(conn, second, "paused")
 
 
-def test_submit_writes_the_folder_with_train_plus_augmented_sets(env, tiny_model):
+@pytest.mark.postgres_only
+def test_two_schedulers_on_one_postgresql_never_claim_the_same_job(db_url):
+    from sqlalchemy import text
+
+    from storage.db import get_engine
+
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=1, config={}, setting="none", seed=0, augmented_set_ids=[])
+    first = get_engine(db_url).connect()
+    transaction = first.begin()
+    assert store.claim_next_job(first)["id"] == job_id  # claimed, not committed yet
+    second: dict = {}
+
+    def claim():
+        with begin() as conn:
+            second["job"] = store.claim_next_job(conn)
+
+    thread = threading.Thread(target=claim)
+    thread.start()
+    def waiting_on_a_lock():  # a fresh transaction per look: pg_stat_activity is a per-transaction snapshot
+        with begin() as conn:
+            return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar()
+
+    wait_for(waiting_on_a_lock)  # the second claim waits on the first one's row lock
+    transaction.commit()
+    first.close()
+    thread.join(timeout=60)
+    assert second == {"job": None}
+    assert job(job_id)["status"] == "running"
+
+
+def test_submit_writes_the_folder_with_train_plus_augmented_sets(env, data_dir, tiny_model):
     set_id = store_sample_set()
     extra = store_augmented_set(set_id, "typos")
     job_id = submit_job(set_id, quick(tiny_model), [extra], start_scheduler=False)
     row = job(job_id)
     folder = JobFolder(row["job_dir"])
     assert row["status"] == "queued" and row["setting"] == "typos" and row["augmented_set_ids"] == [extra]
-    assert folder.path == Path(env.removeprefix("duckdb:///")).parent / "jobs" / str(job_id)
+    assert folder.path == data_dir / "jobs" / str(job_id)
     train = folder.read_split("train")
     assert (train["source"] == "sample").sum() == (train["source"] == f"augmented:{extra}").sum() > 0
     assert folder.read_config()["model"] == tiny_model
@@ -88,15 +123,24 @@ def test_submit_writes_the_folder_with_train_plus_augmented_sets(env, tiny_model
     assert not folder.path.exists()
 
 
-def test_submit_with_another_sample_sets_augmented_set_writes_nothing(env, tiny_model):
+def test_a_job_records_who_submitted_it_when_someone_is_logged_in(env, tiny_model):
+    set_id = store_sample_set()
+    anonymous = submit_job(set_id, quick(tiny_model), start_scheduler=False)
+    with acting_as("ana@example.com"):
+        named = submit_job(set_id, quick(tiny_model), start_scheduler=False)
+    assert (job(anonymous)["actor"], job(named)["actor"]) == (None, "ana@example.com")
+    assert job_summary(named)["actor"] == "ana@example.com"
+
+
+def test_submit_with_another_sample_sets_augmented_set_writes_nothing(env, data_dir, tiny_model):
     first, second = store_sample_set(), store_sample_set()
     extra = store_augmented_set(first)
     with pytest.raises(BadInput, match=rf"augmented set {extra} \('typos'\) belongs to sample set {first}, not {second}"):
         submit_job(second, quick(tiny_model), [extra])
     with begin() as conn:
         assert store.list_jobs(conn).empty
-    assert not (Path(env.removeprefix("duckdb:///")).parent / "jobs").exists() or not any(
-        p.name[0].isdigit() or p.name.startswith(".new") for p in (Path(env.removeprefix("duckdb:///")).parent / "jobs").iterdir()
+    assert not (data_dir / "jobs").exists() or not any(
+        p.name[0].isdigit() or p.name.startswith(".new") for p in (data_dir / "jobs").iterdir()
     )
 
 
@@ -134,8 +178,9 @@ def test_cancel_stops_the_worker_and_its_process_group(env, tiny_model):
     row = wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
     summary = cancel_job(job_id)
     assert summary["status"] == "cancelled" and summary["error"] == "cancelled by the user"
-    assert not process_alive(row["pid"])
-    assert _group_members(row["pid"]) == []
+    assert row["backend"] == "local"
+    assert not process_alive(int(row["handle"]))
+    assert group_members(int(row["handle"])) == []
     with pytest.raises(BadInput, match=f"job {job_id} is cancelled; only queued or running jobs can be cancelled"):
         cancel_job(job_id)
     wait_for(lambda: not is_running(), timeout_s=60)
@@ -148,7 +193,7 @@ def test_a_worker_killed_with_kill_9_fails_the_job_and_resume_continues_from_the
     job_id = submit_job(set_id, quick(tiny_model, epochs=4, patience=0))
     folder = JobFolder(job(job_id)["job_dir"])
     wait_for(lambda: (folder.checkpoints / "last.pt").exists(), timeout_s=300, poll_s=0.02)
-    pid = job(job_id)["pid"]
+    pid = int(job(job_id)["handle"])
     os.killpg(pid, signal.SIGSTOP)  # freeze it, so it cannot finish before the kill
     os.kill(pid, signal.SIGKILL)
     failed = wait_for(lambda: (r := job(job_id))["status"] == "failed" and r)
@@ -193,7 +238,7 @@ def test_a_job_left_running_by_a_dead_scheduler_and_worker_is_failed_on_the_next
     folder = JobFolder(job(job_id)["job_dir"])
     folder.heartbeat.write_text(f"{1.0} {dead.pid}")  # the last heartbeat: long ago
     with begin() as conn:
-        store.set_job_status(conn, job_id, "running", pid=dead.pid)
+        store.set_job_status(conn, job_id, "running", handle=str(dead.pid), backend="local")
     subprocess.run([sys.executable, "-m", "workbench.jobs.scheduler"], cwd=ROOT, timeout=300, check=True)
     failed = job(job_id)
     assert failed["status"] == "failed"
@@ -214,7 +259,7 @@ def test_a_job_trained_elsewhere_from_a_copy_of_its_folder_is_adopted_as_done(en
     for name in ("status.json", "metrics.jsonl", "predictions.parquet"):
         shutil.copy2(remote / name, folder.path / name)
     with begin() as conn:
-        store.set_job_status(conn, job_id, "running", pid=None)
+        store.set_job_status(conn, job_id, "running", handle=None)
     Scheduler().adopt()
     done = job(job_id)
     assert done["status"] == "done" and done["error"] is None
@@ -230,10 +275,28 @@ def test_a_hung_worker_is_killed_and_its_job_failed_when_heartbeats_stop(env, ti
     set_id = store_sample_set()
     job_id = submit_job(set_id, quick(tiny_model, epochs=2000, patience=0))  # runs until stopped: no early stop
     row = wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
-    os.killpg(row["pid"], signal.SIGSTOP)  # alive but silent, as a hung worker is
+    os.killpg(int(row["handle"]), signal.SIGSTOP)  # alive but silent, as a hung worker is
     failed = wait_for(lambda: (r := job(job_id))["status"] == "failed" and r)
     assert failed["error"].startswith("the worker sent no heartbeat for over 20 s and was killed")
-    assert not process_alive(row["pid"])
+    assert not process_alive(int(row["handle"]))
+
+
+@pytest.mark.postgres_only
+def test_a_job_goes_on_while_postgresql_restarts_and_ends_done(env, data_dir, tiny_model, pg_server):
+    # The worker never opens the database; the scheduler waits for the server and catches up.
+    job_id = submit_job(store_sample_set(), quick(tiny_model, epochs=3, patience=0))
+    wait_for(lambda: (r := job(job_id))["status"] == "running" and (r["progress"] or 0) > 0 and r)
+    scheduler_log = data_dir / "jobs" / "scheduler.log"
+    pg_server.go_down()
+    try:
+        wait_for(lambda: "database unavailable, retrying" in scheduler_log.read_text(), timeout_s=120)
+    finally:
+        pg_server.go_up()
+    done = wait_job(job_id, timeout_s=600, poll_s=0.5)
+    assert done["status"] == "done", done["error"]
+    with begin() as conn:
+        rows = store.read_job_metrics(conn, job_id)
+    assert rows[(rows["split"] == "val") & (rows["name"] == "loss")]["epoch"].tolist() == [1.0, 2.0, 3.0]
 
 
 def test_cli_train_on_a_missing_sample_set_fails_with_one_clear_line(env, cli):

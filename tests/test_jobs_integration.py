@@ -8,7 +8,7 @@ from test_train_support import store_sample_set, wait_for
 
 from storage import jobs as store
 from storage.db import begin
-from workbench.jobs.folder import JobFolder
+from workbench.train.folder import JobFolder
 from workbench.jobs.queue import submit_job, wait_job
 from workbench.jobs.scheduler import is_running
 from workbench.train.config import TrainConfig

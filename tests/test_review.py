@@ -5,10 +5,13 @@ import pandas as pd
 import pytest
 
 from storage import candidates as stored
+from storage.actor import acting_as
 from storage.db import begin
 from storage.errors import NotFound
 from storage.samples import create_sample_set, insert_samples
 from storage.candidates import CandidateFilter as F
+
+pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 
 
 @pytest.fixture
@@ -82,6 +85,17 @@ def test_undo_restores_the_statuses_of_the_last_action_only(run_id):
     assert undo(run_id)["restored"] == 30
     assert count(run_id, status="pending") == 40
     assert undo(run_id) is None
+
+
+def test_a_review_action_records_who_did_it_when_someone_is_logged_in(run_id):
+    act(run_id, F(min_score=0.8), "accepted")
+    with begin() as conn:
+        assert stored.last_review_action(conn, run_id)["actor"] is None  # no login: nobody to name
+    with acting_as("ana@example.com"):
+        act(run_id, F(), "rejected")
+    with begin() as conn:
+        action = stored.last_review_action(conn, run_id)
+    assert (action["description"], action["actor"]) == ("rejected test", "ana@example.com")
 
 
 def test_summary_counts_by_augmenter(run_id):

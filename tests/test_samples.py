@@ -14,6 +14,8 @@ from workbench.queries import query_keys
 from workbench.samples import (LabelRule, SampleConfig, build_sample_set, label_events, label_pairs, make_samples,
                                parse_label_rule, product_texts)
 
+pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+
 
 @pytest.mark.parametrize("text, expected", [
     ("cut:2.5", LabelRule(kind="cut", threshold=2.5)),

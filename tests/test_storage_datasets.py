@@ -7,6 +7,8 @@ from storage import datasets
 from storage.db import begin
 from storage.errors import NotFound
 
+pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+
 
 def test_reads_return_the_contract_columns(demo_db):
     with begin() as conn:

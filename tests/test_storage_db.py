@@ -10,7 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from storage import datasets, db
+from sqlalchemy import text
+
+from storage import candidates, datasets, db
+from storage import jobs as job_store
 from storage.db import begin
 from storage.errors import DatabaseBusy, DatabaseUnavailable, SchemaTooNew
 from tests.conftest import PROJECT_ROOT
@@ -20,10 +23,24 @@ def _path(db_url: str) -> str:
     return db_url.removeprefix("duckdb:///")
 
 
+def _back_to_schema_4(conn) -> None:
+    """Undo schema 5 on a new database: jobs.pid INTEGER again, no backend or actor columns."""
+    duck = conn.dialect.name == "duckdb"
+    if duck:  # DuckDB refuses ALTER on a table with an index
+        conn.execute(text("DROP INDEX ix_jobs_experiment_id"))
+    for statement in ("ALTER TABLE jobs DROP COLUMN backend", "ALTER TABLE jobs DROP COLUMN actor",
+                      "ALTER TABLE review_actions DROP COLUMN actor", "ALTER TABLE jobs RENAME COLUMN handle TO pid",
+                      "ALTER TABLE jobs ALTER COLUMN pid TYPE INTEGER" + ("" if duck else " USING pid::integer")):
+        conn.execute(text(statement))
+    if duck:
+        conn.execute(text("CREATE INDEX ix_jobs_experiment_id ON jobs (experiment_id)"))
+    conn.execute(text("UPDATE schema_version SET version = 4"))
+
+
 def _make_version_1_file(db_url: str) -> None:
     """A file as schema 1 wrote it: 4-byte FLOAT prices and labels, dataset_id indexes, version row 1."""
     with begin() as conn:
-        pass
+        _back_to_schema_4(conn)
     raw = duckdb.connect(_path(db_url))
     for table in ("products", "search_events", "labeled_pairs", "rejected_rows"):
         raw.execute(f"CREATE INDEX ix_{table}_dataset_id ON {table} (dataset_id)")
@@ -57,7 +74,7 @@ def test_an_older_file_is_upgraded_when_opened_and_keeps_its_rows(db_url):
     with begin() as conn:
         version = conn.execute(db.tables.schema_version.select()).scalar_one()
         products = datasets.read_products(conn, 1)
-    assert version == db.SCHEMA_VERSION == 4
+    assert version == db.SCHEMA_VERSION == 5
     assert _column_type(db_url, "products", "price") == "DOUBLE"
     # Schema 4: labels, scores, progress and metric values are DOUBLE, and their indexes stay.
     assert {_column_type(db_url, t, c) for t, cs in db.DOUBLE_SINCE_4.items() for c in cs} == {"DOUBLE"}
@@ -75,11 +92,29 @@ def test_an_older_file_is_upgraded_when_opened_and_keeps_its_rows(db_url):
     assert kept == ["candidates", "job_metrics", "samples"]
 
 
+@pytest.mark.both_stores
+def test_a_schema_4_database_keeps_its_jobs_as_local_ones_with_text_handles(db_url, store):
+    with begin() as conn:
+        _back_to_schema_4(conn)
+        conn.execute(text("INSERT INTO jobs (id, sample_set_id, config, status, pid) VALUES (7, 1, '{}', 'running', 4321)"))
+        conn.execute(text("INSERT INTO jobs (id, sample_set_id, config, status) VALUES (8, 1, '{}', 'queued')"))
+        conn.execute(text("INSERT INTO review_actions (id, augment_run_id, undone) VALUES (3, 1, false)"))
+    db._ready.clear()  # as if a new process opened it
+    with begin() as conn:
+        version = conn.execute(db.tables.schema_version.select()).scalar_one()
+        running, queued = job_store.get_job(conn, 7), job_store.get_job(conn, 8)
+        action = candidates.last_review_action(conn, 1)
+    assert version == 5
+    assert (running["handle"], running["backend"], running["actor"]) == ("4321", "local", None)
+    assert (queued["handle"], queued["backend"]) == (None, None)
+    assert (action["id"], action["actor"]) == (3, None)
+
+
 def test_a_newer_file_is_refused_with_a_message_that_says_what_to_do(db_url):
     with begin() as conn:
         conn.execute(db.tables.schema_version.update().values(version=99))
     db._ready.clear()
-    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 4; upgrade the "
+    message = (f"the database {_path(db_url)} has schema version 99, newer than this workbench's 5; upgrade the "
                "workbench or point WORKBENCH_DB_URL at another database")
     with pytest.raises(SchemaTooNew, match=re.escape(message)):
         with begin():

@@ -16,14 +16,13 @@ import uuid
 from datetime import datetime, timezone
 
 import pandas as pd
-import psutil
 
 from storage import candidates, samples
 from storage import jobs as store
 from storage.db import begin, data_dir
 from workbench.errors import BadInput, MissingData
-from workbench.jobs.backend import LocalBackend
-from workbench.jobs.folder import JobFolder
+from workbench.jobs.backend import get_backend
+from workbench.train.folder import JobFolder
 from workbench.jobs.scheduler import ensure_scheduler, is_running
 from workbench.train.config import TrainConfig
 
@@ -120,14 +119,6 @@ def run_sweep(sample_set_id: int, config: TrainConfig, settings: list[list[int]]
     return experiment_id, job_ids
 
 
-def _is_worker_of(pid: int, job_dir: str) -> bool:
-    """Guard against a recycled pid: only kill a process running this job's worker command."""
-    try:
-        return str(job_dir) in " ".join(psutil.Process(pid).cmdline())
-    except psutil.Error:
-        return False
-
-
 def cancel_job(job_id: int) -> dict:
     """Cancel a queued job, or stop a running one and its whole process group."""
     with begin() as conn:
@@ -136,8 +127,10 @@ def cancel_job(job_id: int) -> dict:
             raise BadInput(f"job {job_id} is {job['status']}; only queued or running jobs can be cancelled")
         # Marked first, so the scheduler does not take the ending worker for a failure.
         store.set_job_status(conn, job_id, "cancelled", error="cancelled by the user", finished_at=_now())
-    if job["status"] == "running" and job["pid"] and _is_worker_of(job["pid"], job["job_dir"]):
-        LocalBackend().cancel(job["pid"])
+    if job["status"] == "running" and job["handle"]:
+        backend = get_backend(job["backend"])  # the backend it was submitted with, not today's setting
+        if backend.owns(job["handle"], job["job_dir"]):
+            backend.cancel(job["handle"])
     return job_summary(job_id)
 
 
@@ -148,7 +141,7 @@ def resume_job(job_id: int) -> dict:
         if job["status"] not in ("failed", "cancelled"):
             raise BadInput(f"job {job_id} is {job['status']}; only failed or cancelled jobs can be resumed")
         JobFolder(job["job_dir"]).clear_outcome()
-        store.set_job_status(conn, job_id, "queued", error=None, pid=None, eta_s=None, finished_at=None)
+        store.set_job_status(conn, job_id, "queued", error=None, handle=None, eta_s=None, finished_at=None)
     ensure_scheduler()
     return job_summary(job_id)
 
@@ -169,7 +162,8 @@ def job_summary(job_id: int) -> dict:
     """What `jobs show` prints: job_id, status, metrics (test), error, and progress details."""
     with begin() as conn:
         job = store.get_job(conn, job_id)
-    keys = ("setting", "seed", "progress", "eta_s", "device", "job_dir", "created_at", "started_at", "finished_at")
+    keys = ("setting", "seed", "progress", "eta_s", "device", "job_dir", "backend", "handle", "actor", "created_at",
+            "started_at", "finished_at")
     summary = {"job_id": job["id"], "status": job["status"], "metrics": job["metrics"], "error": job["error"]} | {k: job[k] for k in keys}
     return summary | {"warning": zero_shot_warning(job["metrics"] or {})}
 
@@ -195,9 +189,14 @@ def wait_job(job_id: int, timeout_s: float | None = None, poll_s: float = 1.0) -
 
 
 def log_tail(job_id: int, lines: int = 30) -> str:
+    """The worker's log: its folder's log.txt, or what its backend kept (Ray's driver log)."""
     with begin() as conn:
         job = store.get_job(conn, job_id)
-    return JobFolder(job["job_dir"]).log_tail(lines) if job["job_dir"] else ""
+    if not job["job_dir"]:
+        return ""
+    if job["handle"] and job["backend"] not in (None, "local"):
+        return get_backend(job["backend"]).logs(job["handle"], job["job_dir"], lines)
+    return JobFolder(job["job_dir"]).log_tail(lines)
 
 
 # --- what the Train page shows ---------------------------------------------------------------

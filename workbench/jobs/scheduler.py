@@ -12,28 +12,32 @@ holds its pid), and the lock goes away with the process however it ends. Each ti
      jobs.error), or failed when its heartbeat is older than HEARTBEAT_TIMEOUT_S (the worker is
      killed first);
 and it exits when nothing is queued or running. Jobs left 'running' by an earlier scheduler are
-adopted: watched through their heartbeat and pid.
+adopted: watched through their heartbeat and their handle, by the backend that started them
+(the job row names it), whichever backend new jobs go to.
 """
 from __future__ import annotations
 
 import fcntl
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from storage import jobs as store
 from storage.db import begin, data_dir
-from storage.errors import DatabaseBusy, NotFound
-from workbench.jobs.backend import LocalBackend, _alive
-from workbench.jobs.folder import JobFolder
+from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound
+from workbench.jobs.backend import JobBackend, get_backend, process_alive
+from workbench.train.folder import JobFolder
 
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("WORKBENCH_HEARTBEAT_TIMEOUT_S", "30"))
 POLL_S = float(os.environ.get("WORKBENCH_SCHEDULER_POLL_S", "1.0"))
+# A database server that restarts (PostgreSQL) is waited for this long; workers go on meanwhile.
+OUTAGE_S = float(os.environ.get("WORKBENCH_DB_OUTAGE_S", "600"))
 LOG_TAIL_LINES = 20
 
 log = logging.getLogger("workbench.scheduler")
@@ -47,26 +51,18 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def gpu_count() -> int:
-    """GPUs the workers may use, from nvidia-smi (the scheduler itself does not import torch)."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
-    if not shutil.which("nvidia-smi"):
-        return 0
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return len([line for line in out.splitlines() if line.startswith("GPU ")])
-
-
 class Scheduler:
-    def __init__(self, backend: LocalBackend | None = None):
-        self.backend = backend or LocalBackend()
-        gpus = gpu_count()
-        self.slots = [str(i) for i in range(gpus)] if gpus else [None] * int(os.environ.get("WORKBENCH_CPU_JOBS", "1"))
-        self.running: dict[int, dict] = {}  # job id -> {pid, slot, folder, metric_lines}
+    def __init__(self, backend: JobBackend | None = None):
+        self.backend = backend or get_backend()  # new jobs go here
+        self.backends = {self.backend.name: self.backend}  # by name: each job's own backend
+        self.slots = self.backend.slots()
+        self.running: dict[int, dict] = {}  # job id -> {handle, backend, slot, folder, metric_lines}
+
+    def backend_of(self, name: str | None) -> JobBackend:
+        name = name or "local"
+        if name not in self.backends:
+            self.backends[name] = get_backend(name)
+        return self.backends[name]
 
     # --- one tick ------------------------------------------------------------------------
 
@@ -86,15 +82,16 @@ class Scheduler:
         env = {"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}
         folder = JobFolder(job["job_dir"])
         try:
-            pid = self.backend.submit(folder.path, env)
-        except OSError as e:
+            handle = self.backend.submit(folder.path, env)
+        except Exception as e:  # noqa: BLE001 - any backend's refusal (OSError, a cluster's error) fails the job
             with begin() as conn:
-                store.set_job_status(conn, job["id"], "failed", error=f"could not start the worker: {e}", finished_at=_now())
+                store.set_job_status(conn, job["id"], "failed", error=f"could not start the worker ({self.backend.name}): {e}",
+                                     backend=self.backend.name, finished_at=_now())  # fmt: skip
             return
         with begin() as conn:
-            store.set_job_status(conn, job["id"], "running", pid=pid, heartbeat_at=_now())
-        self.running[job["id"]] = {"pid": pid, "slot": slot, "folder": folder, "metric_lines": -1}
-        log.info(f"job {job['id']}: started worker {pid}")
+            store.set_job_status(conn, job["id"], "running", handle=handle, backend=self.backend.name, heartbeat_at=_now())
+        self.running[job["id"]] = {"handle": handle, "backend": self.backend, "slot": slot, "folder": folder, "metric_lines": -1}
+        log.info(f"job {job['id']}: started worker {handle} on {self.backend.name}")
 
     def adopt(self) -> None:
         """Jobs marked running by an earlier scheduler: watch the live ones, fail the dead."""
@@ -103,18 +100,25 @@ class Scheduler:
         for job in left.to_dict("records"):
             if job["id"] in self.running:
                 continue
-            self.running[job["id"]] = {"pid": job["pid"], "slot": None, "folder": JobFolder(job["job_dir"]), "metric_lines": -1}
+            try:
+                backend = self.backend_of(job["backend"])
+            except Exception as e:  # noqa: BLE001 - e.g. ray no longer installed: say so on the job
+                with begin() as conn:
+                    store.set_job_status(conn, job["id"], "failed", error=f"cannot reach its backend {job['backend']}: {e}", finished_at=_now())
+                continue
+            self.running[job["id"]] = {"handle": job["handle"], "backend": backend, "slot": None,
+                                       "folder": JobFolder(job["job_dir"]), "metric_lines": -1}  # fmt: skip
             self.watch(job["id"])
 
     def watch(self, job_id: int) -> None:
         info = self.running[job_id]
-        folder, pid = info["folder"], info["pid"]
-        exited = pid is None or self.backend.status(pid) == "exited"
+        folder, handle, backend = info["folder"], info["handle"], info["backend"]
+        exited = handle is None or backend.status(handle) == "exited"
         age = folder.heartbeat_age_s()
         hung = not exited and age is not None and age > HEARTBEAT_TIMEOUT_S
         if hung:
-            log.info(f"job {job_id}: no heartbeat for {age:.0f} s, killing worker {pid}")
-            self.backend.cancel(pid)
+            log.info(f"job {job_id}: no heartbeat for {age:.0f} s, stopping worker {handle}")
+            backend.cancel(handle)
             exited = True
         # Read after the exit check: a worker seen as exited has written everything it will.
         status, rows = folder.status(), folder.read_metrics()
@@ -135,16 +139,17 @@ class Scheduler:
             if not exited:
                 store.set_job_status(conn, job_id, "running", **fields)
                 return
-            self.running.pop(job_id)
             if status.get("state") == "done":
                 store.set_job_status(conn, job_id, "done", **fields, metrics=status.get("metrics") or {}, error=None, finished_at=_now())
-                log.info(f"job {job_id}: done")
-                return
-            store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(folder, pid, status, hung, age), finished_at=_now())
-            log.info(f"job {job_id}: failed")
+            else:
+                store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(info, status, hung, age), finished_at=_now())
+        # Forgotten only once the outcome is committed: a database that fails now keeps it watched.
+        self.running.pop(job_id)
+        log.info(f"job {job_id}: {'done' if status.get('state') == 'done' else 'failed'}")
 
-    def failure(self, folder: JobFolder, pid: int | None, status: dict, hung: bool, age: float | None) -> str:
-        code = self.backend.exit_code(pid) if pid else None
+    def failure(self, info: dict, status: dict, hung: bool, age: float | None) -> str:
+        folder, handle, backend = info["folder"], info["handle"], info["backend"]
+        code = backend.exit_code(handle) if handle else None
         if status.get("state") == "failed" and status.get("error"):
             reason = status["error"]
         elif hung:
@@ -158,7 +163,7 @@ class Scheduler:
             reason = f"the worker is gone{last}"
         resumable = (folder.checkpoints / "last.pt").exists()
         hint = "; Resume continues from the last checkpoint" if resumable else "; Resume starts it again"
-        tail = folder.log_tail(LOG_TAIL_LINES)
+        tail = backend.logs(handle, folder.path, LOG_TAIL_LINES)
         return f"{reason}{hint}\n--- log tail ---\n{tail}" if tail else reason + hint
 
     # --- the process ----------------------------------------------------------------------
@@ -203,7 +208,7 @@ def running_pid() -> int | None:
         pid = int(lock_path().read_text().strip() or 0)
     except (FileNotFoundError, ValueError):
         return None
-    return pid if pid and _alive(pid) and is_running() else None
+    return pid if pid and process_alive(pid) and is_running() else None
 
 
 def ensure_scheduler() -> bool:
@@ -228,13 +233,23 @@ def main() -> int:
         return 0  # another scheduler runs
     scheduler = Scheduler()
     scheduler.adopt()
+    down_since = None
     while True:
         try:
             scheduler.tick()
             busy = scheduler.pending()
+            down_since = None
         except DatabaseBusy as e:  # another process held the file for long: try again next tick
             log.info(f"database busy, retrying: {e}")
             time.sleep(POLL_S)
+            continue
+        except (DatabaseUnavailable, OperationalError) as e:  # a server restarting: wait, within reason
+            down_since = down_since or time.monotonic()
+            if time.monotonic() - down_since > OUTAGE_S:
+                log.info(f"database unavailable for over {OUTAGE_S:.0f} s, exiting (the next scheduler adopts the jobs): {e}")
+                return 1
+            log.info(f"database unavailable, retrying: {e}")
+            time.sleep(max(POLL_S, 1.0))
             continue
         if not busy:
             # Release, then look once more: a job queued in between would otherwise wait for the

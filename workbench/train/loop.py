@@ -30,7 +30,7 @@ from workbench.train.data import cap_train, class_values, encode, encode_pairs, 
 from workbench.models import pick_device
 from workbench.train.model import FGM, load_model, load_tokenizer, save_model, trainable_parameters
 from workbench.lexical import BM25
-from workbench.train.predictions import PREDICTION_COLUMNS, as_predictions, scored, test_variants
+from workbench.train.predictions import PREDICTION_COLUMNS, as_predictions, scored, test_variants  # noqa: F401 (PREDICTION_COLUMNS re-exported)
 from workbench.train.references import class_index, column, cosines, head_fit_sample, references
 from workbench.train.similarity import ALL_INPUTS, SimilarityModel, resolve_kind
 from workbench.train.similarity import apply_strategy as similarity_strategy

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from workbench.jobs.folder import HEARTBEAT_S, JobFolder
+from workbench.train.folder import HEARTBEAT_S, JobFolder
 
 STATUS_EVERY_S = 1.0  # progress is rewritten at most this often; the scheduler polls about as often
 
