@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast test-ray install install-test wordnet chromium postgresql bench clean
+.PHONY: run test test-fast test-ray install install-test wordnet chromium postgresql iproute2 bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,15 @@ $(VENV)/.installed-ray: $(VENV)/.installed requirements-ray.txt
 postgresql:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
+# Debian's iproute2 (`ip`), to bring loopback up inside the Ray tests' network namespace.
+iproute2:
+	@command -v ip >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null)
+
 # Debian's Chromium for the browser test; Playwright drives it (no browser download).
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-install-test: install $(VENV)/.installed-test $(VENV)/.installed-ray chromium postgresql
+install-test: install $(VENV)/.installed-test $(VENV)/.installed-ray chromium postgresql iproute2
 
 run: install
 	$(VENV)/bin/streamlit run app.py
