@@ -35,7 +35,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 from workbench.models import BUNDLED, resolve_model  # noqa: E402
 from workbench.train.config import TrainConfig  # noqa: E402
 from workbench.train.loop import TrainData, train  # noqa: E402
-from workbench.train.model import pick_device  # noqa: E402
+from workbench.models import pick_device  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "home_depot" / "train.csv"
 LR = 5e-5
@@ -121,7 +121,7 @@ def main() -> None:
         raise SystemExit(f"missing {args.data}: see ../shared/data/README.md")
     frame = load_pairs(args.pairs, args.data)
     pairs, val = frame.iloc[: args.pairs], frame.iloc[args.pairs :].reset_index(drop=True)
-    device = pick_device()
+    device = torch.device(pick_device())
     load = os.getloadavg()[0]
     ours = run_ours(pairs, val, args.batch_size, args.model)
     print(f"ours: {ours:.1f} samples/s", file=sys.stderr)
