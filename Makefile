@@ -42,7 +42,7 @@ test: install-test
 	$(PY) -m pytest -q
 
 # The edit-test loop: everything but the tests that start processes (marked slow); under 3 minutes.
-test-fast: install-test
+test-fast: install $(VENV)/.installed-test  # no Chromium: the browser test is slow
 	$(PY) -m pytest -q -m "not slow"
 
 bench: install
