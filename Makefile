@@ -64,7 +64,7 @@ test-ray: install-test
 	unshare $(if $(filter 0,$(shell id -u)),-n,-rn) sh -c 'ip link set lo up && $(PY) -m pytest -q -m ray'
 
 # The edit-test loop: everything but the tests that start processes (marked slow); under 3 minutes.
-test-fast: install-test
+test-fast: install $(VENV)/.installed-test  # no Chromium: the browser test is slow
 	$(PY) -m pytest -q -m "not slow"
 
 bench: install

@@ -11,7 +11,9 @@ become one line on stderr and a non-zero exit; nothing is half-written.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import re
 import sys
 from typing import Callable
 
@@ -27,6 +29,21 @@ def _json_default(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
+
+
+# The output flag, declared once and shared by every subcommand (sqlite-utils' output_options).
+OUTPUT = argparse.ArgumentParser(add_help=False)
+OUTPUT.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+
+
+def add_command(sub, name: str, handler: Handler) -> argparse.ArgumentParser:
+    """A subcommand run by `handler`: its docstring is the description, the docstring's first
+    clause (up to '.', ':' or ';') the one-line help, and --json comes with it."""
+    doc = inspect.cleandoc(handler.__doc__ or name)
+    summary = re.split(r"[.:;](?:\s|$)", " ".join(doc.split()), maxsplit=1)[0]
+    parser = sub.add_parser(name, help=summary, description=doc, parents=[OUTPUT])
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def emit(result: dict, as_json: bool) -> None:
@@ -72,18 +89,16 @@ def cmd_demo(args: argparse.Namespace) -> dict:
 
 
 def add_ingest_commands(sub) -> None:
-    p = sub.add_parser("ingest", help=cmd_ingest.__doc__, description=cmd_ingest.__doc__)
+    p = add_command(sub, "ingest", cmd_ingest)
     p.add_argument("kind", choices=["catalog", "logs", "pairs"])
     p.add_argument("file")
     p.add_argument("--name", help="dataset name (default: the file name)")
     p.add_argument("--mapping", help='JSON object, our column -> file column, e.g. {"query": "q"}')
     p.add_argument("--encoding", help="file encoding (default: detected)")
     p.add_argument("--catalog", type=int, help="logs: the catalog dataset id (default: the newest)")
-    p.set_defaults(handler=cmd_ingest)
 
-    p = sub.add_parser("demo", help=cmd_demo.__doc__, description=cmd_demo.__doc__)
+    p = add_command(sub, "demo", cmd_demo)
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(handler=cmd_demo)
 
 
 # --- samples and augment -------------------------------------------------------------------
@@ -148,9 +163,9 @@ def add_samples_commands(sub) -> None:
     from workbench.augment.recipes import PRESETS
     from workbench.samples import LABEL_RULE_HELP
 
-    p = sub.add_parser("samples", help="build and list sample sets", description="Build and list sample sets.")
+    p = sub.add_parser("samples", help="Build and list sample sets", description="Build and list sample sets.")
     steps = p.add_subparsers(dest="samples_command", required=True)
-    b = steps.add_parser("build", help=cmd_samples_build.__doc__.split(".")[0], description=cmd_samples_build.__doc__)
+    b = add_command(steps, "build", cmd_samples_build)
     b.add_argument("--dataset", type=int, required=True, help="a logs or labeled pairs dataset id")
     b.add_argument("--label-rule", help=LABEL_RULE_HELP)
     b.add_argument("--seed", type=int, default=0, help="decides the split and the cold-start products (default: 0)")
@@ -158,11 +173,9 @@ def add_samples_commands(sub) -> None:
     b.add_argument("--test", type=float, default=0.1, help="share of queries in test (default: 0.1)")
     b.add_argument("--cold-start", type=float, default=0.0, help="share of products held out of train (default: 0)")
     b.add_argument("--name", help="sample set name (default: after the dataset)")
-    b.set_defaults(handler=cmd_samples_build)
-    ls = steps.add_parser("list", help=cmd_samples_list.__doc__.split(".")[0], description=cmd_samples_list.__doc__)
-    ls.set_defaults(handler=cmd_samples_list)
+    add_command(steps, "list", cmd_samples_list)
 
-    a = sub.add_parser("augment", help=cmd_augment.__doc__.split(".")[0], description=cmd_augment.__doc__)
+    a = add_command(sub, "augment", cmd_augment)
     a.add_argument("--sample-set", type=int, required=True, help="the sample set whose train split is augmented")
     a.add_argument("--recipe", metavar="FILE", help="recipe JSON (see workbench/augment/recipes.py)")
     a.add_argument("--preset", choices=list(PRESETS), help="a preset recipe instead of a file")
@@ -173,7 +186,6 @@ def add_samples_commands(sub) -> None:
     a.add_argument("--set-name", help="name of the augmented set (default: recipe name and augment run id)")
     a.add_argument("--out", metavar="FILE", help="write the augmented set to FILE (.csv or .parquet)")
     a.add_argument("--excel", action="store_true", help="CSV with a UTF-8 BOM, for Excel")
-    a.set_defaults(handler=cmd_augment)
 
 
 # --- compare -------------------------------------------------------------------------------
@@ -207,7 +219,7 @@ def cmd_compare(args: argparse.Namespace) -> dict:
 
 
 def add_compare_commands(sub) -> None:
-    p = sub.add_parser("compare", help=cmd_compare.__doc__.split(":")[0], description=cmd_compare.__doc__)
+    p = add_command(sub, "compare", cmd_compare)
     p.add_argument("--experiment", type=int, help="one experiment's jobs (default: every finished job)")
     p.add_argument("--metric", default="accuracy", help="accuracy, f1, roc_auc, ndcg@10, mrr, train_time_s, ...")
     p.add_argument("--slice", default="all", choices=["all", "cold_start", "tail", "typo"], help="which test samples (default: all)")
@@ -216,7 +228,6 @@ def add_compare_commands(sub) -> None:
     p.add_argument("--html", metavar="FILE", help="also write the self-contained HTML report")
     p.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default: 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    p.set_defaults(handler=cmd_compare)
 
 
 # --- train and jobs ------------------------------------------------------------------------
@@ -264,18 +275,16 @@ def cmd_jobs(args: argparse.Namespace) -> dict:
 def add_train_commands(sub) -> None:
     from workbench.train.config import add_config_arguments
 
-    p = sub.add_parser("train", help=cmd_train.__doc__.split("\n")[0], description=cmd_train.__doc__)
+    p = add_command(sub, "train", cmd_train)
     p.add_argument("--sample-set", type=int, required=True, help="the sample set to train on (its train, val and test splits)")
     p.add_argument("--augmented-set", type=int, action="append", help="an augmented set to add to train (repeatable)")
     p.add_argument("--warm-start-job", type=int, help="continue from this finished job's model")
     add_config_arguments(p)
-    p.set_defaults(handler=cmd_train)
 
-    p = sub.add_parser("jobs", help=cmd_jobs.__doc__.split(". ")[0], description=cmd_jobs.__doc__)
+    p = add_command(sub, "jobs", cmd_jobs)
     p.add_argument("action", choices=["list", "show", "wait", "cancel", "resume", "delete"])
     p.add_argument("id", type=int, nargs="?", help="the job id (all but list)")
     p.add_argument("--timeout-s", type=float, help="wait: give up after this many seconds (default: wait until it ends)")
-    p.set_defaults(handler=cmd_jobs)
 
 
 # --- registration --------------------------------------------------------------------------
@@ -286,22 +295,10 @@ REGISTRARS: list[Callable] = [add_ingest_commands, add_samples_commands, add_tra
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__.split("\n")[0])
-    # Output flag declared once, shared by every subcommand.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON object as the last line")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_parser_with(common))
+    sub = parser.add_subparsers(dest="command", required=True)
     for register in REGISTRARS:
         register(sub)
     return parser
-
-
-def _parser_with(common: argparse.ArgumentParser):
-    class SubParser(argparse.ArgumentParser):
-        def __init__(self, *a, **kw):
-            kw.setdefault("parents", [common])
-            super().__init__(*a, **kw)
-
-    return SubParser
 
 
 def main(argv: list[str] | None = None) -> int:
