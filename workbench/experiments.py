@@ -350,11 +350,11 @@ def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, 
 
 def job_folder(job_id: int, job_dir: str | None) -> Path:
     """The job's folder: jobs.job_dir when it exists, else data/jobs/<id>/ under the data folder."""
-    from storage.db import data_dir
+    from workbench.train.folder import jobs_dir
 
     if isinstance(job_dir, str) and job_dir and Path(job_dir).is_dir():
         return Path(job_dir)
-    return data_dir() / "jobs" / str(job_id)
+    return jobs_dir() / str(job_id)
 
 
 def read_predictions(folder: Path) -> pd.DataFrame | None:

@@ -13,16 +13,16 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from datetime import datetime, timezone
 
 import pandas as pd
 
 from storage import candidates, samples
 from storage import jobs as store
-from storage.db import begin, data_dir
+from storage.clock import utc_now
+from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.jobs.backend import get_backend
-from workbench.train.folder import JobFolder
+from workbench.train.folder import JobFolder, jobs_dir
 from workbench.jobs.scheduler import ensure_scheduler, is_running
 from workbench.train.config import TrainConfig
 
@@ -30,13 +30,6 @@ FINISHED = ("done", "failed", "cancelled")
 TRAIN_COLUMNS = ["sample_id", "query", "product_id", "product_text", "label", "cold_start", "source"]
 WARM_START_DIR = "init_model"  # the warm start model, copied into the folder: the worker reads only its folder
 
-
-def jobs_dir():
-    return data_dir() / "jobs"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def setting_name(conn, augmented_set_ids: list[int]) -> str:
@@ -126,7 +119,7 @@ def cancel_job(job_id: int) -> dict:
         if job["status"] in FINISHED:
             raise BadInput(f"job {job_id} is {job['status']}; only queued or running jobs can be cancelled")
         # Marked first, so the scheduler does not take the ending worker for a failure.
-        store.set_job_status(conn, job_id, "cancelled", error="cancelled by the user", finished_at=_now())
+        store.set_job_status(conn, job_id, "cancelled", error="cancelled by the user", finished_at=utc_now())
     if job["status"] == "running" and job["handle"]:
         backend = get_backend(job["backend"])  # the backend it was submitted with, not today's setting
         if backend.owns(job["handle"], job["job_dir"]):

@@ -29,10 +29,11 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from storage import jobs as store
-from storage.db import begin, data_dir
+from storage.clock import utc_now
+from storage.db import begin
 from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound
 from workbench.jobs.backend import JobBackend, get_backend, process_alive
-from workbench.train.folder import JobFolder
+from workbench.train.folder import JobFolder, jobs_dir
 
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("WORKBENCH_HEARTBEAT_TIMEOUT_S", "30"))
 POLL_S = float(os.environ.get("WORKBENCH_SCHEDULER_POLL_S", "1.0"))
@@ -44,11 +45,8 @@ log = logging.getLogger("workbench.scheduler")
 
 
 def lock_path() -> Path:
-    return data_dir() / "jobs" / "scheduler.lock"
+    return jobs_dir() / "scheduler.lock"
 
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class Scheduler:
@@ -86,10 +84,10 @@ class Scheduler:
         except Exception as e:  # noqa: BLE001 - any backend's refusal (OSError, a cluster's error) fails the job
             with begin() as conn:
                 store.set_job_status(conn, job["id"], "failed", error=f"could not start the worker ({self.backend.name}): {e}",
-                                     backend=self.backend.name, finished_at=_now())  # fmt: skip
+                                     backend=self.backend.name, finished_at=utc_now())  # fmt: skip
             return
         with begin() as conn:
-            store.set_job_status(conn, job["id"], "running", handle=handle, backend=self.backend.name, heartbeat_at=_now())
+            store.set_job_status(conn, job["id"], "running", handle=handle, backend=self.backend.name, heartbeat_at=utc_now())
         self.running[job["id"]] = {"handle": handle, "backend": self.backend, "slot": slot, "folder": folder, "metric_lines": -1}
         log.info(f"job {job['id']}: started worker {handle} on {self.backend.name}")
 
@@ -104,7 +102,7 @@ class Scheduler:
                 backend = self.backend_of(job["backend"])
             except Exception as e:  # noqa: BLE001 - e.g. ray no longer installed: say so on the job
                 with begin() as conn:
-                    store.set_job_status(conn, job["id"], "failed", error=f"cannot reach its backend {job['backend']}: {e}", finished_at=_now())
+                    store.set_job_status(conn, job["id"], "failed", error=f"cannot reach its backend {job['backend']}: {e}", finished_at=utc_now())
                 continue
             self.running[job["id"]] = {"handle": job["handle"], "backend": backend, "slot": None,
                                        "folder": JobFolder(job["job_dir"]), "metric_lines": -1}  # fmt: skip
@@ -140,9 +138,9 @@ class Scheduler:
                 store.set_job_status(conn, job_id, "running", **fields)
                 return
             if status.get("state") == "done":
-                store.set_job_status(conn, job_id, "done", **fields, metrics=status.get("metrics") or {}, error=None, finished_at=_now())
+                store.set_job_status(conn, job_id, "done", **fields, metrics=status.get("metrics") or {}, error=None, finished_at=utc_now())
             else:
-                store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(info, status, hung, age), finished_at=_now())
+                store.set_job_status(conn, job_id, "failed", **fields, error=self.failure(info, status, hung, age), finished_at=utc_now())
         # Forgotten only once the outcome is committed: a database that fails now keeps it watched.
         self.running.pop(job_id)
         log.info(f"job {job_id}: {'done' if status.get('state') == 'done' else 'failed'}")
@@ -215,7 +213,7 @@ def ensure_scheduler() -> bool:
     """Start a scheduler process unless one runs; True when this call started one."""
     if is_running():
         return False
-    out = (data_dir() / "jobs" / "scheduler.log").open("ab")
+    out = (jobs_dir() / "scheduler.log").open("ab")
     subprocess.Popen(
         [sys.executable, "-m", "workbench.jobs.scheduler"],
         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -27,6 +27,13 @@ HEARTBEAT_S = 2.0
 SPLITS = ("train", "val", "test")
 
 
+def jobs_dir() -> Path:
+    """Where job folders live: data/jobs/ under WORKBENCH_DATA_DIR (data/jobs/<id>/ per job)."""
+    from storage.db import data_dir
+
+    return data_dir() / "jobs"
+
+
 def write_json(path: Path, value: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(value, default=str))
