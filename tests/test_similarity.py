@@ -88,23 +88,26 @@ def test_epoch_zero_equals_the_zero_shot_reference(encoder, data):
         assert epoch0[name] == pytest.approx(value, abs=1e-6), name
 
 
-def test_a_short_run_on_demo_data_improves_val_roc_auc_over_epoch_zero(encoder, demo_db):
-    """Demo search logs -> samples -> the similarity kind: training beats the fitted zero-shot start."""
+@pytest.mark.slow  # the bundled MiniLM on 600 pairs: a couple of minutes on a shared CPU
+def test_a_short_run_on_demo_data_improves_val_roc_auc_over_epoch_zero(demo_db):
+    """Demo search logs -> samples -> the bundled model as a similarity model: one epoch beats the
+    fitted zero-shot start (cosine only, so the gain is the encoder's) on validation ROC-AUC."""
     from storage.db import begin
     from storage.samples import read_samples
     from workbench.samples import SampleConfig, build_sample_set
 
     built = build_sample_set(2, SampleConfig(val_share=0.2, test_share=0.1))
     with begin() as conn:
-        frames = {s: read_samples(conn, built.sample_set_id, s) for s in ("train", "val", "test")}
+        frames = {s: read_samples(conn, built.sample_set_id, s) for s in ("train", "val")}
     train_frame = frames["train"].sample(n=600, random_state=0)
     val = frames["val"].sample(n=300, random_state=0)
-    result = train(quick(encoder, epochs=3, lexical_inputs=False, references=False),
-                   TrainData(train_frame, val, val.head(50)))  # fmt: skip
+    config = TrainConfig(model_kind="similarity", epochs=1, batch_size=16, learning_rate=5e-5, lexical_inputs=False,
+                         references=False, patience=0)  # fmt: skip
+    result = train(config, TrainData(train_frame, val, val.head(20)))
     roc = [h["roc_auc"] for h in result.val_history]
-    assert result.val_history[0]["epoch"] == 0
-    assert max(roc[1:]) > roc[0] + 0.02, roc
-    assert result.best_epoch > 0
+    assert [h["epoch"] for h in result.val_history] == [0, 1]
+    assert roc[1] > roc[0] + 0.02, roc  # measured: 0.677 -> 0.712
+    assert result.best_epoch == 1
 
 
 def test_saved_similarity_model_reloads_and_predicts_the_same(encoder, data, tmp_path):

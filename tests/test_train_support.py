@@ -33,10 +33,12 @@ def build_tiny_sentence_encoder(folder: Path, pooling: str = "mean") -> Path:
     it a sentence encoder: model kind 'auto' trains it as a similarity model."""
     import json
 
+    import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from workbench.models import bundled_model_dir
 
+    torch.manual_seed(0)  # the same random encoder in every session
     tokenizer = AutoTokenizer.from_pretrained(bundled_model_dir())
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=128)  # fmt: skip
