@@ -18,17 +18,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from authlib.jose import JsonWebKey, jwt
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 CLIENT_ID = "workbench"
 CLIENT_SECRET = "stub-secret"
 
 
 class IdentityProvider:
-    def __init__(self, user: dict):
-        self.user = user
-        self.key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "stub"})
+    def __init__(self, user: dict, audience: str = CLIENT_ID):
+        self.user, self.audience = user, audience  # another audience: a token meant for another app
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "stub"})
         self.codes: dict[str, str] = {}  # code -> nonce
+        self.tokens_issued = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -55,8 +57,8 @@ class IdentityProvider:
 
     def id_token(self, nonce: str) -> str:
         now = int(time.time())
-        claims = {"iss": self.url, "aud": CLIENT_ID, "iat": now, "exp": now + 600, "nonce": nonce, **self.user}
-        return jwt.encode({"alg": "RS256", "kid": "stub"}, claims, self.key).decode()
+        claims = {"iss": self.url, "aud": self.audience, "iat": now, "exp": now + 600, "nonce": nonce, **self.user}
+        return jwt.encode({"alg": "RS256", "kid": "stub"}, claims, self.key)
 
     def _handler(self):
         idp = self
@@ -79,7 +81,7 @@ class IdentityProvider:
                 if url.path == "/.well-known/openid-configuration":
                     return self._json(idp.metadata())
                 if url.path == "/jwks":
-                    return self._json({"keys": [idp.key.as_dict(is_private=False)]})
+                    return self._json({"keys": [idp.key.as_dict(private=False)]})
                 if url.path == "/userinfo":
                     return self._json(idp.user)
                 if url.path == "/authorize":  # no password page: the one user consents at once
@@ -96,6 +98,7 @@ class IdentityProvider:
                 if urlparse(self.path).path != "/token" or form.get("code") not in idp.codes:
                     return self._json({"error": "invalid_grant"}, 400)
                 nonce = idp.codes.pop(form["code"])
+                idp.tokens_issued += 1
                 return self._json({"access_token": secrets.token_urlsafe(16), "token_type": "Bearer", "expires_in": 600,
                                    "id_token": idp.id_token(nonce), "scope": "openid email profile"})
 

@@ -169,6 +169,9 @@ def test_cli_train_queues_a_job_and_jobs_wait_reports_the_test_metrics(env, tiny
     assert test == pytest.approx({k: done["metrics"][k] for k in test}, rel=1e-6)
     code, shown = cli("jobs", "show", str(queued["job_id"]))
     assert code == 0 and shown["status"] == "done" and shown["device"] == "cpu"
+    assert (shown["backend"], shown["actor"]) == ("local", None)
+    code, listed = cli("jobs", "list")
+    assert code == 0 and [(j["id"], j["status"], j["backend"]) for j in listed["jobs"]] == [(queued["job_id"], "done", "local")]
 
 
 @pytest.mark.slow  # starts processes

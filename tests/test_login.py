@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -71,19 +72,16 @@ def _review_run() -> int:
     return run_id
 
 
-def test_a_team_member_logs_in_through_oidc_and_their_review_records_who_did_it(db_url, data_dir, tmp_path):
+@contextmanager
+def app_behind_oidc(data_dir, tmp_path, **provider):
+    """streamlit run app.py with [auth] pointing at a local provider; yields (browser tab, app URL, provider)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed (make test installs it: apt-get install chromium)")
     from idp_stub import CLIENT_ID, CLIENT_SECRET, IdentityProvider
     from playwright.sync_api import sync_playwright
 
-    from storage import candidates
-    from storage.db import begin
-
-    run_id = _review_run()
-    port = _free_port()
-    app = f"http://127.0.0.1:{port}"
-    with IdentityProvider(user={"sub": "u-1", "email": "ana@example.com", "name": "Ana"}) as idp:
+    app = f"http://127.0.0.1:{_free_port()}"
+    with IdentityProvider(**provider) as idp:
         secrets = tmp_path / "secrets.toml"
         secrets.write_text(
             f'[auth]\nredirect_uri = "{app}/oauth2callback"\ncookie_secret = "a-long-random-test-secret"\n'
@@ -92,8 +90,8 @@ def test_a_team_member_logs_in_through_oidc_and_their_review_records_who_did_it(
         )
         log = open(data_dir / "streamlit.log", "w")
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--secrets.files", str(secrets)],
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", app.rsplit(":", 1)[1],
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--secrets.files", str(secrets)],
             cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:
@@ -113,16 +111,36 @@ def test_a_team_member_logs_in_through_oidc_and_their_review_records_who_did_it(
                 tab = browser.new_page(viewport={"width": 1400, "height": 1000})
                 tab.set_default_timeout(60_000)
                 tab.goto(app)
-                # Nothing of the app before logging in: only the login button.
-                tab.get_by_role("button", name="Log in").click()
-                tab.get_by_text("Signed in as ana@example.com").wait_for()
-                tab.get_by_role("link", name="3 Augment").click()
-                tab.get_by_role("button", name=re.compile(r"Accept all 6 matching")).click()
-                tab.get_by_text(re.compile(r"Accept all 6 matching: 6 rows")).first.wait_for()
+                yield tab, app, idp
                 browser.close()
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
+
+
+def test_a_team_member_logs_in_through_oidc_and_their_review_records_who_did_it(db_url, data_dir, tmp_path):
+    from storage import candidates
+    from storage.db import begin
+
+    run_id = _review_run()
+    with app_behind_oidc(data_dir, tmp_path, user={"sub": "u-1", "email": "ana@example.com", "name": "Ana"}) as (tab, _, _):
+        # Nothing of the app before logging in: only the login button.
+        assert tab.get_by_role("link", name="3 Augment").count() == 0
+        tab.get_by_role("button", name="Log in").click()
+        tab.get_by_text("Signed in as ana@example.com").wait_for()
+        tab.get_by_role("link", name="3 Augment").click()
+        tab.get_by_role("button", name=re.compile(r"Accept all 6 matching")).click()
+        tab.get_by_text(re.compile(r"Accept all 6 matching: 6 rows")).first.wait_for()
     with begin() as conn:
         action = candidates.last_review_action(conn, run_id)
     assert (action["description"], action["actor"]) == ("Accept all 6 matching", "ana@example.com")
+
+
+def test_an_id_token_for_another_client_does_not_log_anyone_in(db_url, data_dir, tmp_path):
+    with app_behind_oidc(data_dir, tmp_path, user={"sub": "u-2", "email": "eve@example.com"}, audience="other-app") as (tab, app, idp):
+        with tab.expect_navigation(url=f"{app}/"):  # to the provider, back to the callback, then home
+            tab.get_by_role("button", name="Log in").click()
+        tab.get_by_role("button", name="Log in").wait_for()
+        assert tab.get_by_text("Signed in as").count() == 0
+        assert tab.get_by_role("link", name="3 Augment").count() == 0
+        assert idp.tokens_issued == 1  # the provider issued a token, and Authlib refused it

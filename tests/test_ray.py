@@ -28,7 +28,7 @@ from test_train_support import build_tiny_model, store_sample_set, wait_for
 from storage import jobs as store
 from storage.db import begin
 from workbench.jobs.backend import LocalBackend
-from workbench.jobs.queue import cancel_job, submit_job, wait_job
+from workbench.jobs.queue import cancel_job, resume_job, submit_job, wait_job
 from workbench.jobs.scheduler import Scheduler, is_running
 from workbench.train.config import TrainConfig
 from workbench.train.folder import JobFolder
@@ -153,11 +153,18 @@ def test_a_small_training_job_on_ray_ends_done_with_its_metrics_in_the_database(
     assert rows[(rows["split"] == "val") & (rows["name"] == "loss")]["epoch"].tolist() == [1.0, 2.0]
 
 
-def test_a_failing_worker_on_ray_fails_the_job_with_its_reason(on_ray, tmp_path):
+def test_a_failing_worker_on_ray_fails_the_job_with_its_reason_and_resume_goes_back_to_ray(on_ray, tmp_path, monkeypatch):
     job_id = submit_job(store_sample_set(), quick(str(tmp_path / "no-such-model")))
     failed = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert failed["status"] == "failed"
     assert failed["error"].startswith("ModelUnavailable: cannot load a tokenizer from")
+    first = job(job_id)["handle"]
+    monkeypatch.setenv("WORKBENCH_JOB_BACKEND", "local")  # new jobs would run here now; this one goes back to Ray
+    resume_job(job_id)
+    again = wait_job(job_id, timeout_s=300, poll_s=0.5)
+    row = job(job_id)
+    assert again["status"] == "failed" and again["error"].startswith("ModelUnavailable")
+    assert row["backend"] == "ray" and row["handle"].startswith(f"workbench-{job_id}-") and row["handle"] != first
 
 
 def test_cancel_stops_the_ray_job(on_ray, tiny_model):

@@ -255,7 +255,7 @@ def cmd_jobs(args: argparse.Namespace) -> dict:
 
         with begin() as conn:
             frame = store.list_jobs(conn)
-        columns = ["id", "status", "setting", "seed", "progress", "device", "experiment_id"]
+        columns = ["id", "status", "setting", "seed", "progress", "device", "experiment_id", "backend", "actor"]
         return {"jobs": frame[columns].to_dict("records")}
     if args.id is None:
         raise BadInput(f"`jobs {args.action}` needs a job id; `python -m workbench jobs list` shows them")

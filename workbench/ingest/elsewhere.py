@@ -24,7 +24,8 @@ def ingest_elsewhere(conn: Connection, info, kind: str, name: str, mapping: dict
                      catalog_dataset_id: int | None, progress, ingest_duckdb):
     engine = create_engine("duckdb:///:memory:", poolclass=StaticPool)
     with engine.begin() as memory:
-        tables.metadata.create_all(memory)
+        # Only what an ingest touches: the whole schema's DDL cost more than the checks on a small file.
+        tables.metadata.create_all(memory, tables=[tables.datasets, *(tables.metadata.tables[n] for n in INGEST_TABLES)])
         memory_catalog = None
         if catalog_dataset_id is not None:
             known = store.read_products(conn, catalog_dataset_id)[["product_id", "title"]]

@@ -79,17 +79,20 @@ class Scheduler:
         slot = free[0] if free else None
         env = {"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}
         folder = JobFolder(job["job_dir"])
+        backend = self.backend
         try:
-            handle = self.backend.submit(folder.path, env)
+            if job["backend"]:  # a resumed job goes back to the backend it was submitted with
+                backend = self.backend_of(job["backend"])
+            handle = backend.submit(folder.path, env)
         except Exception as e:  # noqa: BLE001 - any backend's refusal (OSError, a cluster's error) fails the job
             with begin() as conn:
-                store.set_job_status(conn, job["id"], "failed", error=f"could not start the worker ({self.backend.name}): {e}",
-                                     backend=self.backend.name, finished_at=utc_now())  # fmt: skip
+                store.set_job_status(conn, job["id"], "failed", error=f"could not start the worker ({backend.name}): {e}",
+                                     backend=backend.name, finished_at=utc_now())  # fmt: skip
             return
         with begin() as conn:
-            store.set_job_status(conn, job["id"], "running", handle=handle, backend=self.backend.name, heartbeat_at=utc_now())
-        self.running[job["id"]] = {"handle": handle, "backend": self.backend, "slot": slot, "folder": folder, "metric_lines": -1}
-        log.info(f"job {job['id']}: started worker {handle} on {self.backend.name}")
+            store.set_job_status(conn, job["id"], "running", handle=handle, backend=backend.name, heartbeat_at=utc_now())
+        self.running[job["id"]] = {"handle": handle, "backend": backend, "slot": slot, "folder": folder, "metric_lines": -1}
+        log.info(f"job {job['id']}: started worker {handle} on {backend.name}")
 
     def adopt(self) -> None:
         """Jobs marked running by an earlier scheduler: watch the live ones, fail the dead."""
