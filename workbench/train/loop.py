@@ -91,7 +91,7 @@ def train(
     log(f"device: {device_name}")
 
     # 2. Data: tokenize once; classes are the distinct label values over all splits.
-    train_frame = cap_train(data.train, config.max_train, config.seed)
+    train_frame = cap_train(data.train, config.max_train, config.seed, config.augmented_share)
     classes = class_values(train_frame, data.val, data.test)
     tokenizer = load_tokenizer(config.warm_start or config.model)
     pad_id = tokenizer.pad_token_id or 0
