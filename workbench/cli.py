@@ -53,14 +53,20 @@ def cmd_ingest(args: argparse.Namespace) -> dict:
         raise BadInput(f'--mapping is not JSON ({e.msg}); write it as {{"query": "search_term"}}') from e
     if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
         raise BadInput('--mapping must be a JSON object of our field -> file column, e.g. {"query": "search_term"}')
-    result = ingest.ingest_file(
-        args.file,
-        kind=args.kind,
-        name=args.name,
-        mapping=mapping,
-        encoding=args.encoding,
-        catalog_dataset_id=args.catalog,
-    )
+    from workbench.ingest.columns import MissingColumns
+
+    try:
+        result = ingest.ingest_file(
+            args.file,
+            kind=args.kind,
+            name=args.name,
+            mapping=mapping,
+            encoding=args.encoding,
+            catalog_dataset_id=args.catalog,
+        )
+    except MissingColumns as e:  # the core speaks the page's words; here the flag is the way to choose
+        hint = ", ".join(f'"{m.split()[0]}": "<column>"' for m in e.missing)
+        raise BadInput(f"{e} Name it in a mapping, e.g. --mapping '{{{hint}}}'") from e
     return result.as_dict()
 
 

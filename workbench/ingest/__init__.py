@@ -25,14 +25,15 @@ from storage import datasets as store
 from storage import checks, staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
-from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
+from workbench.ingest.columns import (FIELDS, KINDS, LABEL_MAX, LABEL_WORDS, guess_columns, guess_mapping, label_names,
+                                      missing_fields, normalise)
 from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
 from workbench.ingest.lines import blank_lines, lines_at, row_starts
 
 Progress = Callable[[int, int, str], None]
 
 __all__ = ["KINDS", "FIELDS", "IngestResult", "Preview", "ingest_file", "ingest_bytes", "preview_file",
-           "guess_mapping"]
+           "guess_mapping", "missing_fields"]
 
 
 @dataclass
@@ -55,7 +56,7 @@ class IngestResult:
 class Preview:
     columns: list[str]
     rows: pd.DataFrame  # the first rows, as text
-    mapping: dict[str, str]  # the guess (our field -> file column); {} when required columns are missing
+    mapping: dict[str, str]  # the guess (our field -> file column), as far as it goes
     encoding: str | None
     problem: str | None = None  # why no full mapping could be guessed
 
@@ -126,10 +127,12 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
             head = staging.read_staged(raw).astype("string")
         finally:
             raw.close()
+        values = {c: head[c].tolist() for c in columns}
+        guess = guess_columns(columns, kind, mapping, values)
         try:
-            guess, problem = guess_mapping(columns, kind, mapping, shown), None
+            problem = None if guess_mapping(columns, kind, guess, shown, values) else None
         except BadInput as e:
-            guess, problem = {}, str(e)
+            problem = str(e)
         return Preview(columns=columns, rows=head, mapping=guess, encoding=info.encoding, problem=problem)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -169,7 +172,8 @@ def _stage(raw, info: FileInfo, rows: int | None = None) -> list[str]:
 def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | None, catalog_dataset_id: int | None,
             progress: Progress) -> IngestResult:
     columns = _stage(raw, info)
-    mapping = guess_mapping(columns, kind, mapping, info.name)
+    labelish = [c for c in columns if any(w in normalise(c) for w in LABEL_WORDS)]  # a few values to guess by meaning
+    mapping = guess_mapping(columns, kind, mapping, info.name, {c: list(staging.distinct_lower(raw, c, 20)) for c in labelish})
     staged = staging.count_staged(raw)
     parse_rejected, line = _number_lines(raw, info, columns, staged)
     if staged == 0 and not parse_rejected:
