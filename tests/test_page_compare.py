@@ -1,14 +1,24 @@
 """The Compare page through AppTest, over finished jobs in a real database and real job folders."""
-from pathlib import Path
-
-import pytest
+import pandas as pd
 from streamlit.testing.v1 import AppTest
+import pytest
 
 from storage import experiments as store
+from storage import jobs as job_store
 from storage.db import begin
 from test_experiments_storage import add_finished_jobs
+from tests.pages_support import open_page
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "compare.py")
+
+PAGE = "pages/compare.py"
+
+
+def _predict_one_class(job_id: int) -> None:
+    """Rewrite a finished job's predictions as a model that answers 0 for every sample."""
+    with begin() as conn:
+        folder = job_store.get_job(conn, job_id)["job_dir"]
+    frame = pd.read_parquet(f"{folder}/predictions.parquet")
+    frame.assign(pred=0.0, prob=0.3, score=0.3).to_parquet(f"{folder}/predictions.parquet")
 
 
 def _settings(at: AppTest) -> list[str]:
@@ -16,14 +26,14 @@ def _settings(at: AppTest) -> list[str]:
 
 
 def test_without_finished_jobs_the_page_says_what_to_do(db_url):
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert at.info[0].value.startswith("No finished training job yet. Train on **4 Train**")
 
 
 def test_compare_page_shows_settings_switches_metric_and_slice_and_pins_a_baseline(db_url):
     made = add_finished_jobs({"none": [(6, 2), (6, 3), (7, 2)], "typo": [(11, 10), (12, 11), (11, 11)]})
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert _settings(at) == ["none", "typo"]
     assert at.markdown[0].value.startswith("- typo: better than none on accuracy, delta +")
@@ -49,7 +59,7 @@ def test_compare_page_shows_settings_switches_metric_and_slice_and_pins_a_baseli
 
 def test_a_metric_no_job_has_is_an_error_not_a_crash(db_url):
     add_finished_jobs({"none": [(6, 2)]}, experiment=None)
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     at.selectbox(key="metric").select("best_epoch").run()
     assert not at.exception
     assert _settings(at) == ["none"]
@@ -60,7 +70,39 @@ def test_a_metric_no_job_has_is_an_error_not_a_crash(db_url):
 @pytest.mark.parametrize("metric", ["roc_auc", "ndcg@10", "mrr"])
 def test_every_ranking_metric_renders(db_url, metric):
     add_finished_jobs({"none": [(6, 2), (5, 1)], "synonyms": [(8, 3), (9, 4)]})
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     at.selectbox(key="metric").select(metric).run()
     assert not at.exception
     assert at.dataframe[0].value["metric"].tolist() == [metric, metric]
+
+
+def test_runs_that_learned_one_class_are_flagged_not_reported_as_results(db_url):
+    made = add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(6, 2), (6, 3)]})
+    for job_id in made["jobs"]["none"] + made["jobs"]["typo"]:
+        _predict_one_class(job_id)
+    at = open_page(PAGE)
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    first = made["jobs"]["none"][0]
+    assert warnings[0] == (f"Run #{first} (none, seed 0) predicts one class for every test sample: accuracy 0.6667 "
+                           "equals the share of the most common label (0.6667). It has not learned the task; do not "
+                           "read its figures, or a difference between such runs, as a result.")
+    assert warnings[4].startswith('Every run is degenerate, so "no significant difference" here says nothing')
+    assert at.markdown[0].value.startswith("- The baseline none learned one class")
+    assert at.markdown[1].value.startswith("- typo: no result, every run of it learned one class")
+
+
+def test_imbalanced_labels_open_on_roc_auc_and_the_cost_note_is_shown(db_url):
+    made = add_finished_jobs({"none": [(6, 2)], "typo": [(8, 3)]})
+    for job_id in made["jobs"]["none"] + made["jobs"]["typo"]:  # keep every other query's positive: 1 in 6 positive
+        with begin() as conn:
+            folder = job_store.get_job(conn, job_id)["job_dir"]
+        frame = pd.read_parquet(f"{folder}/predictions.parquet")
+        frame.loc[(frame["label"] == 1.0) & (frame["sample_id"] % 6 != 0), "label"] = 0.0
+        frame.to_parquet(f"{folder}/predictions.parquet")
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.selectbox(key="metric").value == "roc_auc"
+    assert [w.value for w in at.warning] == ["The labels are imbalanced (17% positive or negative): accuracy rewards "
+                                             "guessing the common label, so Compare opens on ROC-AUC."]
+    assert any(c.value.startswith("Times were taken on a shared machine whose load was not recorded") for c in at.caption)
