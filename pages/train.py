@@ -3,7 +3,7 @@ budget on a CPU, and watch the queue: status, progress, ETA, device, live curves
 cancel, resume, delete."""
 import streamlit as st
 
-from pages.ui import config_form, confirmed, flash, next_step, pick, show_flash, shown_errors
+from pages.ui import config_form, confirmed, flash, next_step, pick, say, show_flash, shown_errors
 from storage.candidates import list_augmented_sets
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -39,9 +39,9 @@ everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all
 with shown_errors():
     sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share)
     config = TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": share})
-st.info(sized.summary())
+say(sized.summary(), "info")
 
-one, sweep = st.columns(2)
+one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
 seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", help="One job per seed for each setting.")
 combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined")
 with shown_errors():
@@ -66,13 +66,11 @@ def show_queue():
     st.dataframe(table, hide_index=True, column_config={"progress %": st.column_config.ProgressColumn(min_value=0, max_value=100)})
     job_id = pick("Job", table["id"].tolist(), key="train_job", param="job", chosen=st.session_state.pop("_new_job", None))
     loss, val = queue.job_curves(int(job_id))
-    left, right = st.columns(2)
-    left.caption("Training loss by step" if not loss.empty else "Training loss: no steps yet")
-    right.caption("Validation metrics by epoch" if not val.empty else "Validation: no epoch finished yet")
-    if not loss.empty:
-        left.line_chart(loss)
-    if not val.empty:
-        right.line_chart(val.drop(columns=["loss"], errors="ignore"))
+    for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
+                                    ["Training loss by step", "Validation metrics by epoch"]):
+        column.caption(title if not frame.empty else f"{title}: nothing yet")
+        if not frame.empty:
+            column.line_chart(frame)
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
     status = table.set_index("id").loc[job_id, "status"]
     cancel, resume, delete = st.columns(3)
