@@ -19,6 +19,7 @@ pages = [
     st.Page("pages/augment.py", title="3 Augment", icon=":material/auto_awesome:"),
     st.Page("pages/review.py", title="3b Review", icon=":material/fact_check:"),
     st.Page("pages/train.py", title="4 Train", icon=":material/model_training:"),
+    st.Page("pages/study.py", title="Which augmentation helps?", icon=":material/science:"),
     st.Page("pages/compare.py", title="5 Compare", icon=":material/bar_chart:"),
 ]
 page = st.navigation(pages)

@@ -2,10 +2,10 @@
 learned nothing are flagged first, and the metric Compare opens with suits the labels."""
 import streamlit as st
 
-from pages.ui import flash, pick, say, show_flash, shown_errors
+from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
 from storage import experiments as store
 from storage.db import begin
-from workbench import compare_checks, experiments, report
+from workbench import compare_checks, experiments, report, study
 
 st.title("Compare")
 show_flash()
@@ -25,8 +25,14 @@ experiment_id = pick("Experiment", [None, *names], key="experiment", param="expe
                      format_func=lambda i: "All finished jobs" if i is None else f"#{i} {names[i]}")
 scope = jobs if experiment_id is None else jobs[jobs["experiment_id"] == experiment_id]
 if scope.empty:
-    st.info("This experiment has no finished job yet; pick another or wait for its jobs on **4 Train**.")
+    st.info("This experiment has no finished job yet: its answer appears here as its jobs finish (reload then).")
+    next_step("pages/train.py", "watch the jobs run")
     st.stop()
+if experiment_id is not None:
+    st.subheader("The answer so far")
+    with shown_errors():
+        for line in study.answer(experiment_id, n_boot=500):
+            say(f"- {line}", "markdown")
 with shown_errors():
     checks = compare_checks.check_jobs(scope)
 for warning in checks.warnings:

@@ -36,3 +36,5 @@ if counts["datasets"] == 0:
 else:
     page, _, text = next(((p, k, t) for p, k, t in steps if counts[k] == 0), ("pages/compare.py", "", "Compare the settings."))
     next_step(page, text)
+    if counts["sample_sets"]:
+        next_step("pages/study.py", "or let one click try the recipes and answer")

@@ -20,7 +20,7 @@ from workbench.ingest.report import plain
 STEPS = {  # the flow's pages, in order: path -> title (app.py lists the same files)
     "pages/home.py": "Home", "pages/data.py": "1 Data", "pages/samples.py": "2 Samples",
     "pages/augment.py": "3 Augment", "pages/review.py": "3b Review", "pages/train.py": "4 Train",
-    "pages/compare.py": "5 Compare",
+    "pages/compare.py": "5 Compare", "pages/study.py": "Which augmentation helps?",
 }
 
 
