@@ -6,6 +6,7 @@ import math
 import pytest
 
 from storage import jobs as store
+from storage import samples as store_samples
 from storage.db import begin
 from workbench import plan
 from workbench.errors import BadInput
@@ -40,6 +41,26 @@ def test_the_throughput_is_measured_from_the_newest_finished_cpu_job(demo_db):
     sized = plan.plan_training(set_id, [], epochs=2, budget_s=300, dev="cpu")
     assert (sized.per_s, sized.measured_from) == (10.0, f"job {newest}")
     assert sized.summary().startswith(f"Trains on {sized.originals:,} of {sized.originals_available:,} original samples, 2 epoch(s), on CPU")
+
+
+def test_evaluation_speed_is_measured_from_the_jobs_wall_time(demo_db):
+    from datetime import datetime, timedelta
+
+    set_id = build_sample_set(2, SampleConfig(seed=0)).sample_set_id
+    with begin() as conn:
+        counts = store_samples.count_samples(conn, set_id)
+    start = datetime(2026, 1, 1)
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=set_id, config={"epochs": 1}, setting="none", seed=0, augmented_set_ids=[])
+        # 60 s of training; the other 100 s scored val once and test once.
+        store.set_job_status(conn, job_id, "done", device="cpu", metrics={"samples_seen": 600, "train_time_s": 60.0},
+                             started_at=start, finished_at=start + timedelta(seconds=160))
+    speed = plan.measured_throughput("cpu")
+    assert (speed.train_per_s, speed.source) == (10.0, f"job {job_id}")
+    assert speed.eval_per_s == pytest.approx((counts["val"] + counts["test"]) / 100)
+    sized = plan.plan_training(set_id, [], epochs=1, budget_s=600, dev="cpu")
+    assert sized.eval_s == pytest.approx(2 * (counts["val"] + counts["test"]) / speed.eval_per_s)
+    assert sized.eta_s == pytest.approx(600, rel=0.01)
 
 
 @pytest.mark.parametrize("text, seeds", [("0, 1, 2", [0, 1, 2]), ("3 1 1", [1, 3])])

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from storage import candidates
 from storage import jobs as store
 from storage import samples
@@ -39,11 +41,15 @@ class TrainPlan:
     evaluated: int  # val + test samples scored
     epochs: int
     max_train: int  # the config value (0 = all)
+    eval_per_s: float = 0.0  # samples scored per second (0: a third of a training step's cost)
+
+    @property
+    def eval_s(self) -> float:
+        return self.evaluated * (self.epochs + 1) / (self.eval_per_s or self.per_s * EVAL_SPEEDUP)
 
     @property
     def eta_s(self) -> float:
-        steps = (self.originals + self.augmented) * self.epochs / self.per_s
-        return steps + self.evaluated * (self.epochs + 1) / (self.per_s * EVAL_SPEEDUP)
+        return (self.originals + self.augmented) * self.epochs / self.per_s + self.eval_s
 
     def summary(self) -> str:
         """One sentence the Train page shows before queuing."""
@@ -63,16 +69,35 @@ def device() -> str:
     return "cuda" if gpu_count() else "cpu"
 
 
-def measured_throughput(dev: str) -> tuple[float, str]:
-    """(samples per second, where it came from): the newest finished jobs on this kind of device."""
+@dataclass
+class Throughput:
+    train_per_s: float  # training samples per second
+    eval_per_s: float  # val and test samples scored per second
+    source: str  # 'job 7' or 'the benchmark figure'
+
+
+def measured_throughput(dev: str) -> Throughput:
+    """The newest finished job on this kind of device: samples_seen / train_time_s for training, and
+    the samples it scored (val each epoch, test once) over the rest of its wall time for evaluation."""
     with begin() as conn:
         done = store.list_jobs(conn, statuses=("done",))
-    for job in done.itertuples():  # newest first
-        metrics = job.metrics if isinstance(job.metrics, dict) else {}
-        seen, took = metrics.get("samples_seen"), metrics.get("train_time_s")
-        if str(job.device or "cpu").startswith(dev) and seen and took and took > 0:
-            return float(seen) / float(took), f"job {int(job.id)}"
-    return (BENCH_CPU_PER_S * 100 if dev == "cuda" else BENCH_CPU_PER_S), "the benchmark figure"
+        for job in done.itertuples():  # newest first
+            metrics = job.metrics if isinstance(job.metrics, dict) else {}
+            seen, took = metrics.get("samples_seen"), metrics.get("train_time_s")
+            if not (str(job.device or "cpu").startswith(dev) and seen and took and took > 0):
+                continue
+            train_per_s = float(seen) / float(took)
+            eval_per_s = train_per_s * EVAL_SPEEDUP
+            if pd.notna(job.started_at) and pd.notna(job.finished_at):
+                counts = samples.count_samples(conn, int(job.sample_set_id))
+                epochs = int((job.config or {}).get("epochs") or 1)  # early stopping may end sooner: a lower bound
+                scored = counts["val"] * epochs + counts["test"]
+                rest_s = (pd.Timestamp(job.finished_at) - pd.Timestamp(job.started_at)).total_seconds() - float(took)
+                if scored and rest_s > 1:
+                    eval_per_s = max(eval_per_s, scored / rest_s)  # the rest also loads the model: a lower bound
+            return Throughput(train_per_s, eval_per_s, f"job {int(job.id)}")
+    per_s = BENCH_CPU_PER_S * 100 if dev == "cuda" else BENCH_CPU_PER_S
+    return Throughput(per_s, per_s * EVAL_SPEEDUP, "the benchmark figure")
 
 
 def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int, budget_s: float | None,
@@ -86,18 +111,19 @@ def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int,
         sizes = candidates.list_augmented_sets(conn, sample_set_id).set_index("id")["size"]
     available = int(summary.get("train", 0))
     augmented_available = int(sum(int(sizes.get(i, 0)) for i in augmented_set_ids))
-    per_s, source = measured_throughput(dev)
+    speed = measured_throughput(dev)
     evaluated = int(summary.get("val", 0)) + int(summary.get("test", 0))
-    originals = available
+    sized = TrainPlan(device=dev, per_s=speed.train_per_s, measured_from=speed.source, originals=available,
+                      originals_available=available, augmented=0, augmented_available=augmented_available,
+                      evaluated=evaluated, epochs=int(epochs), max_train=0, eval_per_s=speed.eval_per_s)
     if dev == "cpu" and budget_s:
         # Budget = (n + share*n) * epochs / per_s + evaluation; solve for n.
         share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
-        left = budget_s - evaluated * (epochs + 1) / (per_s * EVAL_SPEEDUP)
-        originals = min(available, max(MIN_CAP, int(left * per_s / (epochs * (1 + share)))))
-    augmented = augmented_available if augmented_share <= 0 else min(augmented_available, round(augmented_share * originals))
-    return TrainPlan(device=dev, per_s=per_s, measured_from=source, originals=originals, originals_available=available,
-                     augmented=augmented, augmented_available=augmented_available, evaluated=evaluated,
-                     epochs=int(epochs), max_train=0 if originals >= available else originals)
+        left = budget_s - sized.eval_s
+        sized.originals = min(available, max(MIN_CAP, int(left * sized.per_s / (epochs * (1 + share)))))
+    sized.augmented = augmented_available if augmented_share <= 0 else min(augmented_available, round(augmented_share * sized.originals))
+    sized.max_train = 0 if sized.originals >= available else sized.originals
+    return sized
 
 
 def parse_seeds(text: str) -> list[int]:
