@@ -9,7 +9,6 @@ from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import review
 from workbench.augment.export import export_frame, to_csv_bytes, to_parquet_bytes
-from workbench.augment.filters import review_view
 
 PAGE_SIZE = 50
 st.title("Review")
@@ -26,21 +25,18 @@ labels = review.run_labels(runs)
 run_id = pick("Run", list(labels), key="review_run", param="run", chosen=st.session_state.pop("_new_run", None),
               format_func=lambda i: f"{labels[i]} (sample set {names.get(runs.set_index('id').loc[i, 'sample_set_id'], '?')})")
 with shown_errors(), begin() as conn:
-    summary = store.summarize_candidates(conn, run_id)
-    last = store.last_review_action(conn, run_id)
-st.dataframe(summary, hide_index=True)
+    augmenters = store.list_augmenters(conn, run_id)
 say(f"Dropped by the filters: {review.dropped_in_words(runs.set_index('id').loc[run_id, 'dropped'])}.", "caption")
-
-f1, f2, f3 = st.columns(3)
-where = review.on_screen(f1.multiselect("Augmenter", summary["augmenter"].tolist(), key="review_augmenters"),
+f1, f2, f3, f4 = st.columns(4)
+where = review.on_screen(f1.multiselect("Augmenter", augmenters, key="review_augmenters"),
                          f2.selectbox("Status", ["all", *store.STATUSES], key="review_status"),
                          f3.number_input("Score at least", 0.0, 1.0, 0.0, 0.05, key="review_min_score"))
-with shown_errors(), begin() as conn:
-    total = store.count_candidates(conn, run_id, where)
-pages = max(1, -(-total // PAGE_SIZE))
-page = st.number_input(f"Page (of {pages}; {total:,} matching)", 1, pages, 1, key="review_page")
-with shown_errors(), begin() as conn:
-    view = review_view(store.read_candidates_page(conn, run_id, where, (page - 1) * PAGE_SIZE, PAGE_SIZE))
+page = f4.number_input("Page", 1, None, 1, key="review_page")
+with shown_errors():
+    shown = review.screen(run_id, where, page, PAGE_SIZE)
+st.dataframe(shown.summary, hide_index=True)
+say(f"{shown.total:,} candidates match; page {min(page, shown.pages)} of {shown.pages}.", "caption")
+view, last = shown.rows, shown.last
 picked = st.dataframe(view, hide_index=True, key="review_table", on_select="rerun", selection_mode="multi-row")
 selected = view.iloc[[r for r in picked.selection.rows if r < len(view)]]["id"].tolist()  # plain cells: never HTML
 score = st.number_input("Accept pending candidates scoring at least", 0.0, 1.0, 0.9, 0.05, key="review_accept_score")
@@ -58,7 +54,7 @@ if buttons[2].button("Undo", key="review_undo", disabled=last is None, help=last
     st.rerun()
 
 st.header("Save and download")
-accepted = int(summary["accepted"].sum())
+accepted = shown.accepted
 name = st.text_input("Name of the accepted set", key="save_name")
 if st.button(f"Save {accepted:,} accepted as a set", key="save_set", disabled=not name.strip() or accepted == 0):
     with shown_errors(), begin() as conn:

@@ -78,3 +78,32 @@ def undo(run_id: int) -> str:
     with begin() as conn:
         done = store.undo_last_action(conn, run_id)
     return f"Undid {done['description']!r}: {done['restored']:,} rows restored." if done else "Nothing to undo."
+
+
+@dataclass
+class Screen:
+    """What the Review page shows of one run, read in one transaction."""
+
+    summary: pd.DataFrame  # per augmenter: candidates, pending, accepted, rejected, mean score
+    last: dict | None  # the action Undo would revert
+    total: int  # candidates the filter matches
+    pages: int
+    rows: pd.DataFrame  # the page of candidates as the review table shows them
+
+    @property
+    def accepted(self) -> int:
+        return int(self.summary["accepted"].sum())
+
+
+def screen(run_id: int, where: CandidateFilter, page: int, page_size: int) -> Screen:
+    """The run's summary, the last undoable action, the filter's count and one page of rows (1-based)."""
+    from workbench.augment.filters import review_view
+
+    with begin() as conn:
+        summary = store.summarize_candidates(conn, run_id)
+        last = store.last_review_action(conn, run_id)
+        total = store.count_candidates(conn, run_id, where)
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, int(page)), pages)
+        rows = store.read_candidates_page(conn, run_id, where, (page - 1) * page_size, page_size)
+    return Screen(summary, last, total, pages, review_view(rows))
