@@ -48,6 +48,7 @@ def test_a_study_accepts_each_recipe_queues_a_sized_sweep_and_answers(env, tiny_
                                                         ("typo robustness (study)", 0), ("typo robustness (study)", 1),
                                                         ("typo robustness (study)", 2)]
     assert 0 < result.eta_s <= 600 * 1.05
+    assert {c["augmented_share"] for c in jobs["config"]} == {0.5}  # none and the recipe train on comparable amounts
     for job_id in result.job_ids:
         assert wait_job(job_id, timeout_s=600)["status"] == "done"
     lines = study.answer(result.experiment_id)

@@ -6,7 +6,8 @@
 
 It generates each chosen recipe (a preset) from the train split, accepts what the recipe's own
 score rule kept (its filters drop every candidate below the recipe's min_score), saves each as an
-augmented set, and queues one sweep: none + each recipe, x seeds, sized by workbench/plan.py so
+augmented set, and queues one sweep (each job adds augmented samples in the same share of its
+original ones, so "none" and each recipe train on comparable amounts): none + each recipe, x seeds, sized by workbench/plan.py so
 the whole sweep fits the time budget on the machine at hand (fewer seeds and a smaller cap on CPU,
 everything on GPU). Compare then opens on the experiment with `answer` at the top.
 """
@@ -31,6 +32,7 @@ class StudyConfig:
     recipes: list[str]  # names of workbench.augment.recipes.PRESETS
     budget_s: float = 600.0  # wall time for the whole sweep's training
     max_source_samples: int = 2000  # train samples each recipe augments (0 = all)
+    augmented_share: float = 0.5  # augmented samples per original one in each job: the settings stay comparable
     seed: int = 0
     model: str = ""  # empty: TrainConfig's default model
 
@@ -49,12 +51,15 @@ class StudyResult:
         return asdict(self)
 
 
-def size_sweep(sample_set_id: int, augmented_set_ids: list[int], budget_s: float, dev: str | None = None):
-    """(seeds, per-job TrainPlan): the most seeds whose jobs, one after another, fit the budget."""
+def size_sweep(sample_set_id: int, augmented_set_ids: list[int], budget_s: float, augmented_share: float = 0.5,
+               dev: str | None = None):
+    """(seeds, TrainPlan of the largest job: one recipe's set on top of the capped originals): the
+    most seeds whose jobs, one after another, fit the budget."""
     settings = 1 + len(augmented_set_ids)
     sized = None
     for n_seeds in SEED_CHOICES:
-        sized = plan.plan_training(sample_set_id, augmented_set_ids, epochs=1, budget_s=budget_s / (settings * n_seeds), dev=dev)
+        sized = plan.plan_training(sample_set_id, augmented_set_ids[:1], epochs=1, budget_s=budget_s / (settings * n_seeds),
+                                   augmented_share=augmented_share, dev=dev)
         if sized.eta_s * settings * n_seeds <= budget_s * 1.05 or sized.device != "cpu":
             return n_seeds, sized
     return 1, sized
@@ -81,8 +86,9 @@ def run_study(config: StudyConfig, on_progress: Progress | None = None) -> Study
             raise BadInput(f"'{name}' kept no candidate for this sample set, so it cannot be studied; leave it out")
         sets[name] = result.augmented_set_id
     report(len(config.recipes), len(config.recipes) + 1, "sizing and queuing the sweep")
-    n_seeds, sized = size_sweep(config.sample_set_id, list(sets.values()), config.budget_s)
-    values = plan.form_defaults(sized.device).to_dict() | {"epochs": 1, "max_train": sized.max_train}
+    n_seeds, sized = size_sweep(config.sample_set_id, list(sets.values()), config.budget_s, config.augmented_share)
+    values = plan.form_defaults(sized.device).to_dict() | {"epochs": 1, "max_train": sized.max_train,
+                                                           "augmented_share": config.augmented_share}
     if config.model:
         values["model"] = config.model
     seeds = list(range(config.seed, config.seed + n_seeds))
