@@ -7,9 +7,10 @@ import streamlit as st
 
 from storage.actor import set_actor
 from storage.db import describe
+from storage.errors import StorageError
 from workbench import login
-from workbench.jobs.queue import active_jobs, start_scheduler_if_needed
-from workbench.jobs.scheduler import running_pid
+from workbench.jobs.queue import start_scheduler_if_needed
+from workbench.jobs_view import scheduler_state
 
 st.set_page_config(page_title="Search Augmentation Workbench", layout="wide")
 
@@ -30,10 +31,24 @@ pages = [
     st.Page("pages/data.py", title="1 Data", icon=":material/upload_file:"),
     st.Page("pages/samples.py", title="2 Samples", icon=":material/table_rows:"),
     st.Page("pages/augment.py", title="3 Augment", icon=":material/auto_awesome:"),
+    st.Page("pages/review.py", title="3b Review", icon=":material/fact_check:"),
     st.Page("pages/train.py", title="4 Train", icon=":material/model_training:"),
+    st.Page("pages/study.py", title="Which augmentation helps?", icon=":material/science:"),
     st.Page("pages/compare.py", title="5 Compare", icon=":material/bar_chart:"),
 ]
 page = st.navigation(pages)
+
+
+def scheduler_status():
+    """The scheduler's line, read anew on every run of this fragment, so it stays true."""
+    try:
+        state = scheduler_state()
+    except StorageError:  # the database is busy this moment; the next run reads it
+        st.caption("Job scheduler: the database is busy, reading again shortly")
+        return
+    st.caption("Job scheduler")
+    st.text(state.line)
+
 
 with st.sidebar:
     if entry.actor:
@@ -42,8 +57,10 @@ with st.sidebar:
     st.caption("Database")
     st.code(describe(), language=None)
     start_scheduler_if_needed()  # after a restart, queued or running jobs get a scheduler again
-    pid = running_pid()
-    st.caption("Job scheduler")
-    st.write(f"running (pid {pid}), {active_jobs()} job(s) queued or running" if pid else "idle: no jobs queued")
+    try:
+        active = scheduler_state().active
+    except StorageError:
+        active = True
+    st.fragment(scheduler_status, run_every=3 if active else None)()  # re-read while jobs are queued or running
 
 page.run()

@@ -1,20 +1,19 @@
-"""Compare: did the augmented samples make the model better, where, and by how much?"""
+"""Compare: did the augmented samples make the model better, where, and by how much? Runs that
+learned nothing are flagged first, and the metric Compare opens with suits the labels."""
 import streamlit as st
 
+from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
 from storage import experiments as store
 from storage.db import begin
-from storage.errors import StorageError
-from workbench import experiments, report
-from workbench.errors import WorkbenchError
-from workbench.escaping import plain
+from workbench import compare_checks, experiments, report, study
 
 st.title("Compare")
+show_flash()
 st.caption(
     "Each setting's mean over seeds with a 95% bootstrap interval; the delta against the baseline is tested "
     "with a paired bootstrap over test queries. The baseline is the pinned run's setting, all its seeds."
 )
-
-with begin() as conn:
+with shown_errors(), begin() as conn:
     experiment_list = store.list_experiments(conn)
     jobs = store.list_finished_jobs(conn)
 if jobs.empty:
@@ -22,36 +21,42 @@ if jobs.empty:
     st.stop()
 
 names = dict(zip(experiment_list["id"], experiment_list["name"]))
-experiment_id = st.selectbox(
-    "Experiment", [None, *names], format_func=lambda i: "All finished jobs" if i is None else f"#{i} {names[i]}", key="experiment"
-)
+experiment_id = pick("Experiment", [None, *names], key="experiment", param="experiment",
+                     format_func=lambda i: "All finished jobs" if i is None else f"#{i} {names[i]}")
 scope = jobs if experiment_id is None else jobs[jobs["experiment_id"] == experiment_id]
 if scope.empty:
-    st.info("This experiment has no finished job yet; pick another or wait for its jobs on **4 Train**.")
+    st.info("This experiment has no finished job yet: its answer appears here as its jobs finish (reload then).")
+    next_step("pages/train.py", "watch the jobs run")
     st.stop()
+if experiment_id is not None:
+    st.subheader("The answer so far")
+    with shown_errors():
+        for line in study.answer(experiment_id, n_boot=500):
+            say(f"- {line}", "markdown")
+with shown_errors():
+    checks = compare_checks.check_jobs(scope)
+for warning in checks.warnings:
+    say(warning, "warning")
 
 runs = {int(r.id): f"#{r.id} · {r.setting} · seed {r.seed}" for r in scope.itertuples()}
 pinned = experiment_list.set_index("id")["baseline_job_id"].get(experiment_id) if experiment_id else None
-default = pinned if pinned in runs else next((j for j in runs if scope.set_index("id").loc[j, "setting"] == "none"), next(iter(runs)))
+default = compare_checks.default_baseline(scope, pinned)
 left, middle, right = st.columns(3)
-metric = left.selectbox("Metric", experiments.METRICS + experiments.COSTS, key="metric")
+metrics = experiments.METRICS + experiments.COSTS
+metric = left.selectbox("Metric", metrics, index=metrics.index(checks.default_metric), key="metric")
 slice_ = middle.selectbox("Slice", experiments.SLICES, key="slice", help="typo: the test queries with keyboard typos")
 baseline_job = right.selectbox("Baseline run", list(runs), index=list(runs).index(default), format_func=runs.get, key="baseline")
 if experiment_id is not None and st.button("Pin this run as the experiment's baseline", key="pin"):
-    with begin() as conn:
+    with shown_errors(), begin() as conn:
         store.set_baseline_job(conn, experiment_id, baseline_job)
-    st.success(plain(f"Pinned {runs[baseline_job]} as the baseline of experiment #{experiment_id}."))
+    flash(f"Pinned {runs[baseline_job]} as the baseline of experiment #{experiment_id}.")
+    st.rerun()
 
-try:
-    comparison = experiments.load_comparison(
-        experiment_id, metric=metric, slice_=slice_, baseline=scope.set_index("id").loc[baseline_job, "setting"]
-    )
-except (WorkbenchError, StorageError) as e:
-    st.error(plain(e))
-    st.stop()
-
-for line in report.summary_lines(comparison):
-    st.markdown(f"- {plain(line)}")
+with shown_errors():
+    comparison = experiments.load_comparison(experiment_id, metric=metric, slice_=slice_,
+                                             baseline=scope.set_index("id").loc[baseline_job, "setting"])
+for line in compare_checks.summary(report.summary_lines(comparison), comparison, checks):
+    say(f"- {line}", "markdown")
 charts = report.figures(comparison)
 st.plotly_chart(charts["metric"], key="chart_metric")
 st.dataframe(comparison.table(), hide_index=True, key="table")
@@ -60,16 +65,18 @@ if comparison.references:
     st.dataframe(comparison.reference_table(), hide_index=True, key="references")
     behind = [s.name for s in comparison.settings if not s.beats_zero_shot]
     if behind:
-        st.warning(plain("Not better than the untrained zero-shot model: " + ", ".join(behind)
-                         + ". A model that has not learned the task says nothing about augmentation."))
+        say("Not better than the untrained zero-shot model: " + ", ".join(behind)
+            + ". A model that has not learned the task says nothing about augmentation.", "warning")
 else:
     st.caption("No zero-shot or lexical reference: these jobs were trained before references existed, or span several sample sets.")
 one, two = st.columns(2)
 one.download_button("Download table (CSV)", report.table_csv(comparison), "comparison.csv", "text/csv", key="download_csv")
-two.download_button("Download report (HTML)", lambda: report.html_report(comparison), "comparison.html", "text/html", key="download_html")
+two.download_button("Download report (HTML)", lambda: report.html_report(comparison, checks.warnings), "comparison.html",
+                    "text/html", key="download_html")
 st.subheader("Learning curves")
 st.plotly_chart(charts["train_loss"], key="chart_train_loss")
 st.plotly_chart(charts["val_curve"], key="chart_val_curve")
 st.subheader("Slices and cost")
 st.plotly_chart(charts["slices"], key="chart_slices")
+st.caption(compare_checks.COST_NOTE)
 st.plotly_chart(charts["cost"], key="chart_cost")

@@ -3,29 +3,23 @@ cold-start holdout) and see its summary: sizes, label balance, queries, products
 import pandas as pd
 import streamlit as st
 
-from storage import datasets
+from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
 from storage.db import begin
 from storage.samples import get_sample_set, list_sample_sets, read_samples
-from workbench.errors import WorkbenchError
-from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set
+from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set, sample_sources
+from workbench.wording import SAMPLE_REASONS, in_words
 
 st.title("Samples")
-if "sample_set_id" not in st.session_state:
-    st.session_state.sample_set_id = None
-
-with begin() as conn:
-    sources = datasets.list_datasets(conn)
-sources = sources[sources["kind"].isin(["logs", "pairs"])]
+show_flash()
+with shown_errors():
+    sources = sample_sources().set_index("id")
 if sources.empty:
     st.info("No search logs or labeled pairs yet: add them on the Data page (or load the demo data there).")
     st.stop()
 
-names = dict(zip(sources["id"], sources["kind"] + ": " + sources["name"]))
-dataset_id = st.selectbox("Build from", list(names), format_func=lambda i: f"{i} {names[i]}", key="samples_dataset")
-kind = sources.set_index("id").loc[dataset_id, "kind"]
-example = "clicks:min_clicks=1,min_purchases=1,min_impressions=1" if kind == "logs" else "cut:2.5 or map:E=3,S=2,C=1,I=0"
+dataset_id = pick("Build from", sources.index.tolist(), key="samples_dataset", param="dataset", format_func=sources["label"].get)
 label_rule = st.text_input("Label rule (empty: the default for this kind)", key="samples_label_rule",
-                           placeholder=example, help=LABEL_RULE_HELP)
+                           placeholder=sources.loc[dataset_id, "rule_example"], help=LABEL_RULE_HELP)
 left, middle, right, seed_col = st.columns(4)
 val_share = left.number_input("Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val")
 test_share = middle.number_input("Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test")
@@ -38,33 +32,31 @@ if st.button("Build sample set", key="samples_build", type="primary"):
     bar = st.progress(0.0, text="Reading")
     config = SampleConfig(name=name, label_rule=label_rule, val_share=val_share, test_share=test_share,
                           cold_start_share=cold_share, seed=int(seed))
-    try:
+    with shown_errors():
         result = build_sample_set(int(dataset_id), config, on_progress=lambda d, t, m: bar.progress(d / t, text=m))
-    except WorkbenchError as e:
-        st.error(str(e))
-        st.stop()
-    st.session_state.sample_set_id = result.sample_set_id
-    st.success(f"Sample set {result.sample_set_id}: {result.summary['samples']:,} samples.")
+    st.session_state._new_set = result.sample_set_id
+    flash(f"Sample set {result.sample_set_id}: {result.summary['samples']:,} samples.")
+    st.rerun()
 
-with begin() as conn:
+with shown_errors(), begin() as conn:
     sets = list_sample_sets(conn)
 if sets.empty:
     st.info("No sample sets yet: choose a dataset and a label rule above, then Build.")
     st.stop()
 st.header("Sample sets")
-ids = sets["id"].tolist()
-current = st.session_state.sample_set_id if st.session_state.sample_set_id in ids else ids[0]
-set_id = st.selectbox("Sample set", ids, index=ids.index(current), key="samples_set",
-                      format_func=lambda i: f"{i}: {sets.set_index('id').loc[i, 'name']}")
-with begin() as conn:
+names = dict(zip(sets["id"], sets["name"]))
+set_id = pick("Sample set", list(names), key="samples_set", param="set", chosen=st.session_state.pop("_new_set", None),
+              format_func=lambda i: f"{i}: {names[i]}")
+with shown_errors(), begin() as conn:
     chosen = get_sample_set(conn, set_id)
     preview = read_samples(conn, set_id, limit=200)
 summary = chosen["summary"]
-cols = st.columns(6)
-for col, key in zip(cols, ["train", "val", "test", "queries", "products", "cold_start_products"]):
+for col, key in zip(st.columns(6), ["train", "val", "test", "queries", "products", "cold_start_products"]):
     col.metric(key.replace("_", " ").capitalize(), f"{summary.get(key, 0):,}")
-st.caption(f"Label rule {chosen['config'].get('label_rule')} ({chosen['config'].get('label_kind')} labels), "
-           f"seed {chosen['config'].get('seed')}; set aside: {summary.get('dropped', {})}")
+say(f"Label rule {chosen['config'].get('label_rule')} ({chosen['config'].get('label_kind')} labels), "
+    f"seed {chosen['config'].get('seed')}. Set aside: {in_words(summary.get('dropped', {}), SAMPLE_REASONS)}.", "caption")
+next_step("pages/augment.py", "generate augmented samples from this set's train split")
+next_step("pages/study.py", "or let one click try the recipes and answer", set=set_id)
 st.subheader("Label balance by split")
 balance = pd.DataFrame(summary.get("label_balance", {}))
 st.dataframe(balance.reindex(columns=[c for c in ("train", "val", "test") if c in balance]).fillna(0).astype(int).rename_axis("label"))

@@ -1,22 +1,23 @@
-"""Train: queue fine-tuning jobs (one, or a sweep of augmentation settings x seeds) and watch the
-queue: status, progress, ETA, device, live loss and validation curves, log tail; cancel, resume, delete."""
-import dataclasses
-
+"""Train: queue fine-tuning jobs (one, or a sweep of augmentation settings x seeds) sized to a time
+budget on a CPU, and watch the queue: status, progress, ETA, device, live curves, log tail;
+cancel, resume, delete."""
 import streamlit as st
 
+from pages.ui import config_form, confirmed, flash, next_step, pick, say, show_flash, shown_errors
 from storage.candidates import list_augmented_sets
 from storage.db import begin
 from storage.samples import list_sample_sets
-from workbench.errors import WorkbenchError
+from workbench import plan
 from workbench.jobs import queue
-from workbench.train.config import TrainConfig, field_choices, field_help, field_label
+from workbench.jobs_view import queue_view
+from workbench.train.config import TrainConfig, field_help
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
-        "patience", "adversarial", "max_train", "seed"]  # fmt: skip
-DEFAULTS = TrainConfig()
+        "patience", "adversarial", "seed"]  # fmt: skip
 
 st.title("Train")
-with begin() as conn:
+show_flash()
+with shown_errors(), begin() as conn:
     sets = list_sample_sets(conn)
 if sets.empty:
     st.info("No sample sets yet: build one on the Samples page first.")
@@ -24,76 +25,74 @@ if sets.empty:
 queue.start_scheduler_if_needed()  # after an app restart, queued jobs get a scheduler again
 
 names = dict(zip(sets["id"], sets["name"]))
-set_id = st.selectbox("Sample set", list(names), format_func=lambda i: f"{i}: {names[i]}", key="train_sample_set")
+set_id = pick("Sample set", list(names), key="train_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 with begin() as conn:
     accepted = list_augmented_sets(conn, int(set_id))
-aug_names = dict(zip(accepted["id"], accepted["name"]))
-chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names), format_func=lambda i: aug_names[i],
+aug_names = dict(zip(accepted["id"], accepted["name"] + " (" + accepted["size"].astype(str) + " samples)"))
+chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names), format_func=aug_names.get,
                         key="train_augmented", help="The train split is always used; these are added to it.")
+values = config_form(TrainConfig, FORM, plan.form_defaults(), "train_")
+budget_col, share_col, all_col = st.columns(3)
+budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget")
+share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share", help=field_help("augmented_share"))
+everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all")
+with shown_errors():
+    sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share)
+    config = TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": share})
+say(sized.summary(), "info")
 
-values, columns = {}, st.columns(4)
-for i, f in enumerate(f for f in dataclasses.fields(TrainConfig) if f.name in FORM):
-    col, default, kw = columns[i % 4], getattr(DEFAULTS, f.name), {"help": field_help(f.name), "key": f"train_{f.name}"}
-    if field_choices(f.name):
-        values[f.name] = col.selectbox(field_label(f.name), field_choices(f.name), **kw)
-    elif isinstance(default, bool):
-        values[f.name] = col.checkbox(field_label(f.name), value=default, **kw)
-    elif isinstance(default, (int, float)):
-        step, fmt = (1, None) if isinstance(default, int) else (default / 5, "%g")  # a learning rate steps by 1e-5, not 0.01
-        values[f.name] = col.number_input(field_label(f.name), value=default, min_value=type(default)(0), step=step, format=fmt, **kw)
-    else:
-        values[f.name] = col.text_input(field_label(f.name), value=default, **kw)
-
-one, sweep = st.columns(2)
+one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
 seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", help="One job per seed for each setting.")
 combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined")
-try:
+with shown_errors():
     if one.button("Queue job", key="train_queue", type="primary"):
-        job_id = queue.submit_job(int(set_id), TrainConfig.from_dict(values), chosen)
-        st.success(f"Queued job {job_id}.")
+        st.session_state._new_job = queue.submit_job(int(set_id), config, chosen)
+        flash(f"Queued job {st.session_state._new_job}: about {plan.minutes(sized.eta_s)}.")
+        st.rerun()
     if sweep.button("Queue sweep: none + each chosen set, x seeds", key="train_sweep"):
-        settings = [[]] + [[s] for s in chosen] + ([chosen] if combined and len(chosen) > 1 else [])
-        exp_id, ids = queue.run_sweep(int(set_id), TrainConfig.from_dict(values), settings,
-                                      [int(s) for s in seeds.replace(",", " ").split()], f"sweep on sample set {set_id}")
-        st.success(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}.")
-except (WorkbenchError, ValueError) as e:
-    st.error(str(e))
+        settings, seed_list = plan.sweep_settings(chosen, combined), plan.parse_seeds(seeds)
+        exp_id, ids = queue.run_sweep(int(set_id), config, settings, seed_list, f"sweep on sample set {set_id}")
+        st.session_state._new_job = ids[0]
+        flash(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}, about {plan.minutes(sized.eta_s * len(ids))} in all.")
+        st.rerun()
 
 
 @st.fragment(run_every=2 if queue.active_jobs() else None)
 def show_queue():
-    table = queue.queue_table()
+    table = queue_view()
     if table.empty:
         st.info("No jobs yet: choose the settings above and Queue job.")
         return
-    st.dataframe(table, hide_index=True, column_config={"progress %": st.column_config.ProgressColumn(max_value=100)})
-    job_id = st.selectbox("Job", table["id"].tolist(), key="train_job")
+    st.dataframe(table, hide_index=True, column_config={"progress %": st.column_config.ProgressColumn(min_value=0, max_value=100)})
+    job_id = pick("Job", table["id"].tolist(), key="train_job", param="job", chosen=st.session_state.pop("_new_job", None))
     loss, val = queue.job_curves(int(job_id))
-    left, right = st.columns(2)
-    left.caption("Training loss by step" if not loss.empty else "Training loss: no steps yet")
-    right.caption("Validation metrics by epoch" if not val.empty else "Validation: no epoch finished yet")
-    if not loss.empty:
-        left.line_chart(loss)
-    if not val.empty:
-        right.line_chart(val.drop(columns=["loss"], errors="ignore"))
+    for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
+                                    ["Training loss by step", "Validation metrics by epoch"]):
+        column.caption(title if not frame.empty else f"{title}: nothing yet")
+        if not frame.empty:
+            column.line_chart(frame)
     details = queue.job_summary(int(job_id))
     if details["warning"]:
-        st.warning(f"Job {job_id} is {details['warning']}.")
+        say(f"Job {job_id} is {details['warning']}.", "warning")
     weights = {k.removeprefix("head/"): v for k, v in (details["metrics"] or {}).items() if k.startswith("head/")}
     if weights:
         st.caption("Similarity head, weight of each standardised input: " + ", ".join(f"{k} {v:+.3f}" for k, v in weights.items()))
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
+    status = table.set_index("id").loc[job_id, "status"]
     cancel, resume, delete = st.columns(3)
-    try:
-        if cancel.button("Cancel", key="train_cancel"):
-            st.info(f"Job {job_id} is {queue.cancel_job(int(job_id))['status']}.")
-        if resume.button("Resume", key="train_resume"):
-            st.info(f"Job {job_id} is {queue.resume_job(int(job_id))['status']} again.")
-        if delete.button("Delete", key="train_delete"):
-            queue.delete_job(int(job_id))
+    with shown_errors():
+        if status in ("queued", "running") and cancel.button(f"Cancel job {job_id}", key="train_cancel"):
+            flash(f"Job {job_id} is {queue.cancel_job(int(job_id))['status']}.")
             st.rerun()
-    except WorkbenchError as e:
-        st.error(str(e))
+        if status in ("failed", "cancelled") and resume.button(f"Resume job {job_id}", key="train_resume"):
+            flash(f"Job {job_id} is {queue.resume_job(int(job_id))['status']} again.")
+            st.rerun()
+        if confirmed(f"Delete job {job_id}", "train_delete", job_id, f"Delete job {job_id}, its metrics and its folder?", delete):
+            queue.delete_job(int(job_id))
+            flash(f"Deleted job {job_id}.")
+            st.rerun()
+    if status == "done":
+        next_step("pages/compare.py", "see how the settings compare")
 
 
 st.header("Queue")

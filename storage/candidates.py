@@ -92,7 +92,7 @@ def get_augment_run(conn: Connection, augment_run_id: int) -> dict:
 
 def list_augment_runs(conn: Connection, sample_set_id: int | None = None) -> pd.DataFrame:
     t = tables.augment_runs
-    query = select(t.c.id, t.c.sample_set_id, t.c.seed, t.c.candidates, t.c.dropped, t.c.created_at).order_by(t.c.id.desc())
+    query = select(t.c.id, t.c.sample_set_id, t.c.recipe, t.c.seed, t.c.candidates, t.c.dropped, t.c.created_at).order_by(t.c.id.desc())
     if sample_set_id is not None:
         query = query.where(t.c.sample_set_id == sample_set_id)
     return read_frame(conn, query)

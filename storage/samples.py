@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from storage import bulk, tables
 from storage.clock import utc_now
@@ -74,3 +74,10 @@ def read_samples(conn: Connection, sample_set_id: int, split: str | None = None,
 def delete_sample_set(conn: Connection, sample_set_id: int) -> None:
     conn.execute(tables.samples.delete().where(tables.samples.c.sample_set_id == sample_set_id))
     conn.execute(tables.sample_sets.delete().where(tables.sample_sets.c.id == sample_set_id))
+
+
+def count_samples(conn: Connection, sample_set_id: int) -> dict[str, int]:
+    """Samples per split: {'train': n, 'val': n, 'test': n} (0 for an empty split)."""
+    t = tables.samples
+    rows = conn.execute(select(t.c.split, func.count()).where(t.c.sample_set_id == sample_set_id).group_by(t.c.split)).all()
+    return {"train": 0, "val": 0, "test": 0} | {split: int(n) for split, n in rows}

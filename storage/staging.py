@@ -94,7 +94,12 @@ def parse_rejects(raw: duckdb.DuckDBPyConnection) -> list[tuple[int, int, str, s
         f"SELECT line, line_byte_position, error_type::VARCHAR, column_name, csv_line FROM {REJECTS} "
         "ORDER BY line"
     ).fetchall()
-    return [(int(r[0]), int(r[1] or 0), PARSE_ERRORS.get(r[2], r[2].lower()), r[3], r[4] or "") for r in rows]
+    out, seen = [], set()
+    for r in rows:  # a row with two columns too many is reported twice: one reject per row
+        if r[0] not in seen:
+            seen.add(r[0])
+            out.append((int(r[0]), int(r[1] or 0), PARSE_ERRORS.get(r[2], r[2].lower()), r[3], r[4] or ""))
+    return out
 
 
 def newlines_in_fields(raw: duckdb.DuckDBPyConnection, columns: list[str]) -> int:

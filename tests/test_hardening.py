@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 from storage import datasets
 from storage.db import begin
 from storage.samples import list_sample_sets
+from tests.pages_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for d in ("app.py", "pages", "workbench", "storage", "bench") for p in ([ROOT / d] if d.endswith(".py") else (ROOT / d).rglob("*.py")))
@@ -102,8 +103,9 @@ def test_two_app_sessions_and_the_command_line_at_once_lose_nothing(demo_db, tmp
     ingest = _cli("ingest", "pairs", str(pairs), "--name", "cli pairs")
     build = _cli("samples", "build", "--dataset", "2", "--seed", "7")
     # Two app sessions meanwhile: one builds a sample set, the other keeps reading the Data page.
-    builder = AppTest.from_file(str(ROOT / "pages" / "samples.py"), default_timeout=300).run()
-    reader = AppTest.from_file(str(ROOT / "pages" / "data.py"), default_timeout=300)
+    builder = open_page("pages/samples.py", timeout_s=300)
+    reader = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    reader.switch_page("pages/data.py")
     builder.selectbox(key="samples_dataset").set_value(2)
     builder.number_input(key="samples_seed").set_value(3)
     builder.button(key="samples_build").click().run()
@@ -123,3 +125,21 @@ def test_two_app_sessions_and_the_command_line_at_once_lose_nothing(demo_db, tmp
     assert len(sets) == 2 and built["sample_set_id"] in sets["id"].tolist()
     summaries = [json.loads(s) for s in sets["summary"]]
     assert all(s["samples"] == s["train"] + s["val"] + s["test"] > 0 for s in summaries)
+
+
+def test_pages_show_text_built_at_run_time_only_through_the_escaping_helper():
+    """Issue 14: set names and error messages carrying user input reached st.markdown and st.error unescaped.
+    A message element may take a literal (or a module constant); anything built at run time goes through say()."""
+    shown = {"error", "success", "warning", "info", "markdown", "caption", "write", "text"}
+    offenders = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        if path.name == "ui.py":  # the helper itself: plain() before st.*
+            continue
+        for call in _calls(path):
+            name = ast.unparse(call.func)
+            if name.split(".")[-1] in shown and name.startswith(("st.", "left.", "right.", "where.")) and call.args:
+                first = call.args[0]
+                branches = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                if not all(isinstance(b, (ast.Constant, ast.Attribute)) for b in branches):
+                    offenders.append(f"{path.relative_to(ROOT)}:{call.lineno} {ast.unparse(call)[:60]}")
+    assert offenders == []

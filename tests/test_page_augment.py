@@ -1,23 +1,13 @@
-"""The Augment page, driven with AppTest on the demo data: recipe, generate, review, bulk accept,
-undo, accept above a score, save, download (issue 3)."""
-import io
-
-import pandas as pd
+"""The Augment and Review pages, driven with AppTest on the demo data: recipe, generate, then on
+Review: the run by name, drop reasons in words, rows picked in the table, bulk actions that act on
+exactly the on-screen filter and say how many rows first, undo, save, download (issues 3, 13)."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from storage import candidates as stored
 from storage.db import begin
-from tests.conftest import PROJECT_ROOT
+from tests.pages_support import links, open_page
 from workbench.samples import SampleConfig, build_sample_set
-
-PAGE = str(PROJECT_ROOT / "pages" / "augment.py")
-
-
-def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=300)
-    at.run()
-    return at
 
 
 def count(run_id, **where):
@@ -30,64 +20,98 @@ def sample_set(demo_db) -> int:
     return build_sample_set(2, SampleConfig(seed=0)).sample_set_id
 
 
+def _generate(sources: int = 60) -> AppTest:
+    at = open_page("pages/augment.py")
+    at.number_input(key="augment_max_sources").set_value(sources)
+    return at.button(key="augment_generate").click().run()
+
+
+def _select_rows(at: AppTest, positions: list[int]) -> AppTest:
+    at.session_state["review_table"] = {"selection": {"rows": positions, "columns": [], "cells": []}}
+    return at.run()
+
+
 def test_without_a_sample_set_the_page_says_what_to_do(db_url):
-    at = _page()
+    at = open_page("pages/augment.py")
     assert not at.exception
     assert at.info[0].value == "No sample sets yet: build one on the Samples page first."
+    review = open_page("pages/review.py")
+    assert not review.exception and review.info[0].value == "No candidates yet: generate some on 3 Augment."
 
 
-def test_generate_review_undo_save_and_download(sample_set):
-    at = _page()
-    assert at.selectbox(key="augment_preset").value == "typo robustness"
-    at.number_input(key="augment_max_sources").set_value(60)
-    at.button(key="augment_generate").click().run()
+def test_generate_says_what_was_dropped_in_words_and_links_to_its_review(sample_set):
+    at = _generate()
     assert not at.exception
-    assert at.success[0].value.startswith("Run 1: ")
-    run_id = 1
-    total = count(run_id)
-    assert total > 0
+    message = at.success[0].value
+    assert message.startswith("Run 1: ") and "Dropped: " in message and "{" not in message
+    assert links(at) == ["Next: 3b Review: review, accept and save run 1's candidates"]
+
+
+def test_review_acts_on_exactly_the_rows_on_screen(sample_set):
+    _generate()
+    at = open_page("pages/review.py", {"run": 1})
+    assert not at.exception
+    assert at.selectbox(key="review_run").format_func(1).startswith("Run 1: typo robustness (")
+    assert "Dropped by the filters: " in at.main.caption[0].value and "{" not in at.main.caption[0].value
     table = at.dataframe[1].value
     assert {"original", "augmented («changed»)", "score", "params", "seed"} <= set(table.columns)
-    assert table["augmented («changed»)"].str.contains("«").any()
 
-    # Filter to one augmenter, accept everything matching, then undo it.
+    # The filter on screen: one augmenter. "Accept pending >= 0.9" counts and acts on that augmenter only
+    # (issue 13: it accepted 758 rows across every augmenter while the view showed 289).
     at.multiselect(key="review_augmenters").set_value(["keyboard_typo"]).run()
-    typos = count(run_id, augmenters=["keyboard_typo"])
-    assert set(at.dataframe[1].value["augmenter"]) == {"keyboard_typo"}
-    at.button(key="review_accept_matching").click().run()
-    assert not at.exception
-    assert count(run_id, status="accepted") == typos
-    at.button(key="review_undo").click().run()
-    assert count(run_id, status="accepted") == 0 and at.success[-1].value.startswith("Undid 'Accept all")
-
-    # Reject two selected rows; accept everything scoring >= 0.9.
-    ids = at.dataframe[1].value["id"].tolist()[:2]
-    at.multiselect(key="review_selected").set_value(ids).run()
-    at.button(key="review_reject_selected").click().run()
-    assert count(run_id, status="rejected") == 2
     at.number_input(key="review_accept_score").set_value(0.9).run()
-    at.button(key="review_accept_above").click().run()
-    accepted = count(run_id, status="accepted")
-    assert accepted == count(run_id, min_score=0.9) - count(run_id, min_score=0.9, status="rejected") > 0  # rejects stay
+    typos_high = count(1, augmenters=["keyboard_typo"], min_score=0.9)
+    assert count(1, min_score=0.9) > typos_high > 0
+    button = at.button(key="review_accept_above")
+    assert button.label == f"Accept {typos_high:,} pending matching, score at least 0.9"
+    button.click().run()
+    assert count(1, status="accepted") == typos_high == count(1, status="accepted", augmenters=["keyboard_typo"])
+    assert at.success[0].value.startswith(f"Accept {typos_high:,} pending matching, score at least 0.9: {typos_high:,} rows")
 
-    # Save and download.
-    at.text_input(key="save_name").set_value("typos 0.9").run()
+    # Undo, then accept every match of the filter: the button names the count first.
+    at.button(key="review_undo").click().run()
+    assert count(1, status="accepted") == 0 and at.success[0].value.startswith("Undid 'Accept")
+    typos = count(1, augmenters=["keyboard_typo"])
+    assert at.button(key="review_accept_matching").label == f"Accept all {typos:,} matching"
+    at.button(key="review_accept_matching").click().run()
+    assert count(1, status="accepted") == typos
+
+
+def test_rows_are_picked_in_the_table_itself(sample_set):
+    _generate()
+    at = open_page("pages/review.py", {"run": 1})
+    assert at.button(key="review_reject_selected").disabled  # nothing picked yet
+    ids = at.dataframe[1].value["id"].tolist()
+    at = _select_rows(at, [0, 2])
+    assert at.button(key="review_reject_selected").label == "Reject 2 selected"
+    at.button(key="review_reject_selected").click().run()
+    with begin() as conn:
+        rejected = stored.read_candidates_page(conn, 1, stored.CandidateFilter(status="rejected"))
+    assert rejected["candidate_id"].tolist() == [ids[0], ids[2]]
+
+
+def test_save_selects_the_new_set_and_links_to_train(sample_set):
+    _generate()
+    at = open_page("pages/review.py", {"run": 1})
+    at.button(key="review_accept_matching").click().run()
+    accepted = count(1, status="accepted")
+    at.text_input(key="save_name").set_value("typos").run()
+    assert at.button(key="save_set").label == f"Save {accepted:,} accepted as a set"
     at.button(key="save_set").click().run()
     assert not at.exception
-    with begin() as conn:
-        saved = stored.list_augmented_sets(conn)
-    assert saved["name"].tolist() == ["typos 0.9"] and saved["size"].tolist() == [accepted]
-    assert at.selectbox(key="download_set").value == saved["id"][0]
+    assert at.success[0].value == f"Saved augmented set 1: {accepted:,} samples."
+    assert at.selectbox(key="download_set").value == 1
+    assert links(at) == ["Next: 4 Train: train with and without this set"]
     assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download Parquet"]
 
 
 def test_bad_parameters_json_is_shown(sample_set):
-    at = _page()
+    at = open_page("pages/augment.py")
     at.text_area(key="augment_params").set_value("{not json")
     at.button(key="augment_generate").click().run()
     assert not at.exception
     assert at.error[0].value == "parameters (JSON), line 1, column 2: Expecting property name enclosed in double quotes"
     at.text_area(key="augment_params").set_value('{"word_swap": {"word_p": 0.2}}')
     at.button(key="augment_generate").click().run()
-    assert at.error[0].value == ("parameters (JSON): word_swap not among the chosen augmenters; "
+    assert at.error[0].value == ("parameters (JSON): word\\_swap not among the chosen augmenters; "
                                  "add them or remove their parameters")

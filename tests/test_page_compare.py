@@ -1,15 +1,24 @@
 """The Compare page through AppTest, over finished jobs in a real database and real job folders."""
-from pathlib import Path
-
-import pytest
+import pandas as pd
 from streamlit.testing.v1 import AppTest
+import pytest
 
 from storage import experiments as store
 from storage import jobs as job_store
 from storage.db import begin
 from test_experiments_storage import add_finished_jobs
+from tests.pages_support import open_page
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "compare.py")
+
+PAGE = "pages/compare.py"
+
+
+def _predict_one_class(job_id: int) -> None:
+    """Rewrite a finished job's predictions as a model that answers 0 for every sample."""
+    with begin() as conn:
+        folder = job_store.get_job(conn, job_id)["job_dir"]
+    frame = pd.read_parquet(f"{folder}/predictions.parquet")
+    frame.assign(pred=0.0, prob=0.3, score=0.3).to_parquet(f"{folder}/predictions.parquet")
 
 
 def _settings(at: AppTest) -> list[str]:
@@ -17,14 +26,14 @@ def _settings(at: AppTest) -> list[str]:
 
 
 def test_without_finished_jobs_the_page_says_what_to_do(db_url):
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert at.info[0].value.startswith("No finished training job yet. Train on **4 Train**")
 
 
 def test_compare_page_shows_settings_switches_metric_and_slice_and_pins_a_baseline(db_url):
     made = add_finished_jobs({"none": [(6, 2), (6, 3), (7, 2)], "typo": [(11, 10), (12, 11), (11, 11)]})
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert _settings(at) == ["none", "typo"]
     assert at.markdown[0].value.startswith("- typo: better than none on accuracy, delta +")
@@ -41,7 +50,9 @@ def test_compare_page_shows_settings_switches_metric_and_slice_and_pins_a_baseli
     at.selectbox(key="experiment").select(made["experiment_id"]).run()
     typo_run = made["jobs"]["typo"][0]
     at.selectbox(key="baseline").select(typo_run).run()
-    assert at.markdown[0].value.startswith("- none: worse than typo on typo/f1")
+    lines = [m.value for m in at.markdown]
+    assert lines[0].startswith("- typo helped on all test queries: ")  # the answer, against 'none', at the top
+    assert any(line.startswith("- none: worse than typo on typo/f1") for line in lines)
     at.button(key="pin").click().run()
     assert not at.exception
     with begin() as conn:
@@ -52,7 +63,7 @@ def test_a_metric_no_job_has_is_an_error_not_a_crash(db_url):
     with begin() as conn:  # a job that recorded accuracy only, as a job on graded labels has no ROC-AUC
         job_id = job_store.create_job(conn, sample_set_id=1, config={}, setting="none", seed=0, augmented_set_ids=[])
         job_store.set_job_status(conn, job_id, "done", metrics={"accuracy": 0.5}, progress=1.0)
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception and _settings(at) == ["none"]
     at.selectbox(key="metric").select("f1").run()
     assert not at.exception
@@ -63,7 +74,7 @@ def test_a_metric_no_job_has_is_an_error_not_a_crash(db_url):
 @pytest.mark.parametrize("metric", ["roc_auc", "ndcg@10", "mrr"])
 def test_every_ranking_metric_renders(db_url, metric):
     add_finished_jobs({"none": [(6, 2), (5, 1)], "synonyms": [(8, 3), (9, 4)]})
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     at.selectbox(key="metric").select(metric).run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -73,27 +84,61 @@ def test_every_ranking_metric_renders(db_url, metric):
     assert table["metric"].tolist() == [metric, metric] and table["name"].tolist() == ["none", "synonyms"]
     assert table["mean"].tolist() == pytest.approx([recorded["none"], recorded["synonyms"]])
     assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
-    assert at.markdown[0].value.replace("\\", "").startswith(f"- synonyms: better than none on {metric}, delta +")
+    lines = [m.value.replace("\\", "") for m in at.markdown]
+    assert any(line.startswith(f"- synonyms: better than none on {metric}, delta +") for line in lines), lines
 
+
+def test_runs_that_learned_one_class_are_flagged_not_reported_as_results(db_url):
+    made = add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(6, 2), (6, 3)]})
+    for job_id in made["jobs"]["none"] + made["jobs"]["typo"]:
+        _predict_one_class(job_id)
+    at = open_page(PAGE)
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    first = made["jobs"]["none"][0]
+    assert warnings[0] == (f"Run #{first} (none, seed 0) predicts one class for every test sample: accuracy 0.6667 "
+                           "equals the share of the most common label (0.6667). It has not learned the task; do not "
+                           "read its figures, or a difference between such runs, as a result.")
+    assert warnings[4].startswith('Every run is degenerate, so "no significant difference" here says nothing')
+    assert at.markdown[0].value.startswith("- The baseline none learned one class")
+    assert at.markdown[1].value.startswith("- typo: no result, every run of it learned one class")
+
+
+def test_imbalanced_labels_open_on_roc_auc_and_the_cost_note_is_shown(db_url):
+    made = add_finished_jobs({"none": [(6, 2)], "typo": [(8, 3)]})
+    for job_id in made["jobs"]["none"] + made["jobs"]["typo"]:  # keep every other query's positive: 1 in 6 positive
+        with begin() as conn:
+            folder = job_store.get_job(conn, job_id)["job_dir"]
+        frame = pd.read_parquet(f"{folder}/predictions.parquet")
+        frame.loc[(frame["label"] == 1.0) & (frame["sample_id"] % 6 != 0), "label"] = 0.0
+        frame.to_parquet(f"{folder}/predictions.parquet")
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.selectbox(key="metric").value == "roc_auc"
+    assert [w.value for w in at.warning] == ["The labels are imbalanced (17% positive or negative): accuracy rewards "
+                                             "guessing the common label, so Compare opens on ROC-AUC."]
+    assert any(c.value.startswith("Times were taken on a shared machine whose load was not recorded") for c in at.caption)
 
 
 def test_references_are_shown_as_rows_and_lines_and_untrained_level_runs_are_flagged(db_url):
     add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(11, 10), (12, 11)]}, references={"zero_shot": (6, 4), "lexical": (3, 3)})
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception
+    at.selectbox(key="metric").select("accuracy").run()
     refs = at.dataframe[1].value  # settings, then references
     assert refs["name"].tolist() == ["zero-shot", "lexical (BM25)"]
     assert refs["value"].tolist() == pytest.approx([0.5, 0.25])
-    assert at.warning[0].value.replace("\\", "").startswith("Not better than the untrained zero-shot model: none.")
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    assert any(w.startswith("Not better than the untrained zero-shot model: none.") for w in warnings), warnings
     lines = [m.value.replace("\\", "") for m in at.markdown]
-    assert lines[0].startswith("- zero-shot (no training): accuracy 0.5000 (95% interval")
-    assert any(line.startswith("- typo beats zero-shot on accuracy: +0.4583") for line in lines)
+    assert any(line.startswith("- zero-shot (no training): accuracy 0.5000 (95% interval") for line in lines), lines
+    assert any(line.startswith("- typo beats zero-shot on accuracy: +0.4583") for line in lines), lines
     chart = at.get("plotly_chart")[0].proto.spec
     assert "zero-shot (untrained): 0.5000" in chart and "lexical (BM25) (untrained): 0.2500" in chart
 
 
 def test_without_references_the_page_says_why(db_url):
     add_finished_jobs({"none": [(6, 2)]})
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert any("No zero-shot or lexical reference" in c.value for c in at.caption)

@@ -3,18 +3,14 @@ from streamlit.testing.v1 import AppTest
 
 from storage import datasets
 from storage.db import begin
-from tests.conftest import PROJECT_ROOT
+from tests.pages_support import links, open_page
 from workbench.ingest.outcome import rejected_rows_csv
-
-PAGE = str(PROJECT_ROOT / "pages" / "data.py")
 PAIRS = b"search_term,product_uid,product_title,relevance\ndrill,1,Cordless drill,3\nsaw,2,=HYPERLINK(\"x\"),2\n" \
         b"hose,3,Garden hose,11\n"
 
 
-def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    return at
+def _page(**query) -> AppTest:
+    return open_page("pages/data.py", query)
 
 
 def _upload(at: AppTest, name: str, data: bytes, kind: str = "pairs") -> AppTest:
@@ -46,6 +42,8 @@ def test_ingest_shows_counts_rejected_rows_and_their_download(db_url):
     assert not at.exception
     assert at.success[0].value == "Dataset 1: 1 rows in, 2 set aside."
     assert [m.value for m in at.metric] == ["1", "2", "pairs"]
+    assert at.selectbox(key="dataset").value == 1 and at.query_params["dataset"] == "1"
+    assert links(at) == ["Next: 2 Samples: label these and split them by query"]
     rejected = at.dataframe[-1].value
     assert rejected[["line", "column_name", "reason"]].values.tolist() == [
         [3, "product_title", "spreadsheet formula in text"], [4, "relevance", "label out of range"]]
@@ -57,10 +55,13 @@ def test_ingest_shows_counts_rejected_rows_and_their_download(db_url):
 def test_a_changed_mapping_is_used(db_url):
     data = b"a,b,c\ndrill,1,E\nsaw,2,I\n"
     at = _upload(_page(), "odd.csv", data)
-    assert "no column for 'query'" in at.warning[0].value
-    at.selectbox(key="map_pairs_query").set_value("a")
+    assert at.warning[0].value == "Choose a column for query and label and product\\_id or title above (fields marked \\* are needed)."
+    assert at.button(key="ingest").disabled
+    at.selectbox(key="map_pairs_query").set_value("a").run()
+    assert at.warning[0].value.startswith("Choose a column for label and product")
     at.selectbox(key="map_pairs_product_id").set_value("b")
-    at.selectbox(key="map_pairs_label").set_value("c")
+    at.selectbox(key="map_pairs_label").set_value("c").run()
+    assert not at.warning  # the message clears once every required field has a column
     at.button(key="ingest").click().run()
     assert not at.exception
     with begin() as conn:
@@ -81,11 +82,17 @@ def test_binary_upload_is_refused_at_preview(db_url):
     assert at.error[0].value.startswith("photo.csv does not look like a text file")
 
 
-def test_delete_removes_the_dataset_and_its_rows(demo_db):
+def test_delete_asks_first_then_says_what_it_did(demo_db):
     at = _page()
     at.selectbox(key="dataset").set_value(2).run()
     at.button(key="delete").click().run()
     assert not at.exception
+    assert at.warning[0].value == "Delete dataset 2 (Demo search logs (seed 0)) and its 60,000 rows? This cannot be undone."
+    with begin() as conn:
+        assert len(datasets.list_datasets(conn)) == 2  # nothing deleted on the first click
+    at.button(key="delete_yes").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Deleted dataset 2 (Demo search logs (seed 0)): 60,000 rows and 0 rejected rows removed."
     with begin() as conn:
         assert datasets.list_datasets(conn)["id"].tolist() == [1]
         assert datasets.read_events(conn, 2).empty
@@ -96,6 +103,7 @@ def test_load_demo_data_from_the_data_page(db_url):
     at.button(key="load_demo").click().run()
     assert not at.exception
     assert at.success[0].value == "Demo loaded: catalog dataset 1, logs dataset 2."
+    assert at.selectbox(key="dataset").value == 2  # the page follows: the new logs are selected
     with begin() as conn:
         assert sorted(datasets.list_datasets(conn)["kind"]) == ["catalog", "logs"]
 
@@ -104,3 +112,20 @@ def test_file_names_in_messages_are_shown_as_typed_not_as_markdown(db_url):
     at = _upload(_page(), "[click](evil) $x$.csv", b"")
     assert at.error[0].value == ("\\[click\\](evil) \\$x\\$.csv is empty (0 bytes); choose the file again or "
                                  "export it once more")
+
+
+def test_the_selected_dataset_survives_a_reload_through_the_url(demo_db):
+    at = _page()
+    at.selectbox(key="dataset").set_value(1).run()
+    assert at.query_params["dataset"] == "1"
+    reloaded = _page(dataset=1)
+    assert reloaded.selectbox(key="dataset").value == 1
+    assert _page().selectbox(key="dataset").value == 2  # without it: the newest
+
+
+def test_a_newly_ingested_file_is_selected_not_the_one_selected_before(demo_db):
+    at = _page(dataset=1)
+    at = _upload(at, "train.csv", PAIRS)
+    at.button(key="ingest").click().run()
+    assert at.selectbox(key="dataset").value == 3
+    assert at.metric[2].value == "pairs"

@@ -1,32 +1,32 @@
 """The home page: what the tool does, where the user is, and 'Load demo data' on an empty database."""
-from streamlit.testing.v1 import AppTest
-
 from storage import datasets
 from storage.db import begin
-from tests.conftest import PROJECT_ROOT
-
-
-def _home() -> AppTest:
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "home.py"), default_timeout=120)
-    at.run()
-    return at
+from tests.pages_support import links, open_page
 
 
 def test_an_empty_database_offers_the_demo_and_loading_it_fills_the_data_step(db_url):
-    at = _home()
+    at = open_page("pages/home.py")
     assert not at.exception
     assert at.title[0].value == "Search Augmentation Workbench"
     assert at.info[0].value.startswith("The database is empty.")
     at.button(key="load_demo").click().run()
     assert not at.exception
-    assert at.success[0].value.startswith("Loaded the demo: catalog dataset 1, logs dataset 2.")
+    assert at.success[0].value == "Loaded the demo: catalog dataset 1, logs dataset 2."
+    # The page follows at once (issue 13: it kept the zero counts and the button until you left):
+    assert at.metric[0].value == "2" and not at.info and not at.button
+    assert links(at) == ["Next: 2 Samples: Label the samples and split them by query."]
     with begin() as conn:
         assert len(datasets.list_datasets(conn)) == 2
 
 
-def test_with_data_the_home_page_names_the_next_step(demo_db):
-    at = _home()
+def test_with_data_the_home_page_links_the_next_step(demo_db):
+    at = open_page("pages/home.py")
     assert not at.exception
     assert not at.button  # no demo button once there is data
     assert at.metric[0].value == "2"
-    assert at.success[0].value == "Next step: 2 Samples."
+    assert links(at) == ["Next: 2 Samples: Label the samples and split them by query."]
+
+
+def test_the_sidebar_says_idle_when_no_job_is_queued(demo_db):
+    at = open_page("pages/home.py")
+    assert [t.value for t in at.sidebar.text] == ["Idle: no jobs queued or running"]

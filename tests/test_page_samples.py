@@ -3,15 +3,12 @@ from streamlit.testing.v1 import AppTest
 
 from storage.db import begin
 from storage.samples import get_sample_set, read_samples
-from tests.conftest import PROJECT_ROOT
+from tests.pages_support import links, open_page
+from workbench.samples import SampleConfig, build_sample_set
 
-PAGE = str(PROJECT_ROOT / "pages" / "samples.py")
 
-
-def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    return at
+def _page(**query) -> AppTest:
+    return open_page("pages/samples.py", query)
 
 
 def test_an_empty_database_says_what_to_do(db_url):
@@ -30,6 +27,8 @@ def test_build_from_demo_logs_with_cold_start_and_see_the_summary(demo_db):
     at.button(key="samples_build").click().run()
     assert not at.exception
     assert at.success[0].value.startswith("Sample set 1: ")
+    assert links(at) == ["Next: 3 Augment: generate augmented samples from this set's train split",
+                         "Next: Which augmentation helps?: or let one click try the recipes and answer"]
     with begin() as conn:
         stored = get_sample_set(conn, 1)
         samples = read_samples(conn, 1)
@@ -47,3 +46,21 @@ def test_a_bad_label_rule_is_shown_not_raised(demo_db):
     at.button(key="samples_build").click().run()
     assert not at.exception
     assert at.error[0].value.startswith("label rule 'cut:2.5' does not fit a logs dataset")
+
+
+def test_a_new_sample_set_is_selected_and_the_choice_survives_a_reload(demo_db):
+    build_sample_set(2, SampleConfig(name="older", seed=1))
+    at = _page(set=1)
+    assert at.selectbox(key="samples_set").value == 1
+    at.text_input(key="samples_name").set_value("newer")
+    at.button(key="samples_build").click().run()
+    assert at.selectbox(key="samples_set").value == 2 and at.query_params["set"] == "2"
+    assert _page(set=2).selectbox(key="samples_set").value == 2
+    assert _page(set=1).selectbox(key="samples_set").value == 1
+
+
+def test_what_was_set_aside_is_said_in_words(demo_db):
+    at = _page()
+    at.button(key="samples_build").click().run()
+    caption = at.main.caption[-1].value
+    assert "Set aside: " in caption and "{" not in caption

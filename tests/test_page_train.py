@@ -8,11 +8,9 @@ from test_train_support import store_augmented_set, store_sample_set, wait_for
 import pytest
 from storage import jobs as store
 from storage.db import begin
-from tests.conftest import PROJECT_ROOT
+from tests.pages_support import open_page
 from workbench.jobs.queue import delete_job
 from workbench.jobs.scheduler import is_running
-
-PAGE = str(PROJECT_ROOT / "pages" / "train.py")
 
 
 @pytest.fixture
@@ -23,10 +21,8 @@ def env(db_url, monkeypatch):
     wait_for(lambda: not is_running(), timeout_s=120)
 
 
-def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    return at
+def _page(**query) -> AppTest:
+    return open_page("pages/train.py", query)
 
 
 def test_without_sample_sets_the_page_says_what_to_do(env):
@@ -36,30 +32,69 @@ def test_without_sample_sets_the_page_says_what_to_do(env):
 
 
 @pytest.mark.slow  # starts processes
-def test_queue_a_job_from_the_form_then_cancel_and_resume_it(env, tiny_model):
+def test_queue_a_job_from_the_form_then_cancel_resume_and_delete_it(env, tiny_model):
     set_id = store_sample_set()
     at = _page()
-    assert at.info[0].value == "No jobs yet: choose the settings above and Queue job."
+    assert at.info[0].value.startswith("Trains on 72 of 72 original samples, 1 epoch(s), on CPU: about ")  # before queuing
+    assert at.info[1].value == "No jobs yet: choose the settings above and Queue job."
     at.text_input(key="train_model").set_value(tiny_model)
     at.number_input(key="train_epochs").set_value(500)
     at.selectbox(key="train_strategy").set_value("head")
     at.button(key="train_queue").click().run()
     assert not at.exception
-    assert at.success[0].value == "Queued job 1."
+    assert at.success[0].value.startswith("Queued job 1: about ")
     with begin() as conn:
         job = store.get_job(conn, 1)
     assert job["sample_set_id"] == set_id and job["config"]["epochs"] == 500 and job["config"]["strategy"] == "head"
     assert at.dataframe[0].value["id"].tolist() == [1]
+    assert at.selectbox(key="train_job").value == 1 and at.query_params["job"] == "1"
 
     at.button(key="train_cancel").click().run()
     assert not at.exception
-    assert at.info[0].value == "Job 1 is cancelled."
+    assert at.success[0].value == "Job 1 is cancelled."
     at.button(key="train_resume").click().run()
-    assert at.info[0].value == "Job 1 is queued again."
+    assert at.success[0].value == "Job 1 is queued again."
     at.button(key="train_delete").click().run()
+    assert at.warning[0].value == "Delete job 1, its metrics and its folder?"
+    with begin() as conn:
+        assert len(store.list_jobs(conn)) == 1  # asked, not deleted
+    at.button(key="train_delete_yes").click().run()
     assert not at.exception
+    assert at.success[0].value == "Deleted job 1."
     with begin() as conn:
         assert store.list_jobs(conn).empty
+
+
+@pytest.mark.slow  # starts processes
+def test_a_new_job_is_selected_not_the_one_selected_before(env, tiny_model):
+    store_sample_set()
+    at = _page()
+    at.text_input(key="train_model").set_value(tiny_model)
+    at.number_input(key="train_epochs").set_value(500)
+    at.button(key="train_queue").click().run()
+    at.button(key="train_cancel").click().run()
+    at.button(key="train_queue").click().run()
+    assert at.selectbox(key="train_job").value == 2
+    assert at.button(key="train_cancel").label == "Cancel job 2"
+    at.button(key="train_cancel").click().run()
+    assert at.success[0].value == "Job 2 is cancelled."
+    assert _page(job=1).selectbox(key="train_job").value == 1  # a reload keeps the choice in the URL
+
+
+@pytest.mark.slow  # starts processes
+def test_the_cap_and_the_augmented_share_are_shown_and_stored(env, tiny_model):
+    set_id = store_sample_set(n=400)
+    extra = store_augmented_set(set_id, "typos")
+    at = _page()
+    at.text_input(key="train_model").set_value(tiny_model)
+    at.multiselect(key="train_augmented").set_value([extra])
+    at.number_input(key="train_augmented_share").set_value(0.5).run()
+    assert at.info[0].value.startswith("Trains on 240 of 240 original samples + 120 augmented (of 240), 1 epoch(s)")
+    at.button(key="train_queue").click().run()
+    with begin() as conn:
+        config = store.get_job(conn, 1)["config"]
+    assert (config["max_train"], config["augmented_share"], config["epochs"]) == (0, 0.5, 1)
+    at.button(key="train_cancel").click().run()
 
 
 @pytest.mark.slow  # starts processes
@@ -74,7 +109,7 @@ def test_a_sweep_queues_one_job_per_setting_and_seed_in_one_experiment(env, tiny
     assert not at.exception
     with begin() as conn:
         jobs = store.list_jobs(conn).sort_values("id")
-    assert at.success[0].value == "Experiment 1: queued jobs 1 to 4."
+    assert at.success[0].value.startswith("Experiment 1: queued jobs 1 to 4, about ")
     assert list(zip(jobs["setting"], jobs["seed"])) == [("none", 0), ("none", 1), ("typos", 0), ("typos", 1)]
     assert set(jobs["experiment_id"]) == {1}
     for job_id in jobs["id"]:
@@ -87,4 +122,4 @@ def test_a_sweep_without_seeds_says_so(env, tiny_model):
     at.text_input(key="train_sweep_seeds").set_value("")
     at.button(key="train_sweep").click().run()
     assert not at.exception
-    assert at.error[0].value == "a sweep needs at least one setting and one seed"
+    assert at.error[0].value == "Sweep seeds: write whole numbers separated by commas, e.g. 0, 1, 2 (got '')"

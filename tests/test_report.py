@@ -43,8 +43,19 @@ def test_curves_slices_and_cost_charts_have_one_trace_per_run_slice_and_point(co
     assert [t.name for t in charts["val_curve"].data] == ["none · seed 0 · #1", "typo · seed 0 · #3"]
     assert [t.name for t in charts["slices"].data] == ["all", "typo"]
     assert list(charts["slices"].data[1].y) == pytest.approx([0.3, 0.55])
-    cost = charts["cost"].data[0]
-    assert list(cost.x) == [11.0, 21.0] and list(cost.y) == [0.0, 0.5]
+    cost = charts["cost"].data[0]  # samples seen, not seconds: load changes the time, not the steps
+    assert list(cost.x) == [100.0, 180.0] and list(cost.y) == [0.0, 0.5]
+    assert list(cost.customdata[:, 0]) == [11.0, 21.0]
+
+
+def test_every_trace_carries_the_apps_colours_so_the_report_draws_alike(comparison):
+    charts = report.figures(comparison)
+    assert [t.marker.color for t in charts["slices"].data] == report.PALETTE[:2]
+    assert [t.line.color for t in charts["train_loss"].data] == report.PALETTE[:2]
+    assert charts["cost"].data[0].marker.color == report.PALETTE[0]
+    page = report.html_report(comparison, ["Run #1 answers like a majority-class guess"])
+    assert all(colour in page for colour in report.PALETTE[:2])
+    assert '<p class="warning">Run #1 answers like a majority-class guess</p>' in page
 
 
 def test_summary_says_plainly_which_setting_helped(comparison):

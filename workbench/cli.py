@@ -70,14 +70,20 @@ def cmd_ingest(args: argparse.Namespace) -> dict:
         raise BadInput(f'--mapping is not JSON ({e.msg}); write it as {{"query": "search_term"}}') from e
     if mapping is not None and not (isinstance(mapping, dict) and all(isinstance(v, str) for v in mapping.values())):
         raise BadInput('--mapping must be a JSON object of our field -> file column, e.g. {"query": "search_term"}')
-    result = ingest.ingest_file(
-        args.file,
-        kind=args.kind,
-        name=args.name,
-        mapping=mapping,
-        encoding=args.encoding,
-        catalog_dataset_id=args.catalog,
-    )
+    from workbench.ingest.columns import MissingColumns
+
+    try:
+        result = ingest.ingest_file(
+            args.file,
+            kind=args.kind,
+            name=args.name,
+            mapping=mapping,
+            encoding=args.encoding,
+            catalog_dataset_id=args.catalog,
+        )
+    except MissingColumns as e:  # the core speaks the page's words; here the flag is the way to choose
+        hint = ", ".join(f'"{m.split()[0]}": "<column>"' for m in e.missing)
+        raise BadInput(f"{e} Name it in a mapping, e.g. --mapping '{{{hint}}}'") from e
     return result.as_dict()
 
 
@@ -287,10 +293,44 @@ def add_train_commands(sub) -> None:
     p.add_argument("--timeout-s", type=float, help="wait: give up after this many seconds (default: wait until it ends)")
 
 
+# --- study ---------------------------------------------------------------------------------
+
+
+def cmd_study(args: argparse.Namespace) -> dict:
+    """Which augmentation helps this sample set? Generate and accept each recipe, queue a sweep sized to a
+    time budget, and (with --wait) print the answer. Example: study --sample-set 1 --recipes "typo robustness" --json"""
+    from workbench import study
+    from workbench.jobs.queue import wait_job
+
+    config = study.StudyConfig(sample_set_id=args.sample_set, recipes=[r.strip() for r in args.recipes.split(",") if r.strip()],
+                               budget_s=args.budget_min * 60, max_source_samples=args.max_sources, seed=args.seed,
+                               model=args.model or "")
+    result = study.run_study(config, on_progress=_stderr_progress).as_dict()
+    if args.wait:
+        result["jobs"] = {job_id: wait_job(job_id)["status"] for job_id in result["job_ids"]}
+        result["answer"] = study.answer(result["experiment_id"])
+    return result
+
+
+def add_study_commands(sub) -> None:
+    from workbench.augment.recipes import PRESETS
+
+    p = sub.add_parser("study", help=cmd_study.__doc__.split("?")[0] + "?", description=cmd_study.__doc__)
+    p.add_argument("--sample-set", type=int, required=True, help="the sample set to study")
+    p.add_argument("--recipes", required=True, help=f"comma-separated presets: {', '.join(PRESETS)}")
+    p.add_argument("--budget-min", type=float, default=10.0, help="minutes of training for the whole sweep (default: 10)")
+    p.add_argument("--max-sources", type=int, default=2000, help="train samples each recipe augments (0 = all; default: 2000)")
+    p.add_argument("--seed", type=int, default=0, help="first seed of the recipes and the sweep (default: 0)")
+    p.add_argument("--model", help="base model (default: the bundled one)")
+    p.add_argument("--wait", action="store_true", help="wait for every job, then print the answer")
+    p.set_defaults(handler=cmd_study)
+
+
 # --- registration --------------------------------------------------------------------------
 
 # Each area adds its subcommands here; keep the order of the user's flow.
-REGISTRARS: list[Callable] = [add_ingest_commands, add_samples_commands, add_train_commands, add_compare_commands]
+REGISTRARS: list[Callable] = [add_ingest_commands, add_samples_commands, add_train_commands, add_compare_commands,
+                              add_study_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,9 @@ from workbench.experiments import Comparison
 
 SIGNIFICANT, NOT_SIGNIFICANT, BASELINE_COLOUR = "#2a9d8f", "#9aa5b1", "#264653"
 REFERENCE_COLOURS = {"zero-shot": "#e76f51", "lexical (BM25)": "#f4a261"}
+# Streamlit's categorical colours, set on every trace: the app and the offline report draw alike
+# (left to plotly's template, the report drew slices and curves in other colours than the app).
+PALETTE = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a", "#6d3fc0", "#d5dae5"]
 
 
 def _title(comparison: Comparison) -> str:
@@ -55,9 +58,11 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
     fig = go.Figure()
     if not curves.empty:
         chosen = curves[(curves["split"] == split) & (curves["name"] == name)]
-        for run, points in chosen.groupby("run", sort=False):
+        for i, (run, points) in enumerate(chosen.groupby("run", sort=False)):
             points = points.sort_values(x)
-            fig.add_trace(go.Scatter(x=points[x], y=points["value"], mode="lines+markers", name=run))
+            colour = PALETTE[i % len(PALETTE)]
+            fig.add_trace(go.Scatter(x=points[x], y=points["value"], mode="lines+markers", name=run,
+                                     line={"color": colour}, marker={"color": colour}))
     what = "training loss" if split == "train" else f"validation {name}"
     fig.update_layout(title=f"Learning curves: {what} per training job", xaxis_title=x, yaxis_title=name)
     return fig
@@ -66,9 +71,9 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
 def slices_figure(comparison: Comparison) -> go.Figure:
     """The metric per slice (all, cold_start, tail, typo), one bar group per setting."""
     fig = go.Figure()
-    for slice_, rows in comparison.slices.groupby("slice", sort=False):
+    for i, (slice_, rows) in enumerate(comparison.slices.groupby("slice", sort=False)):
         fig.add_trace(go.Bar(
-            x=rows["setting"], y=rows["mean"], name=slice_,
+            x=rows["setting"], y=rows["mean"], name=slice_, marker_color=PALETTE[i % len(PALETTE)],
             error_y={"type": "data", "symmetric": False, "array": rows["ci_high"] - rows["mean"],
                      "arrayminus": rows["mean"] - rows["ci_low"]},
         ))  # fmt: skip
@@ -78,17 +83,19 @@ def slices_figure(comparison: Comparison) -> go.Figure:
 
 
 def cost_figure(comparison: Comparison) -> go.Figure:
-    """Gain over the baseline against training time; hover shows samples seen."""
+    """Gain over the baseline against samples seen (steps x batch: load does not change it); hover
+    shows the training time, which does depend on the machine's load."""
     table = comparison.table()
     fig = go.Figure(go.Scatter(
-        x=table["train_time_s"], y=table["delta"], mode="markers+text", text=table["name"],
-        textposition="top center", customdata=table[["samples_seen"]].to_numpy(),
+        x=table["samples_seen"], y=table["delta"], mode="markers+text", text=table["name"],
+        textposition="top center", customdata=table[["train_time_s"]].to_numpy(), marker={"color": PALETTE[0]},
         error_y={"type": "data", "symmetric": False, "array": table["delta_ci_high"] - table["delta"],
-                 "arrayminus": table["delta"] - table["delta_ci_low"]},
-        hovertemplate="%{text}<br>train %{x:.0f} s<br>delta %{y:+.4f}<br>samples seen %{customdata[0]:.0f}<extra></extra>",
+                 "arrayminus": table["delta"] - table["delta_ci_low"], "color": PALETTE[0]},
+        hovertemplate="%{text}<br>samples seen %{x:.0f}<br>delta %{y:+.4f}<br>train %{customdata[0]:.0f} s "
+                      "(under whatever load there was)<extra></extra>",
     ))  # fmt: skip
     fig.add_hline(y=0, line_dash="dot", line_color=BASELINE_COLOUR)
-    fig.update_layout(title=f"Gain in {_title(comparison)} against cost", xaxis_title="mean training time (s)",
+    fig.update_layout(title=f"Gain in {_title(comparison)} against cost (samples seen)", xaxis_title="mean samples seen",
                       yaxis_title=f"delta vs {comparison.baseline}")  # fmt: skip
     return fig
 
@@ -125,8 +132,8 @@ def summary_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-def html_report(comparison: Comparison) -> str:
-    """One HTML file: summary, the table and every chart, plotly.js inlined once, opens offline."""
+def html_report(comparison: Comparison, warnings: list[str] | tuple = ()) -> str:
+    """One HTML file: warnings, summary, the table and every chart, plotly.js inlined once, opens offline."""
     charts = [
         fig.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%", default_height="480px")
         for i, fig in enumerate(figures(comparison).values())
@@ -140,12 +147,14 @@ def html_report(comparison: Comparison) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <title>Augmentation comparison: {html.escape(_title(comparison))}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} table.settings{{border-collapse:collapse}}
-table.settings td,table.settings th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}}</style>
+table.settings td,table.settings th{{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}}
+p.warning{{background:#fffce7;border-left:4px solid #ffbd45;padding:8px 12px}}</style>
 </head><body>
 <h1>Augmentation comparison: {html.escape(_title(comparison))}</h1>
 <p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} training jobs;
 created {created}. Intervals are 95% bootstrap intervals: over seeds for each setting's mean, over
 test queries (paired) for the delta against the baseline.</p>
+{''.join(f'<p class="warning">{html.escape(w)}</p>' for w in warnings)}
 <ul>{summary}</ul>
 {table_html}
 {comparison.reference_table().to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0, classes="settings") if comparison.references else ""}

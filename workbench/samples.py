@@ -302,3 +302,18 @@ def build_sample_set(dataset_id: int, config: SampleConfig | None = None, on_pro
     report(4, 4, "done")
     return SampleSetResult(sample_set_id, summary)
 
+
+
+def sample_sources(url: str | None = None) -> pd.DataFrame:
+    """The datasets a sample set can be built from (search logs and labeled pairs), newest first,
+    with `label` for a picker and `rule_example`, the label rule's form for that kind."""
+    from storage import datasets as stored
+    from storage.db import begin
+
+    with begin(url) as conn:
+        listed = stored.list_datasets(conn)
+    sources = listed[listed["kind"].isin(["logs", "pairs"])].copy()
+    sources["label"] = sources["id"].astype(str) + " " + sources["kind"] + ": " + sources["name"]
+    sources["rule_example"] = sources["kind"].map(
+        {"logs": "clicks:min_clicks=1,min_purchases=1,min_impressions=1", "pairs": "cut:2.5 or map:E=3,S=2,C=1,I=0"})
+    return sources

@@ -181,8 +181,3 @@ def string_similarity(a: list[str], b: list[str]) -> np.ndarray:
     plain = cpdist(a, b, scorer=fuzz.ratio, processor=str.casefold, workers=1)
     sorted_words = cpdist(a, b, scorer=fuzz.token_sort_ratio, processor=str.casefold, workers=1)
     return (np.maximum(plain, sorted_words) / 100.0).astype(np.float32)
-
-
-# pages/augment.py (issue 13's engineer is splitting it) still imports the review table from here;
-# it lives in workbench/augment/review_table.py. Remove this line once the page imports it from there.
-from workbench.augment.review_table import review_view  # noqa: E402,F401

@@ -12,6 +12,8 @@ BadInput naming the file, line and column, and leaves the database as it was.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -25,14 +27,15 @@ from storage import datasets as store
 from storage import checks, staging
 from storage.db import begin
 from workbench.errors import BadInput, MissingData
-from workbench.ingest.columns import FIELDS, KINDS, LABEL_MAX, guess_mapping, label_names
+from workbench.ingest.columns import (FIELDS, KINDS, LABEL_MAX, LABEL_WORDS, guess_columns, guess_mapping, label_names,
+                                      missing_fields, normalise)
 from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
-from workbench.ingest.lines import blank_lines, lines_at, row_starts
+from workbench.ingest.lines import blank_lines, lines_at, row_starts, set_lines_aside, unclosed_quote_lines
 
 Progress = Callable[[int, int, str], None]
 
 __all__ = ["KINDS", "FIELDS", "IngestResult", "Preview", "ingest_file", "ingest_bytes", "preview_file",
-           "preview_bytes", "guess_mapping"]
+           "preview_bytes", "guess_mapping", "missing_fields"]
 
 
 @dataclass
@@ -55,7 +58,7 @@ class IngestResult:
 class Preview:
     columns: list[str]
     rows: pd.DataFrame  # the first rows, as text
-    mapping: dict[str, str]  # the guess (our field -> file column); {} when required columns are missing
+    mapping: dict[str, str]  # the guess (our field -> file column), as far as it goes
     encoding: str | None
     problem: str | None = None  # why no full mapping could be guessed
 
@@ -87,6 +90,7 @@ def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping
     try:
         progress(0, 4, f"reading {shown}")
         info = inspect_file(path, shown, workdir, encoding)
+        info, set_aside = _set_aside_open_quotes(info, workdir)
         with begin(url) as conn:
             existing = store.find_dataset_by_hash(conn, info.sha256, kind)
             if existing is not None:
@@ -95,8 +99,8 @@ def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping
                 catalog_dataset_id = _catalog_for_logs(conn, catalog_dataset_id)
             if conn.dialect.name == "duckdb":
                 raw = conn.connection.driver_connection
-                return _ingest(conn, raw, info, kind, name or shown, mapping, catalog_dataset_id, progress)
-            return _ingest_elsewhere(conn, info, kind, name or shown, mapping, catalog_dataset_id, progress)
+                return _ingest(conn, raw, info, kind, name or shown, mapping, catalog_dataset_id, progress, set_aside)
+            return _ingest_elsewhere(conn, info, kind, name or shown, mapping, catalog_dataset_id, progress, set_aside)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -130,17 +134,19 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
     shown = safe_name(display_name or path.name)
     workdir = Path(tempfile.mkdtemp(prefix="workbench-preview-"))
     try:
-        info = inspect_file(path, shown, workdir, encoding)
+        info, _ = _set_aside_open_quotes(inspect_file(path, shown, workdir, encoding), workdir)
         raw = duckdb.connect()
         try:
             columns = _stage(raw, info, rows)
             head = staging.read_staged(raw).astype("string")
         finally:
             raw.close()
+        values = {c: head[c].tolist() for c in columns}
+        guess = guess_columns(columns, kind, mapping, values)
         try:
-            guess, problem = guess_mapping(columns, kind, mapping, shown), None
+            problem = None if guess_mapping(columns, kind, guess, shown, values) else None
         except BadInput as e:
-            guess, problem = {}, str(e)
+            problem = str(e)
         return Preview(columns=columns, rows=head, mapping=guess, encoding=info.encoding, problem=problem)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -164,6 +170,28 @@ def _catalog_for_logs(conn, catalog_dataset_id: int | None) -> int:
     return catalog_dataset_id
 
 
+def _set_aside_open_quotes(info: FileInfo, workdir: Path) -> tuple[FileInfo, dict[int, str]]:
+    """A quote that never closes makes the reader take the rest of the file for one field (or give
+    up on the file). Such lines are set aside in a copy, so they land in the rejected rows with
+    their line, and every other row goes in. Returns the info to read and line -> original text."""
+    if info.format not in ("csv", "tsv"):
+        return info, {}
+    lines = unclosed_quote_lines(info.path)
+    if not lines:
+        return info, {}
+    with info.path.open("rb") as f:
+        header = f.readline()
+    width = max(len(info.columns), header.count(info.delimiter.encode()) + 1)
+    fixed = workdir / f"quotes-set-aside.{info.format}"
+    texts = set_lines_aside(info.path, fixed, lines, b"x" + (info.delimiter.encode() + b"x") * width)  # one field too many
+    return dataclasses.replace(info, path=fixed), texts
+
+
+# What a reader's failure means, in words; the engine's own message and paths never reach the user.
+READER_FAILURES = {"sniff": "its columns could not be told apart; check the delimiter and the quotes",
+                   "parquet": "the Parquet data is damaged or not Parquet", "json": "a line is not a JSON object"}
+
+
 def _stage(raw, info: FileInfo, rows: int | None = None) -> list[str]:
     """Load the file (or its first rows) into the staging table; reader errors become BadInput."""
     try:
@@ -173,16 +201,21 @@ def _stage(raw, info: FileInfo, rows: int | None = None) -> list[str]:
             return staging.stage_jsonl(raw, str(info.path), rows)
         return staging.stage_csv(raw, str(info.path), info.delimiter, MAX_LINE_BYTES, rows)
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0]
-        raise BadInput(f"{info.name} cannot be read as {info.format.upper()}: {first}") from e
+        text = str(e).lower()
+        why = next((words for key, words in READER_FAILURES.items() if key in text), "it is not in the expected layout")
+        raise BadInput(f"{info.name} cannot be read as {info.format.upper()}: {why}") from e
 
 
 def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | None, catalog_dataset_id: int | None,
-            progress: Progress) -> IngestResult:
+            progress: Progress, set_aside: dict[int, str] | None = None) -> IngestResult:
     columns = _stage(raw, info)
-    mapping = guess_mapping(columns, kind, mapping, info.name)
+    labelish = [c for c in columns if any(w in normalise(c) for w in LABEL_WORDS)]  # a few values to guess by meaning
+    mapping = guess_mapping(columns, kind, mapping, info.name, {c: list(staging.distinct_lower(raw, c, 20)) for c in labelish})
     staged = staging.count_staged(raw)
     parse_rejected, line = _number_lines(raw, info, columns, staged)
+    set_aside = set_aside or {}
+    parse_rejected = [(n, "unbalanced quotes", None, set_aside[n]) if n in set_aside else (n, reason, column, text)
+                      for n, reason, column, text in parse_rejected]
     if staged == 0 and not parse_rejected:
         raise BadInput(f"{info.name} has a header but no rows; add rows below the header line")
     progress(1, 4, f"checking {staged + len(parse_rejected):,} rows")
@@ -254,8 +287,9 @@ def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_
 
 
 def _ingest_elsewhere(conn, info: FileInfo, kind: str, name: str, mapping: dict | None,
-                      catalog_dataset_id: int | None, progress: Progress) -> IngestResult:
+                      catalog_dataset_id: int | None, progress: Progress, set_aside: dict[int, str]) -> IngestResult:
     """Non-DuckDB databases: check in an in-memory DuckDB, then insert the rows through SQLAlchemy."""
     from workbench.ingest.elsewhere import ingest_elsewhere
 
-    return ingest_elsewhere(conn, info, kind, name, mapping, catalog_dataset_id, progress, _ingest)
+    return ingest_elsewhere(conn, info, kind, name, mapping, catalog_dataset_id, progress,
+                            functools.partial(_ingest, set_aside=set_aside))

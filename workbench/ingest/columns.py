@@ -77,47 +77,101 @@ def normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
-def guess_mapping(columns: list[str], kind: str, mapping: dict[str, str] | None = None,
-                  source: str = "the file") -> dict[str, str]:
-    """Our field -> the file's column: the user's mapping first, then the common spellings.
+class MissingColumns(BadInput):
+    """Required fields with no column; `missing` names them (the command line adds its --mapping hint)."""
 
-    Raises BadInput naming the file when a required field has no column, or when the mapping
-    names a column or a field that does not exist.
-    """
-    if kind not in FIELDS:
-        raise BadInput(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    def __init__(self, message: str, missing: list[str]):
+        super().__init__(message)
+        self.missing = missing
+
+
+# Words that say what a column means when no common spelling matches (guess by meaning).
+LABEL_WORDS = ("relevance", "score", "grade", "rating", "label", "judg")
+MEANING_WORDS = {"query": ("query", "search"), "product_id": ("product_id", "item_id", "product_uid", "sku"),
+                 "title": ("title", "product_name")}
+
+
+def looks_like_labels(values: list) -> bool:
+    """Numeric grades or E/S/C/I-like text labels (the sample of a column's values)."""
+    seen = [str(v).strip().lower() for v in values if v is not None and str(v).strip() not in ("", "nan", "None", "<NA>")]
+    if not seen:
+        return False
+    known = set(ESCI_LABELS) | set(EPI_LABELS) | set(BINARY_LABELS)
+    numeric = sum(_is_number(v) for v in seen)
+    return numeric == len(seen) or sum(v in known for v in seen) == len(seen)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def guess_columns(columns: list[str], kind: str, mapping: dict[str, str] | None = None,
+                  values: dict[str, list] | None = None) -> dict[str, str]:
+    """Our field -> the file's column, as far as it can be guessed (never raises for a missing field):
+    the user's mapping first, then the common spellings, then by meaning: a name containing one of a
+    field's words, and for a label, a name with relevance/score/grade/rating whose values (from
+    `values`, a few rows per column) are numbers or E/S/C/I-like labels."""
     fields = {f.name: f for f in FIELDS[kind]}
-    mapping = {k: v for k, v in (mapping or {}).items() if v not in (None, "")}
-    for ours, theirs in mapping.items():
-        if ours not in fields:
-            raise BadInput(f"mapping names {ours!r}, which is not a {kind} field; fields: {', '.join(fields)}")
-        if theirs not in columns:
-            raise BadInput(f"{source}: mapping says {ours!r} is column {theirs!r}, but the file has no such "
-                           f"column; columns found: {_show(columns)}")
+    out = {k: v for k, v in (mapping or {}).items() if v not in (None, "") and k in fields and v in columns}
+    taken = set(out.values())
     by_norm: dict[str, str] = {}
     for column in columns:
         by_norm.setdefault(normalise(column), column)
-    out = dict(mapping)
-    taken = set(mapping.values())
     for field in fields.values():
-        if field.name in out:
-            continue
-        for spelling in field.spellings:
+        for spelling in () if field.name in out else field.spellings:
             column = by_norm.get(spelling)
             if column is not None and column not in taken:
                 out[field.name] = column
                 taken.add(column)
                 break
-    missing = [f.name for f in fields.values() if f.required and f.name not in out]
-    if kind == "pairs" and "product_id" not in out and "title" not in out:
+    for name, words in [*MEANING_WORDS.items(), ("label", LABEL_WORDS)]:
+        if name not in fields or name in out:
+            continue
+        for norm, column in by_norm.items():
+            fits = name != "label" or values is None or looks_like_labels(list(values.get(column, [])))
+            if column not in taken and any(w in norm for w in words) and fits:
+                out[name] = column
+                taken.add(column)
+                break
+    return {f: out[f] for f in fields if f in out}
+
+
+def missing_fields(mapping: dict[str, str | None], kind: str) -> list[str]:
+    """The required fields a mapping leaves without a column ('product_id or title' for pairs)."""
+    fields = FIELDS[kind]
+    missing = [f.name for f in fields if f.required and not mapping.get(f.name)]
+    if kind == "pairs" and not mapping.get("product_id") and not mapping.get("title"):
         missing.append("product_id or title")
+    return missing
+
+
+def guess_mapping(columns: list[str], kind: str, mapping: dict[str, str] | None = None,
+                  source: str = "the file", values: dict[str, list] | None = None) -> dict[str, str]:
+    """Our field -> the file's column: the user's mapping first, then the guess (guess_columns).
+
+    Raises BadInput naming the file when the mapping names a column or a field that does not
+    exist, and MissingColumns when a required field has no column.
+    """
+    if kind not in FIELDS:
+        raise BadInput(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    fields = {f.name for f in FIELDS[kind]}
+    for ours, theirs in {k: v for k, v in (mapping or {}).items() if v not in (None, "")}.items():
+        if ours not in fields:
+            raise BadInput(f"mapping names {ours!r}, which is not a {kind} field; fields: {', '.join(fields)}")
+        if theirs not in columns:
+            raise BadInput(f"{source}: mapping says {ours!r} is column {theirs!r}, but the file has no such "
+                           f"column; columns found: {_show(columns)}")
+    out = guess_columns(columns, kind, mapping, values)
+    missing = missing_fields(out, kind)
     if missing:
-        hint = ", ".join(f'"{m.split()[0]}": "<column>"' for m in missing)
-        raise BadInput(
+        raise MissingColumns(
             f"{source}: no column for {' and '.join(repr(m) for m in missing)} of a {kind} file; columns found: "
-            f"{_show(columns)}. Name them in a mapping, e.g. --mapping '{{{hint}}}'"
-        )
-    return {f.name: out[f.name] for f in fields.values() if f.name in out}
+            f"{_show(columns)}. Choose the column that holds {'it' if len(missing) == 1 else 'each'}.", missing)
+    return out
 
 
 def _show(columns: list[str], most: int = 12) -> str:

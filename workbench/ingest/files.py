@@ -26,7 +26,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from workbench.errors import BadInput
-from workbench.ingest.lines import CHUNK_BYTES, count_newlines, line_at
+from workbench.ingest.lines import CHUNK_BYTES, count_newlines, few_bad_utf8_lines, line_at
 
 MAX_LINE_BYTES = 2 << 20  # longer lines are set aside (DuckDB's max_line_size)
 MAX_COLUMNS = 1000
@@ -202,6 +202,8 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
         line = line_at(info.path, long_at)
         raise BadInput(f"{info.name}, line {line}: longer than {MAX_LINE_BYTES >> 20} MiB, the most one line may "
                        "hold; is a quote left open, or are the line breaks missing?")
+    if encoding is None and bad_utf8 >= 0 and _first_utf8_sequence(info.path) >= 0 and few_bad_utf8_lines(info.path, newlines):
+        bad_utf8 = -1  # UTF-8 with a few damaged lines: the reader rejects those lines, with their line numbers
     if encoding is None and bad_utf8 < 0:
         info.encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
     else:

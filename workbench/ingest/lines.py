@@ -80,3 +80,61 @@ def _find_blank_lines(tail: bytes, chunk: bytes, newlines_before: int, out: list
         at = m.end()
         if m.end() >= len(tail):  # starts in this chunk, not one already seen
             out.append(line + 1)
+
+
+def unclosed_quote_lines(path: Path, quote: bytes = b'"', most: int = 100) -> list[int]:
+    """Lines (1-based) whose quote opens a field that never closes: the reader would read the rest
+    of the file as that one field. Empty when the quotes pair up; a quick count decides that first."""
+    odd = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            odd ^= chunk.count(quote) & 1
+    if not odd:
+        return []
+    found: list[int] = []
+    while len(found) < most:
+        opened, line = None, 0
+        with path.open("rb") as f:
+            for line, text in enumerate(f, start=1):
+                if line in found or not text.count(quote) & 1:
+                    continue
+                opened = line if opened is None else None  # an odd count opens a field or closes the open one
+        if opened is None:
+            return found
+        found.append(opened)
+    return found
+
+
+def set_lines_aside(path: Path, out: Path, lines: list[int], filler: bytes) -> dict[int, str]:
+    """A copy of the file with each of `lines` replaced by `filler` (same number of lines, so every
+    other row keeps its line number; the reader then rejects those rows). Returns line -> its text."""
+    skip, texts = set(lines), {}
+    with path.open("rb") as src, out.open("wb") as dst:
+        for line, text in enumerate(src, start=1):
+            if line in skip:
+                texts[line] = text.decode("utf-8", "replace").rstrip("\r\n")[:10_000]
+                dst.write(filler + (b"\r\n" if text.endswith(b"\r\n") else b"\n" if text.endswith(b"\n") else b""))
+            else:
+                dst.write(text)
+    return texts
+
+
+def invalid_utf8_lines(path: Path, most: int) -> list[int]:
+    """Lines (1-based) that are not valid UTF-8, stopping after most + 1 of them."""
+    found = []
+    with path.open("rb") as f:
+        for line, text in enumerate(f, start=1):
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                found.append(line)
+                if len(found) > most:
+                    break
+    return found
+
+
+def few_bad_utf8_lines(path: Path, lines: int, share: float = 0.05, most: int = 100) -> bool:
+    """A UTF-8 file with a few damaged lines (at most `share` of its lines, and `most`): read it as
+    UTF-8 and let the reader reject those lines, rather than refuse it or read it all as Latin-1."""
+    limit = min(most, int(lines * share))
+    return limit >= 1 and len(invalid_utf8_lines(path, limit)) <= limit

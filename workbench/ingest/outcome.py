@@ -33,3 +33,12 @@ def dataset_summary(dataset_id: int, url: str | None = None, sample_rows: int = 
             "rejections": store.count_rejections(conn, dataset_id),
             "rejected": store.read_rejected_rows(conn, dataset_id, limit=sample_rows),
         }
+
+
+def delete_dataset(dataset_id: int, url: str | None = None) -> str:
+    """Delete a dataset and every row it brought in; returns what was done, in a sentence."""
+    with begin(url) as conn:
+        row = store.get_dataset(conn, dataset_id)
+        store.delete_dataset(conn, dataset_id)
+    return (f"Deleted dataset {dataset_id} ({row['name']}): {row['rows_accepted']:,} rows and "
+            f"{row['rows_rejected']:,} rejected rows removed.")

@@ -44,7 +44,8 @@ class TrainConfig:
     lora_r: int = _f(8, "LoRA rank", "rank of the LoRA adapters (strategy lora)")
     lora_alpha: int = _f(16, "LoRA alpha", "scaling of the LoRA adapters (strategy lora)")
     seed: int = _f(0, "Seed", "seeds the data order, the new head's weights and dropout")
-    max_train: int = _f(0, "Max training samples", "use at most this many training samples, for a quick trial run (0 = all)")
+    max_train: int = _f(0, "Max training samples", "use at most this many original training samples (the train split), a seeded choice (0 = all)")
+    augmented_share: float = _f(0.0, "Augmented share", "augmented samples added per original sample used, e.g. 0.5 adds half as many (0 = every accepted augmented sample)")
     logging_steps: int = _f(10, "Logging steps", "record the training loss every this many optimizer steps")
     device: str = _f("auto", "Device", "auto picks CUDA (bf16 autocast), then Apple MPS, then CPU", choices=("auto", "cuda", "mps", "cpu"))
     warm_start: str = _f("", "Warm start", "a finished job's model folder to continue training from (the Train page and --warm-start-job fill it)")
@@ -85,8 +86,8 @@ class TrainConfig:
                 raise BadInput(f"training config field '{name}': must be above 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:
             raise BadInput(f"training config field 'warmup_ratio': must be in [0, 1), got {self.warmup_ratio}")
-        for name in ("patience", "max_train", "simulated_memory_tokens"):
-            if int(getattr(self, name)) < 0:
+        for name in ("patience", "max_train", "simulated_memory_tokens", "augmented_share"):
+            if getattr(self, name) < 0:
                 raise BadInput(f"training config field '{name}': must be 0 or more, got {getattr(self, name)}")
 
 

@@ -127,8 +127,14 @@ def collate(data: Encoded, index: np.ndarray, pad_id: int, multiple: int = 1) ->
     }
 
 
-def cap_train(frame: pd.DataFrame, max_train: int, seed: int) -> pd.DataFrame:
-    """At most max_train samples, a seeded random choice (0 = all)."""
-    if not max_train or len(frame) <= max_train:
-        return frame
-    return frame.sample(n=max_train, random_state=seed).sort_index()
+def cap_train(frame: pd.DataFrame, max_train: int, seed: int, augmented_share: float = 0.0) -> pd.DataFrame:
+    """The training rows: at most max_train original samples (source 'sample'; 0 = all), a seeded
+    random choice, plus the augmented rows: all of them, or with augmented_share > 0 at most
+    share x the originals kept (a seeded choice). The cap never crowds augmented rows out."""
+    augmented = frame["source"].astype(str).str.startswith("augmented") if "source" in frame else pd.Series(False, index=frame.index)
+    originals, extra = frame[~augmented], frame[augmented]
+    if max_train and len(originals) > max_train:
+        originals = originals.sample(n=max_train, random_state=seed)
+    if augmented_share > 0 and len(extra) > round(augmented_share * len(originals)):
+        extra = extra.sample(n=round(augmented_share * len(originals)), random_state=seed)
+    return pd.concat([originals, extra]).sort_index() if len(extra) else originals.sort_index()

@@ -100,7 +100,7 @@ def train(
     log(f"device: {device_name}")
 
     # 2. Data and the model kind: classes are the distinct label values over all splits.
-    train_frame = cap_train(data.train, config.max_train, config.seed)
+    train_frame = cap_train(data.train, config.max_train, config.seed, config.augmented_share)
     classes = class_values(train_frame, data.val, data.test)
     source = config.warm_start or config.model
     kind = resolve_kind(config.model_kind, source)

@@ -1,0 +1,114 @@
+"""What every page shares (not a page: app.py does not list it): user text shown as typed, core
+and storage errors shown as messages instead of tracebacks, a message that survives st.rerun,
+selections kept in the URL so a reload keeps them, and links to the next step.
+
+    with shown_errors():
+        result = build_sample_set(...)
+    flash(f"Sample set {result.sample_set_id}: ...")
+    set_id = pick("Sample set", ids, key="samples_set", param="set", chosen=new_id)
+"""
+from __future__ import annotations
+
+import contextlib
+
+import streamlit as st
+
+from storage.errors import StorageError
+from workbench.errors import WorkbenchError
+from workbench.escaping import plain
+
+STEPS = {  # the flow's pages, in order: path -> title (app.py lists the same files)
+    "pages/home.py": "Home", "pages/data.py": "1 Data", "pages/samples.py": "2 Samples",
+    "pages/augment.py": "3 Augment", "pages/review.py": "3b Review", "pages/train.py": "4 Train",
+    "pages/compare.py": "5 Compare", "pages/study.py": "Which augmentation helps?",
+}
+
+
+@contextlib.contextmanager
+def shown_errors():
+    """Run one call into the core; a WorkbenchError or StorageError (a busy database too) becomes
+    st.error with the message as typed, and the page stops there."""
+    try:
+        yield
+    except (WorkbenchError, StorageError) as e:
+        st.error(plain(e))
+        st.stop()
+
+
+def say(text: str, kind: str = "success") -> None:
+    """st.success / st.info / st.warning / st.error with user text shown as typed (no markdown)."""
+    getattr(st, kind)(plain(text))
+
+
+def flash(text: str, kind: str = "success") -> None:
+    """A message for the next run (after st.rerun): shown once by show_flash()."""
+    st.session_state["_flash"] = (text, kind)
+
+
+def show_flash() -> None:
+    if "_flash" in st.session_state:
+        text, kind = st.session_state.pop("_flash")
+        say(text, kind)
+
+
+def pick(label: str, options: list, *, key: str, param: str, chosen=None, format_func=str, **kw):
+    """A selectbox whose choice lives in the URL (?param=value), so a reload keeps it.
+
+    chosen: an item just created; it is selected and shown (the page follows the user).
+    """
+    by_text = {str(o): o for o in options}
+    if chosen is not None and chosen in options:
+        st.session_state[key] = chosen
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = by_text.get(st.query_params.get(param), options[0] if options else None)
+    value = st.selectbox(label, options, key=key, format_func=format_func, **kw)
+    if value is not None:
+        st.query_params[param] = str(value)
+    return value
+
+
+def next_step(page: str, why: str = "", **query) -> None:
+    """A link to the next page of the flow (st.page_link) saying why to go there; `query` opens
+    that page with these selections (e.g. run=3)."""
+    st.page_link(page, label=f"Next: {STEPS[page]}" + (f": {why}" if why else ""), icon=":material/arrow_forward:",
+                 query_params={k: str(v) for k, v in query.items()} or None)
+
+
+def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) -> dict:
+    """One widget per dataclass field in `names` (label, help and choices from the field's metadata)."""
+    import dataclasses
+
+    values, cols = {}, st.columns(columns)
+    for i, f in enumerate(f for f in dataclasses.fields(cls) if f.name in names):
+        col, default = cols[i % columns], getattr(defaults, f.name)
+        kw = {"help": f.metadata["help"], "key": f"{prefix}{f.name}"}
+        if f.metadata.get("choices"):
+            values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
+        elif isinstance(default, bool):
+            values[f.name] = col.checkbox(f.metadata["label"], value=default, **kw)
+        elif isinstance(default, (int, float)):
+            step, fmt = (1, None) if isinstance(default, int) else (default / 5 or 0.1, "%g")  # lr steps by 1e-5
+            values[f.name] = col.number_input(f.metadata["label"], value=default, min_value=type(default)(0),
+                                              step=step, format=fmt, **kw)
+        else:
+            values[f.name] = col.text_input(f.metadata["label"], value=default, **kw)
+    return values
+
+
+def confirmed(label: str, key: str, target, question: str, where=st) -> bool:
+    """A destructive action in two clicks: the button asks `question` about `target`; True once the
+    user answers yes for that same target (another selection asks again)."""
+    asking = f"_{key}_asking"
+    if where.button(label, key=key):
+        st.session_state[asking] = target
+    if st.session_state.get(asking) != target:
+        return False
+    where.warning(plain(question))
+    yes, no = where.columns(2)
+    if yes.button("Yes, " + label[0].lower() + label[1:], key=f"{key}_yes", type="primary"):
+        del st.session_state[asking]
+        return True
+    if no.button("No, keep it", key=f"{key}_no"):
+        del st.session_state[asking]
+        st.rerun()
+    return False

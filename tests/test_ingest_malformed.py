@@ -1,0 +1,49 @@
+"""Malformed rows go to the rejected rows with their line, and the good rows go in (issue 13: one
+unclosed quote rejected a whole file with DuckDB's sniffer message and a temporary path)."""
+import pytest
+
+from storage import datasets
+from storage.db import begin
+from workbench.ingest import ingest_file, preview_file
+
+GOOD = [f"item {i},{i},{i % 4}" for i in range(40)]
+
+
+def _file(tmp_path, lines: list[bytes | str], name="pairs.csv"):
+    path = tmp_path / name
+    path.write_bytes(b"query,product_id,label\n" + b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines))
+    return path
+
+
+def _rejected(dataset_id):
+    with begin() as conn:
+        frame = datasets.read_rejected_rows(conn, dataset_id)
+    return frame[["line", "reason"]].values.tolist()
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ('"saw,2,2', "unbalanced quotes"),  # the quote never closes: the reader would swallow the rest of the file
+    ("saw,2,2,extra,more", "too many columns"),
+    ("saw", "too few columns"),
+    (b"caf\xc3\xa9 s\xff\xfew,2,2", "invalid text encoding"),  # bad bytes in one line of a UTF-8 file
+])
+def test_one_bad_line_is_rejected_with_its_line_and_the_rest_goes_in(db_url, tmp_path, bad, reason):
+    path = _file(tmp_path, ["café,100,1", *GOOD[:20], bad, *GOOD[20:]])
+    result = ingest_file(path, kind="pairs")
+    assert (result.rows_accepted, result.rows_rejected, result.rejections) == (41, 1, {reason: 1})
+    assert _rejected(result.dataset_id) == [[23, reason]]  # header, café, 20 good rows, then the bad one
+    assert result.encoding == "utf-8"
+    with begin() as conn:
+        assert datasets.read_pairs(conn, result.dataset_id)["query"].iloc[0] == "café"
+
+
+def test_an_unclosed_quote_keeps_its_text_in_the_report_and_never_shows_an_engine_message(db_url, tmp_path):
+    path = _file(tmp_path, [*GOOD[:3], '"saw,2,2', *GOOD[3:6]])
+    preview = preview_file(path, kind="pairs")
+    assert preview.rows["query"].tolist() == ["item 0", "item 1", "item 2", "item 3", "item 4"] and preview.problem is None
+    result = ingest_file(path, kind="pairs")
+    with begin() as conn:
+        row = datasets.read_rejected_rows(conn, result.dataset_id).iloc[0]
+    assert (row["line"], row["reason"], row["raw"]) == (5, "unbalanced quotes", '{"text":"\\"saw,2,2"}')
+    assert result.rows_accepted == 6
+

@@ -1,0 +1,109 @@
+"""Sizing a job before it is queued (workbench/plan.py) and what the queue and the sidebar show
+about jobs (workbench/jobs_view.py): real values or nothing (issue 13: 950% progress, 'None'
+device, '0m 0s' during evaluation, 'nan' errors, a sidebar that said idle while a job ran)."""
+import math
+
+import pytest
+
+from storage import jobs as store
+from storage import samples as store_samples
+from storage.db import begin
+from workbench import plan
+from workbench.errors import BadInput
+from workbench.jobs_view import eta_text, progress_percent, queue_view, scheduler_state
+from workbench.samples import SampleConfig, build_sample_set
+
+
+def _job(status: str, **fields) -> int:
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=1, config={}, setting="none", seed=0, augmented_set_ids=[])
+        store.set_job_status(conn, job_id, status, **fields)
+    return job_id
+
+
+def test_on_cpu_the_demo_is_capped_to_fit_the_budget(demo_db):
+    set_id = build_sample_set(2, SampleConfig(seed=0)).sample_set_id
+    sized = plan.plan_training(set_id, [], epochs=1, budget_s=600, dev="cpu")
+    assert sized.measured_from == "the benchmark figure" and sized.per_s == plan.BENCH_CPU_PER_S
+    assert plan.MIN_CAP <= sized.originals < sized.originals_available and sized.max_train == sized.originals
+    assert sized.eta_s == pytest.approx(600, rel=0.01)
+    everything = plan.plan_training(set_id, [], epochs=3, budget_s=None, dev="cpu")
+    assert everything.max_train == 0 and everything.eta_s > 2 * 3600  # over two hours: the old default (3 epochs, every sample)
+    on_gpu = plan.plan_training(set_id, [], epochs=3, budget_s=600, dev="cuda")
+    assert on_gpu.max_train == 0 and on_gpu.originals == on_gpu.originals_available
+
+
+def test_the_throughput_is_measured_from_the_newest_finished_cpu_job(demo_db):
+    set_id = build_sample_set(2, SampleConfig(seed=0)).sample_set_id
+    _job("done", device="cpu", metrics={"samples_seen": 900, "train_time_s": 30.0})
+    newest = _job("done", device="cpu", metrics={"samples_seen": 600, "train_time_s": 60.0})
+    _job("done", device="cuda", metrics={"samples_seen": 90000, "train_time_s": 30.0})
+    sized = plan.plan_training(set_id, [], epochs=2, budget_s=300, dev="cpu")
+    assert (sized.per_s, sized.measured_from) == (10.0, f"job {newest}")
+    assert sized.summary().startswith(f"Trains on {sized.originals:,} of {sized.originals_available:,} original samples, 2 epoch(s), on CPU")
+
+
+def test_evaluation_speed_is_measured_from_the_jobs_wall_time(demo_db):
+    from datetime import datetime, timedelta
+
+    set_id = build_sample_set(2, SampleConfig(seed=0)).sample_set_id
+    with begin() as conn:
+        counts = store_samples.count_samples(conn, set_id)
+    start = datetime(2026, 1, 1)
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=set_id, config={"epochs": 1}, setting="none", seed=0, augmented_set_ids=[])
+        # 60 s of training; the other 100 s scored val once and test once.
+        store.set_job_status(conn, job_id, "done", device="cpu", metrics={"samples_seen": 600, "train_time_s": 60.0},
+                             started_at=start, finished_at=start + timedelta(seconds=160))
+    speed = plan.measured_throughput("cpu")
+    assert (speed.train_per_s, speed.source) == (10.0, f"job {job_id}")
+    assert speed.eval_per_s == pytest.approx((counts["val"] + counts["test"]) / 100)
+    sized = plan.plan_training(set_id, [], epochs=1, budget_s=600, dev="cpu")
+    assert sized.eval_s == pytest.approx(2 * (counts["val"] + counts["test"]) / speed.eval_per_s)
+    assert sized.eta_s == pytest.approx(600, rel=0.01)
+
+
+@pytest.mark.parametrize("text, seeds", [("0, 1, 2", [0, 1, 2]), ("3 1 1", [1, 3])])
+def test_sweep_seeds_and_settings(text, seeds):
+    assert plan.parse_seeds(text) == seeds
+    assert plan.sweep_settings([4, 5], combined=True) == [[], [4], [5], [4, 5]]
+    assert plan.sweep_settings([4], combined=True) == [[], [4]]
+
+
+def test_bad_sweep_seeds_are_named_in_the_pages_words():
+    with pytest.raises(BadInput, match=r"^Sweep seeds: write whole numbers separated by commas, e.g. 0, 1, 2 \(got 'a, 1'\)$"):
+        plan.parse_seeds("a, 1")
+
+
+@pytest.mark.parametrize("progress, status, shown", [
+    (9.5, "running", 100.0), (-0.2, "running", 0.0), (0.256, "running", 25.6), (None, "queued", 0.0),
+    (math.nan, "failed", 0.0), (0.3, "done", 100.0)])
+def test_progress_stays_between_0_and_100(progress, status, shown):
+    assert progress_percent(progress, status) == shown
+
+
+@pytest.mark.parametrize("eta_s, progress, status, shown", [
+    (125, 0.5, "running", "2m 5s"), (0.0, 1.0, "running", "evaluating"), (0.0, 0.4, "running", ""),
+    (None, 0.1, "running", ""), (math.nan, 0.1, "running", ""), (7300, 0.1, "running", "2h 1m"), (30, 0.5, "queued", "")])
+def test_eta_is_a_real_value_or_nothing(eta_s, progress, status, shown):
+    assert eta_text(eta_s, progress, status) == shown
+
+
+def test_the_queue_never_shows_none_nan_or_over_100(db_url):
+    _job("running", progress=9.5, eta_s=0.0, device=None, error=None)
+    _job("failed", progress=0.4, error="RuntimeError: boom\nTraceback ...", device="cpu")
+    table = queue_view()
+    assert table.to_dict("records") == [
+        {"id": 2, "experiment": None, "setting": "none", "seed": 0, "status": "failed", "progress %": 40.0, "eta": "",
+         "device": "cpu", "error": "RuntimeError: boom"},
+        {"id": 1, "experiment": None, "setting": "none", "seed": 0, "status": "running", "progress %": 100.0,
+         "eta": "evaluating", "device": "", "error": ""}]
+
+
+def test_the_sidebar_line_reads_the_jobs_table_and_the_live_scheduler(db_url):
+    assert scheduler_state().line == "Idle: no jobs queued or running"
+    _job("running")
+    _job("queued")
+    state = scheduler_state()
+    assert state.pid is None  # no scheduler process holds the lock in this test
+    assert state.line == "Running job 1; 1 queued (no scheduler process yet: starting one)"

@@ -1,0 +1,136 @@
+"""What Compare must say before anyone reads its numbers: runs that learned nothing, the metric that
+suits the labels, and what the cost figures can and cannot tell.
+
+    checks = check_runs(experiment_id)       # warnings in words, and the metric to open with
+    checks.default_metric, checks.warnings
+
+A run whose test accuracy equals the share of the most common label (within half a point), or
+whose predictions are all one class, has learned to answer one class: its figures are not results,
+and "no significant difference" between two such runs says nothing about augmentation. Kept apart
+from workbench/experiments.py (the statistics) so the two change independently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from workbench.experiments import METRICS, job_folder, read_predictions
+
+METRIC_NAMES = {"roc_auc": "ROC-AUC", "ndcg@10": "nDCG@10", "f1": "macro-F1", "mrr": "MRR", "accuracy": "accuracy"}
+TOLERANCE = 0.005  # accuracy within half a point of the majority share counts as "equal"
+IMBALANCED = 0.25  # a binary test split whose smaller class is rarer than this is imbalanced (83/17 is)
+
+
+@dataclass
+class RunCheck:
+    job_id: int
+    setting: str
+    seed: int
+    accuracy: float | None
+    majority_share: float | None
+    one_class: bool  # every prediction is the same class
+
+    @property
+    def degenerate(self) -> bool:
+        equal = None not in (self.accuracy, self.majority_share) and abs(self.accuracy - self.majority_share) <= TOLERANCE
+        return self.one_class or bool(equal)
+
+
+@dataclass
+class Checks:
+    default_metric: str  # what Compare opens with for these labels
+    label_kind: str  # 'binary', 'imbalanced binary', 'graded' or 'unknown'
+    minority_share: float | None
+    runs: list[RunCheck] = field(default_factory=list)
+
+    @property
+    def degenerate(self) -> list[RunCheck]:
+        return [r for r in self.runs if r.degenerate]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Plain sentences for the top of the page and the report."""
+        out = []
+        for r in self.degenerate:
+            how = "predicts one class for every test sample" if r.one_class else "answers like a majority-class guess"
+            figure = f"accuracy {r.accuracy:.4f} equals the share of the most common label ({r.majority_share:.4f})" \
+                if r.accuracy is not None and r.majority_share is not None else "its predictions are all one class"
+            out.append(f"Run #{r.job_id} ({r.setting}, seed {r.seed}) {how}: {figure}. It has not learned the task; "
+                       "do not read its figures, or a difference between such runs, as a result.")
+        if len(self.degenerate) > 1 and len(self.degenerate) == len(self.runs):
+            out.append('Every run is degenerate, so "no significant difference" here says nothing about augmentation: '
+                       "train longer, on more samples, or with a higher learning rate.")
+        if self.label_kind == "imbalanced binary":
+            out.append(f"The labels are imbalanced ({self.minority_share:.0%} positive or negative): accuracy rewards "
+                       f"guessing the common label, so Compare opens on {METRIC_NAMES.get(self.default_metric, self.default_metric)}.")
+        return out
+
+
+def label_profile(predictions: pd.DataFrame) -> tuple[str, float | None, str]:
+    """(label kind, the smaller class's share for binary labels, the metric that suits them)."""
+    labels = predictions.loc[predictions["variant"].fillna("clean") == "clean", "label"].dropna()
+    values = sorted(labels.unique())
+    if len(values) > 2:
+        return "graded", None, "ndcg@10"
+    if len(values) < 2:
+        return "unknown", None, "accuracy"
+    minority = float(labels.value_counts(normalize=True).min())
+    return ("imbalanced binary", minority, "roc_auc") if minority < IMBALANCED else ("binary", minority, "accuracy")
+
+
+def check_run(job_id: int, setting: str, seed: int, predictions: pd.DataFrame | None) -> RunCheck:
+    if predictions is None or predictions.empty:
+        return RunCheck(job_id, setting, seed, None, None, False)
+    clean = predictions[predictions["variant"].fillna("clean") == "clean"]
+    majority = float(clean["label"].value_counts(normalize=True).max())
+    accuracy = float((clean["pred"].astype(float) == clean["label"].astype(float)).mean())
+    return RunCheck(job_id, setting, seed, accuracy, majority, clean["pred"].nunique() == 1 and clean["label"].nunique() > 1)
+
+
+def check_jobs(jobs: pd.DataFrame) -> Checks:
+    """Checks over finished jobs (columns id, setting, seed, job_dir), reading each predictions.parquet."""
+    runs, profile = [], ("unknown", None, "accuracy")
+    for job in jobs.itertuples():
+        predictions = read_predictions(job_folder(int(job.id), job.job_dir))
+        runs.append(check_run(int(job.id), str(job.setting), int(job.seed), predictions))
+        if predictions is not None and profile[0] == "unknown":
+            profile = label_profile(predictions)
+    kind, minority, metric = profile
+    return Checks(default_metric=metric if metric in METRICS else "accuracy", label_kind=kind, minority_share=minority, runs=runs)
+
+
+def check_runs(experiment_id: int | None = None) -> Checks:
+    """check_jobs over the finished jobs of one experiment (None: every finished job)."""
+    from storage import experiments as store
+    from storage.db import begin
+
+    with begin() as conn:
+        jobs = store.list_finished_jobs(conn, experiment_id)
+    return check_jobs(jobs)
+
+
+COST_NOTE = ("Times were taken on a shared machine whose load was not recorded, so they are not comparable "
+             "between runs; the cost chart compares samples seen (training steps x batch), which load does not change.")
+
+
+def default_baseline(jobs: pd.DataFrame, pinned: int | None) -> int:
+    """The run Compare measures against: the pinned one, else the first run of setting 'none', else the first run."""
+    ids = jobs["id"].astype(int).tolist()
+    if pinned is not None and int(pinned) in ids:
+        return int(pinned)
+    plain = jobs.loc[jobs["setting"] == "none", "id"]
+    return int(plain.iloc[0]) if len(plain) else ids[0]
+
+
+def summary(lines: list[str], comparison, checks: Checks) -> list[str]:
+    """The comparison's summary lines, each setting whose every run is degenerate marked as no result."""
+    dead = {s.name for s in comparison.settings
+            if s.job_ids and all(r.degenerate for r in checks.runs if r.job_id in s.job_ids)}
+    out = []
+    for line in lines:
+        name = line.split(":", 1)[0]
+        out.append(f"{name}: no result, every run of it learned one class ({line.split(': ', 1)[1]})" if name in dead else line)
+    if comparison.baseline in dead:
+        out.insert(0, f"The baseline {comparison.baseline} learned one class: no delta against it is a result.")
+    return out

@@ -1,0 +1,149 @@
+"""Sizing a training job or a sweep so that it finishes on the machine at hand, before it is queued.
+
+    plan = plan_training(sample_set_id=1, augmented_set_ids=[2], epochs=1, budget_s=600, augmented_share=0.5)
+    plan.max_train, plan.eta_s, plan.summary()
+
+On a GPU the whole train split is used. On a CPU the cap on original samples comes from the
+measured throughput: the newest finished CPU jobs' samples_seen / train_time_s, or, before any
+job has finished here, the benchmark figure in README.md. Augmented rows come on top of the cap,
+in the share the user chooses, and count towards the ETA. Also the sweep's settings and seeds
+from the Train page's form.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from storage import candidates
+from storage import jobs as store
+from storage import samples
+from storage.db import begin
+from workbench.errors import BadInput
+from workbench.jobs.scheduler import gpu_count
+
+# bench/train.py, bundled MiniLM, full fine-tuning, 1 thread, a 2-core machine under load (README).
+BENCH_CPU_PER_S = 7.7
+EVAL_SPEEDUP = 3.0  # a forward pass without backward costs about a third of a training step
+MIN_CAP = 200  # below this the model barely moves; the ETA says so rather than shrinking further
+
+
+@dataclass
+class TrainPlan:
+    device: str  # 'cuda' or 'cpu' (where the scheduler will run the job)
+    per_s: float  # training samples per second assumed
+    measured_from: str  # 'job 7' or 'the benchmark figure'
+    originals: int  # original train samples the job uses
+    originals_available: int
+    augmented: int  # augmented samples added
+    augmented_available: int
+    evaluated: int  # val + test samples scored
+    epochs: int
+    max_train: int  # the config value (0 = all)
+    eval_per_s: float = 0.0  # samples scored per second (0: a third of a training step's cost)
+
+    @property
+    def eval_s(self) -> float:
+        return self.evaluated * (self.epochs + 1) / (self.eval_per_s or self.per_s * EVAL_SPEEDUP)
+
+    @property
+    def eta_s(self) -> float:
+        return (self.originals + self.augmented) * self.epochs / self.per_s + self.eval_s
+
+    def summary(self) -> str:
+        """One sentence the Train page shows before queuing."""
+        used = f"{self.originals:,} of {self.originals_available:,} original samples"
+        extra = f" + {self.augmented:,} augmented (of {self.augmented_available:,})" if self.augmented_available else ""
+        speed = f"{self.per_s:,.1f} samples/s measured from {self.measured_from}"
+        return (f"Trains on {used}{extra}, {self.epochs} epoch(s), on {self.device.upper()}: "
+                f"about {minutes(self.eta_s)} per job ({speed}).")
+
+
+def minutes(seconds: float) -> str:
+    return f"{max(1, math.ceil(seconds / 60)):,} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
+def device() -> str:
+    """Where the scheduler will train: 'cuda' when it sees a GPU, else 'cpu' (no torch import here)."""
+    return "cuda" if gpu_count() else "cpu"
+
+
+@dataclass
+class Throughput:
+    train_per_s: float  # training samples per second
+    eval_per_s: float  # val and test samples scored per second
+    source: str  # 'job 7' or 'the benchmark figure'
+
+
+def measured_throughput(dev: str) -> Throughput:
+    """The newest finished job on this kind of device: samples_seen / train_time_s for training, and
+    the samples it scored (val each epoch, test once) over the rest of its wall time for evaluation."""
+    with begin() as conn:
+        done = store.list_jobs(conn, statuses=("done",))
+        for job in done.itertuples():  # newest first
+            metrics = job.metrics if isinstance(job.metrics, dict) else {}
+            seen, took = metrics.get("samples_seen"), metrics.get("train_time_s")
+            if not (str(job.device or "cpu").startswith(dev) and seen and took and took > 0):
+                continue
+            train_per_s = float(seen) / float(took)
+            eval_per_s = train_per_s * EVAL_SPEEDUP
+            if pd.notna(job.started_at) and pd.notna(job.finished_at):
+                counts = samples.count_samples(conn, int(job.sample_set_id))
+                epochs = int((job.config or {}).get("epochs") or 1)  # early stopping may end sooner: a lower bound
+                scored = counts["val"] * epochs + counts["test"]
+                rest_s = (pd.Timestamp(job.finished_at) - pd.Timestamp(job.started_at)).total_seconds() - float(took)
+                if scored and rest_s > 1:
+                    eval_per_s = max(eval_per_s, scored / rest_s)  # the rest also loads the model: a lower bound
+            return Throughput(train_per_s, eval_per_s, f"job {int(job.id)}")
+    per_s = BENCH_CPU_PER_S * 100 if dev == "cuda" else BENCH_CPU_PER_S
+    return Throughput(per_s, per_s * EVAL_SPEEDUP, "the benchmark figure")
+
+
+def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int, budget_s: float | None,
+                  augmented_share: float = 0.0, dev: str | None = None) -> TrainPlan:
+    """What a job will train on and how long it takes: on CPU the original samples are capped so
+    that the job fits budget_s (None = no cap); on GPU every sample is used."""
+    dev = dev or device()
+    with begin() as conn:
+        samples.get_sample_set(conn, sample_set_id)  # NotFound names a missing set
+        summary = samples.count_samples(conn, sample_set_id)
+        sizes = candidates.list_augmented_sets(conn, sample_set_id).set_index("id")["size"]
+    available = int(summary.get("train", 0))
+    augmented_available = int(sum(int(sizes.get(i, 0)) for i in augmented_set_ids))
+    speed = measured_throughput(dev)
+    evaluated = int(summary.get("val", 0)) + int(summary.get("test", 0))
+    sized = TrainPlan(device=dev, per_s=speed.train_per_s, measured_from=speed.source, originals=available,
+                      originals_available=available, augmented=0, augmented_available=augmented_available,
+                      evaluated=evaluated, epochs=int(epochs), max_train=0, eval_per_s=speed.eval_per_s)
+    if dev == "cpu" and budget_s:
+        # Budget = (n + share*n) * epochs / per_s + evaluation; solve for n.
+        share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
+        left = budget_s - sized.eval_s
+        sized.originals = min(available, max(MIN_CAP, int(left * sized.per_s / (epochs * (1 + share)))))
+    sized.augmented = augmented_available if augmented_share <= 0 else min(augmented_available, round(augmented_share * sized.originals))
+    sized.max_train = 0 if sized.originals >= available else sized.originals
+    return sized
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0, 1, 2' or '0 1 2' -> [0, 1, 2]; BadInput in the page's words otherwise."""
+    words = text.replace(",", " ").split()
+    if not words or not all(w.isdigit() for w in words):
+        raise BadInput(f"Sweep seeds: write whole numbers separated by commas, e.g. 0, 1, 2 (got {text!r})")
+    return sorted({int(w) for w in words})
+
+
+def sweep_settings(chosen: list[int], combined: bool) -> list[list[int]]:
+    """The settings of a sweep: none, each chosen augmented set alone, and all of them together when asked."""
+    return [[]] + [[int(s)] for s in chosen] + ([[int(s) for s in chosen]] if combined and len(chosen) > 1 else [])
+
+
+def form_defaults(dev: str | None = None):
+    """The Train form's starting values: on a CPU one epoch (the cap then does the sizing), on a GPU the config's own."""
+    from workbench.train.config import TrainConfig
+
+    defaults = TrainConfig()
+    if (dev or device()) == "cpu":
+        defaults.epochs = 1
+    return defaults

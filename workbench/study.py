@@ -1,0 +1,128 @@
+"""The one-click augmentation study: "Which augmentation helps this sample set?"
+
+    result = run_study(StudyConfig(sample_set_id=1, recipes=["typo robustness"], budget_s=600))
+    python -m workbench study --sample-set 1 --recipes "typo robustness" --budget-min 10 --json
+    answer(result.experiment_id)   # plain sentences once the jobs are done
+
+It generates each chosen recipe (a preset) from the train split, accepts what the recipe's own
+score rule kept (its filters drop every candidate below the recipe's min_score), saves each as an
+augmented set, and queues one sweep (each job adds augmented samples in the same share of its
+original ones, so "none" and each recipe train on comparable amounts): none + each recipe, x seeds, sized by workbench/plan.py so
+the whole sweep fits the time budget on the machine at hand (fewer seeds and a smaller cap on CPU,
+everything on GPU). Compare then opens on the experiment with `answer` at the top.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from workbench import compare_checks, experiments, plan
+from workbench.augment.pipeline import run_recipe
+from workbench.augment.recipes import PRESETS, preset
+from workbench.errors import BadInput, MissingData
+from workbench.train.config import TrainConfig
+
+Progress = Callable[[int, int, str], None]
+SEED_CHOICES = (3, 2, 1)  # as many seeds as the budget allows; one seed still gets a paired test over queries
+
+
+@dataclass
+class StudyConfig:
+    sample_set_id: int
+    recipes: list[str]  # names of workbench.augment.recipes.PRESETS
+    budget_s: float = 600.0  # wall time for the whole sweep's training
+    max_source_samples: int = 2000  # train samples each recipe augments (0 = all)
+    augmented_share: float = 0.5  # augmented samples per original one in each job: the settings stay comparable
+    seed: int = 0
+    model: str = ""  # empty: TrainConfig's default model
+
+
+@dataclass
+class StudyResult:
+    experiment_id: int
+    job_ids: list[int]
+    augmented_set_ids: dict[str, int]  # recipe -> its accepted set
+    seeds: list[int]
+    originals: int  # original train samples per job
+    eta_s: float  # the whole sweep, jobs one after another on CPU
+    dropped: dict[str, dict] = field(default_factory=dict)  # recipe -> reason -> count
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def size_sweep(sample_set_id: int, augmented_set_ids: list[int], budget_s: float, augmented_share: float = 0.5,
+               dev: str | None = None):
+    """(seeds, TrainPlan of the largest job: one recipe's set on top of the capped originals): the
+    most seeds whose jobs, one after another, fit the budget."""
+    settings = 1 + len(augmented_set_ids)
+    sized = None
+    for n_seeds in SEED_CHOICES:
+        sized = plan.plan_training(sample_set_id, augmented_set_ids[:1], epochs=1, budget_s=budget_s / (settings * n_seeds),
+                                   augmented_share=augmented_share, dev=dev)
+        if sized.eta_s * settings * n_seeds <= budget_s * 1.05 or sized.device != "cpu":
+            return n_seeds, sized
+    return 1, sized
+
+
+def run_study(config: StudyConfig, on_progress: Progress | None = None) -> StudyResult:
+    """Generate and accept each recipe, then queue the sized sweep; returns what was queued."""
+    from workbench.jobs.queue import run_sweep
+
+    if not config.recipes:
+        raise BadInput("choose at least one recipe to study")
+    unknown = [r for r in config.recipes if r not in PRESETS]
+    if unknown:
+        raise BadInput(f"unknown recipe(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
+    report = on_progress or (lambda done, total, message: None)
+    sets, dropped = {}, {}
+    for i, name in enumerate(config.recipes):
+        report(i, len(config.recipes) + 1, f"generating '{name}'")
+        recipe = preset(name, config.seed)
+        recipe.max_source_samples = config.max_source_samples
+        result = run_recipe(config.sample_set_id, recipe, accept_all=True, set_name=f"{name} (study)")
+        dropped[name] = result.dropped
+        if result.augmented_set_id is None:
+            raise BadInput(f"'{name}' kept no candidate for this sample set, so it cannot be studied; leave it out")
+        sets[name] = result.augmented_set_id
+    report(len(config.recipes), len(config.recipes) + 1, "sizing and queuing the sweep")
+    n_seeds, sized = size_sweep(config.sample_set_id, list(sets.values()), config.budget_s, config.augmented_share)
+    values = plan.form_defaults(sized.device).to_dict() | {"epochs": 1, "max_train": sized.max_train,
+                                                           "augmented_share": config.augmented_share}
+    if config.model:
+        values["model"] = config.model
+    seeds = list(range(config.seed, config.seed + n_seeds))
+    settings = plan.sweep_settings(list(sets.values()), combined=False)
+    experiment_id, job_ids = run_sweep(config.sample_set_id, TrainConfig.from_dict(values), settings, seeds,
+                                       f"study: which augmentation helps sample set {config.sample_set_id}?")
+    report(1, 1, f"queued {len(job_ids)} jobs")
+    return StudyResult(experiment_id=experiment_id, job_ids=job_ids, augmented_set_ids=sets, seeds=seeds,
+                       originals=sized.originals, eta_s=sized.eta_s * len(job_ids), dropped=dropped)
+
+
+def answer(experiment_id: int, metric: str | None = None, n_boot: int = 1000) -> list[str]:
+    """Plain sentences: which setting helped, on which slice, by how much, how sure (finished jobs only)."""
+    checks = compare_checks.check_runs(experiment_id)
+    metric = metric or checks.default_metric
+    name = compare_checks.METRIC_NAMES.get(metric, metric)
+    lines = []
+    for slice_ in experiments.SLICES:
+        try:
+            comparison = experiments.load_comparison(experiment_id, metric=metric, slice_=slice_, baseline=experiments.BASELINE,
+                                                     n_boot=n_boot)
+        except (BadInput, MissingData):
+            continue  # no finished job yet, or none has this slice (e.g. no cold-start products)
+        where = "on all test queries" if slice_ == "all" else f"on the {slice_.replace('_', '-')} slice"
+        for s in comparison.settings:
+            if s.name == comparison.baseline:
+                continue
+            if s.significant:
+                lines.append(f"{s.name} {'helped' if s.delta > 0 else 'hurt'} {where}: {name} {s.delta:+.3f} "
+                             f"(95% sure it lies between {s.delta_ci_low:+.3f} and {s.delta_ci_high:+.3f}; {s.n_seeds} seed(s)).")
+            elif slice_ == "all":
+                lines.append(f"{s.name} made no clear difference {where}: {name} {s.delta:+.3f}, and the 95% interval "
+                             f"{s.delta_ci_low:+.3f} to {s.delta_ci_high:+.3f} includes no change.")
+    if checks.degenerate:
+        lines.insert(0, f"Careful: {len(checks.degenerate)} of {len(checks.runs)} runs learned only one class; "
+                        "their settings say nothing (see the warnings below).")
+    return lines or ["No finished job yet: the answer appears here as the study's jobs finish."]
