@@ -12,7 +12,7 @@ from workbench.jobs import queue
 from workbench.train.config import TrainConfig, field_choices, field_help, field_label
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
-        "patience", "adversarial", "max_train", "seed"]  # fmt: skip
+        "patience", "adversarial", "consistency_weight", "max_train", "seed"]  # fmt: skip
 DEFAULTS = TrainConfig()
 
 st.title("Train")
@@ -39,7 +39,7 @@ for i, f in enumerate(f for f in dataclasses.fields(TrainConfig) if f.name in FO
     elif isinstance(default, bool):
         values[f.name] = col.checkbox(field_label(f.name), value=default, **kw)
     elif isinstance(default, (int, float)):
-        step, fmt = (1, None) if isinstance(default, int) else (default / 5, "%g")  # a learning rate steps by 1e-5, not 0.01
+        step, fmt = (1, None) if isinstance(default, int) else (default / 5 or 0.1, "%g")  # a learning rate steps by 1e-5, not 0.01
         values[f.name] = col.number_input(field_label(f.name), value=default, min_value=type(default)(0), step=step, format=fmt, **kw)
     else:
         values[f.name] = col.text_input(field_label(f.name), value=default, **kw)

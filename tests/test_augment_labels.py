@@ -7,6 +7,8 @@ enough to tell whether a query still names the product.
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import torch
@@ -19,7 +21,11 @@ from workbench.augment import AugmentContext, SampleRandom, get
 from workbench.augment.pipeline import generate_candidates, run_recipe, source_samples, teacher_check
 from workbench.augment.recipes import recipe_from_dict
 from workbench.augment.text import kept_words, protected_words
+from workbench.errors import BadInput
 from workbench.lexical import words
+from workbench.queries import typo_share
+from workbench.train.config import TrainConfig
+from workbench.train.loop import TrainData, clean_twins, train
 from workbench.train.teacher import Teacher
 
 
@@ -190,3 +196,75 @@ def test_the_same_recipe_and_seed_give_identical_teacher_checked_candidates(samp
                                               teacher=Teacher.zero_shot(samples, base=encoder))
     pd.testing.assert_frame_equal(one, two, check_exact=False, atol=1e-5)
     assert dropped_one == dropped_two and len(one) > 50
+
+
+# --- 4. typo-aware training ----------------------------------------------------------------------
+
+
+def test_the_typo_share_counts_queries_within_two_edits_of_a_more_frequent_one():
+    queries = pd.Series(["cordless drill"] * 5 + ["cordles drill", "cordless drills"] + ["riding mower"] * 3
+                        + ["ridng mower", "tv", "tvs", "lamp"])
+    # distinct after normalising: cordless drill (6, "drills" is its plural), cordles drill, riding mower,
+    # ridng mower, tv, tvs, lamp; the two misspellings are typos, "tvs" is too short to count.
+    assert typo_share(queries) == pytest.approx(2 / 7)
+    assert typo_share(pd.Series(["lamp"])) == 0.0
+
+
+def test_typo_rate_makes_candidates_for_that_share_of_positives_and_negatives_alike(samples):
+    train = source_samples(samples, recipe_from_dict({"seed": 0, "steps": [{"augmenter": "keyboard_typo"}]}))
+    cls = get("keyboard_typo")
+    made = cls(cls.Params(rate=0.25)).augment(train, SampleRandom(0, "keyboard_typo"))
+    every = cls().augment(train, SampleRandom(0, "keyboard_typo"))
+    assert 0.2 < len(made) / len(every) < 0.3
+    labels = {s.sample_id: s.label for s in train}
+    assert {labels[c.sample_id] for c in made} == {0.0, 1.0}
+
+
+def typo_training_frames():
+    from test_train_support import make_samples
+    from workbench.train import metrics as M
+
+    frame = make_samples(120).assign(source="sample")
+    bucket = frame["sample_id"] % 5
+    train = frame[bucket < 3]
+    typos = train.assign(query=[M.keyboard_typos(q, 1) for q in train["query"]], source="augmented:1")
+    return TrainData(pd.concat([train, typos], ignore_index=True), frame[bucket == 3].reset_index(drop=True),
+                     frame[bucket == 4].reset_index(drop=True))
+
+
+def test_the_consistency_loss_pairs_each_typo_with_its_clean_sample_and_changes_training(encoder):
+    data = typo_training_frames()
+    twins = clean_twins(data.train)
+    n = len(data.train) // 2
+    assert (twins[n:] == range(n)).all() and (twins[:n] == -1).all()
+
+    def run(weight):
+        lines = []
+        config = TrainConfig(model=encoder, model_kind="similarity", epochs=1, batch_size=16, learning_rate=1e-3,
+                             patience=0, references=False, consistency_weight=weight)
+        result = train(config, data, log=lines.append)
+        return result, lines
+
+    plain, _ = run(0.0)
+    pulled, lines = run(2.0)
+    assert f"typo consistency (weight 2): {n} augmented query rewrites pulled toward their clean source sample" in lines
+    assert pulled.metrics["samples_seen"] == plain.metrics["samples_seen"] == 2 * n
+    assert pulled.val_history[-1]["loss"] != plain.val_history[-1]["loss"]  # the extra loss changed the weights
+
+
+def test_the_consistency_weight_is_recorded_in_the_job_config(tiny_model, db_url):
+    import json
+
+    from storage import jobs as job_store
+    from test_train_support import store_sample_set
+    from workbench.jobs.folder import JobFolder
+    from workbench.jobs.queue import submit_job
+
+    set_id = store_sample_set()
+    job_id = submit_job(set_id, TrainConfig(model=tiny_model, epochs=1, consistency_weight=0.5), start_scheduler=False)
+    with begin() as conn:
+        job = job_store.get_job(conn, job_id)
+    assert job["config"]["consistency_weight"] == 0.5
+    assert json.loads(JobFolder(job["job_dir"]).config.read_text())["consistency_weight"] == 0.5
+    with pytest.raises(BadInput, match=re.escape("training config field 'consistency_weight': must be 0 or more, got -1.0")):
+        TrainConfig(consistency_weight=-1.0).validate()
