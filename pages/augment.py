@@ -9,7 +9,8 @@ from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench.augment import REGISTRY
 from workbench.augment.export import export_frame, to_csv_bytes, to_parquet_bytes
-from workbench.augment.filters import review_view
+from workbench.augment.filters import SCORERS, review_view
+from workbench.augment.labels import teacher_choices, teacher_margin, typo_rate
 from workbench.augment.pipeline import run_recipe
 from workbench.augment.recipes import PRESETS, recipe_from_form
 from workbench.errors import WorkbenchError
@@ -34,12 +35,23 @@ per_sample = c1.number_input("Candidates per sample", 1, 20, base.get("per_sampl
 seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="augment_seed")
 max_sources = c3.number_input("Source samples (0 = all train)", 0, None, 2000, key="augment_max_sources")
 min_score = c4.slider("Drop below score", 0.0, 1.0, float(base["filters"].get("min_score", 0.5)), key=f"augment_min_score_{preset}")
-scorer = st.radio("Score with", ["string", "encoder"], ["string", "encoder"].index(base["filters"].get("scorer", "string")),
-                  horizontal=True, key=f"augment_scorer_{preset}")
+scorer = st.radio("Score with", SCORERS, SCORERS.index(base["filters"].get("scorer", "string")), horizontal=True,
+                  key=f"augment_scorer_{preset}", help="teacher: a relevance model scores each candidate pair and keeps it when it agrees with the label")
+teacher, margin = 0, 0.5
+if scorer == "teacher":
+    t1, t2 = st.columns(2)
+    teachers = teacher_choices(int(set_id))
+    teacher = t1.selectbox("Teacher", list(teachers), format_func=teachers.get, key="augment_teacher")
+    margin = t2.slider("Teacher margin", 0.0, 1.0, 0.5, 0.05, key="augment_teacher_margin",
+                       help="keep a candidate when the teacher's expected label is within this share of the label range of its label")
+if f"typo_rate_{set_id}" not in st.session_state:  # the logs do not change under a sample set: estimate once
+    st.session_state[f"typo_rate_{set_id}"] = typo_rate(int(set_id))
+st.caption(f"Typo rate in the logs: {st.session_state[f'typo_rate_{set_id}']:.1%} of queries are within two edits of a "
+           "more frequent one. Typo-aware training: set the typo augmenters' `rate` to it.")
 if st.button("Generate", key="augment_generate", type="primary", disabled=not chosen):
     bar = st.progress(0.0, text="Starting")
     try:
-        recipe = recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer)
+        recipe = recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer, teacher, margin)
         result = run_recipe(set_id, recipe, on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), text=m))
     except WorkbenchError as e:
         st.error(str(e))
@@ -58,6 +70,7 @@ run_id = st.selectbox("Run", run_ids, index=run_ids.index(st.session_state.get("
 with begin() as conn:
     summary = review.summarize_candidates(conn, run_id)
     last = review.last_review_action(conn, run_id)
+    taught = teacher_margin(review.get_augment_run(conn, run_id))  # the teacher's margin when it scored this run
 st.dataframe(summary, hide_index=True)
 st.caption(f"Dropped by the filters: {runs.set_index('id').loc[run_id, 'dropped']}")
 f1, f2, f3 = st.columns(3)
@@ -71,10 +84,11 @@ pages = max(1, -(-total // PAGE_SIZE))
 page = st.number_input(f"Page (of {pages}; {total:,} matching)", 1, pages, 1, key="review_page")
 with begin() as conn:
     rows = review.read_candidates_page(conn, run_id, where, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-st.dataframe(review_view(rows), hide_index=True)  # plain cells: user text is never rendered as HTML
+st.dataframe(review_view(rows, taught), hide_index=True)  # plain cells: user text is never rendered as HTML
 shown = dict(zip(rows["candidate_id"], rows["query"]))
 selected = st.multiselect("Selected rows", list(shown), key="review_selected", format_func=lambda i: f"{i}: {shown[i]}")
-score = st.number_input("Accept every candidate scoring at least", 0.0, 1.0, 0.9, 0.05, key="review_accept_score")
+score = st.number_input("Accept every candidate scoring at least", 0.0, 1.0, 0.9 if taught is None else 1.0 - taught, 0.05,
+                        key="review_accept_score", help=None if taught is None else "the teacher's suggestion: its score at 1 - margin")
 actions = {"review_accept_selected": ("Accept selected", CandidateFilter(ids=selected), "accepted"),
            "review_reject_selected": ("Reject selected", CandidateFilter(ids=selected), "rejected"),
            "review_accept_matching": (f"Accept all {total:,} matching", where, "accepted"),
