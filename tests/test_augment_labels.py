@@ -7,6 +7,7 @@ enough to tell whether a query still names the product.
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -268,3 +269,33 @@ def test_the_consistency_weight_is_recorded_in_the_job_config(tiny_model, db_url
     assert json.loads(JobFolder(job["job_dir"]).config.read_text())["consistency_weight"] == 0.5
     with pytest.raises(BadInput, match=re.escape("training config field 'consistency_weight': must be 0 or more, got -1.0")):
         TrainConfig(consistency_weight=-1.0).validate()
+
+
+def test_a_finished_jobs_model_is_the_teacher_from_the_command_line(db_url, encoder, cli):
+    """`augment --teacher JOB_ID`: the job's saved similarity model scores every candidate."""
+    from storage import jobs as job_store
+    from test_train_support import store_sample_set
+    from workbench.jobs.queue import submit_job
+    from workbench.train.worker import run
+
+    set_id = store_sample_set()
+    job_id = submit_job(set_id, TrainConfig(model=encoder, model_kind="similarity", epochs=1, batch_size=16,
+                                            references=False), start_scheduler=False)
+    with begin() as conn:
+        job_dir = job_store.get_job(conn, job_id)["job_dir"]
+    out = cli("augment", "--sample-set", set_id, "--preset", "typo robustness", "--teacher", job_id, "--json")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == f"error: teacher job {job_id} is queued; pick a finished training job"
+    assert run(job_dir) == 0  # the worker, in this process (the scheduler would mark the job done)
+    with begin() as conn:
+        job_store.set_job_status(conn, job_id, "done")
+    out = cli("augment", "--sample-set", set_id, "--preset", "typo robustness", "--teacher", job_id, "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with begin() as conn:
+        run_row = stored.get_augment_run(conn, result["augment_run_id"])
+        page = stored.read_candidates_page(conn, result["augment_run_id"], None, 0, 10_000)
+    assert run_row["recipe"]["filters"]["scorer"] == "teacher" and run_row["recipe"]["filters"]["teacher_job"] == job_id
+    assert len(page) == result["candidates"] > 0 and page["score"].between(0.5, 1.0).all()
+    teacher = Teacher.from_job(job_dir, job_id)
+    assert (teacher.kind, teacher.name, teacher.classes) == ("similarity", f"job {job_id}", [0.0, 1.0])
