@@ -11,7 +11,9 @@ however the samples are chunked or spread over processes. Augmenters whose class
 `runs_in_pool` (text noise, dictionary synonyms) run in a process pool over chunks, together with the per-row
 filters and the string score; model-based and domain augmenters run in this process, in
 batches, with the catalog and logs as context. Duplicates are removed across all chunks, the
-encoder scores when the recipe asks, and everything is stored in one transaction.
+encoder scores when the recipe asks, or the teacher (workbench/train/teacher.py: the zero-shot
+model fitted on the train split, or a finished job's model) scores every candidate pair and keeps
+those that agree with their label, and everything is stored in one transaction.
 """
 from __future__ import annotations
 
