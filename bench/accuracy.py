@@ -4,6 +4,8 @@
     .venv/bin/python bench/accuracy.py --settings "none,typo noise,synonyms,hard negatives" --kinds similarity   # augmentation
     .venv/bin/python bench/accuracy.py --compare-only --data-dir /tmp/acc    # wait for it again, compare
     .venv/bin/python bench/accuracy.py --quick    # a smoke run of the same path (minutes)
+    # issue 11's study: does augmentation that keeps the label help, overall, on typos, on cold start?
+    nohup .venv/bin/python bench/accuracy.py --study --data-dir /tmp/acc-labels > /tmp/accuracy-labels.log 2>&1 &
 
 It goes through the product's own path, as a user would, headless:
 1. ingest  a seeded, query-grouped subset of ../shared/data/home_depot/train.csv per data size,
@@ -31,6 +33,20 @@ setting gets its first seed first). Larger sizes belong on a GPU: bench/accuracy
 same experiments there (2,000 and 8,000 pairs, all 30 jobs, in 4.5 min on an H200). One epoch of
 head-only training stays near chance on this data: it is not a useful baseline.
 
+The label-keeping study (`--study`, issue 11): sizes 500 and 2,000, the similarity kind, 20% of the
+products held out as cold start, settings
+    none                              the train split alone (and the zero-shot reference, always reported)
+    typo-aware                        keyboard typos and character edits on --typo-rate of the samples,
+                                      positives and negatives alike
+    typo-aware + consistency          the same candidates, trained with --consistency-weight
+    product-aware synonyms            WordNet synonyms and catalog neighbours that leave the words the
+                                      product's text has, kept only where the zero-shot teacher agrees
+    pseudo-queries + mined negatives  queries from cold-start (and never-searched) products' titles and
+                                      BM25-mined negatives, labeled by the teacher (Doc2Query--, RocketQA)
+    all together                      typo-aware + synonyms + new pairs, with the consistency loss
+reported overall and on the typo and cold-start slices. 8,000 pairs belong on a GPU
+(`--sizes 8000 --submit-only`, then bench/accuracy_gpu.py).
+
 Our baseline is the setting "none" (the train split alone); `cost_vs_none` is each setting's
 training time over the baseline's. The last line is one JSON object: `sizes`, each with
 `settings` as `python -m workbench compare --json` prints them (accuracy) and `by_metric`.
@@ -38,6 +54,7 @@ training time over the baseline's. The last line is one JSON object: `sizes`, ea
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -52,7 +69,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = ROOT.parent / "shared" / "data" / "home_depot" / "train.csv"
 REPORTED = [("accuracy", "all"), ("f1", "all"), ("roc_auc", "all"), ("ndcg@10", "all"),
-            ("accuracy", "typo"), ("f1", "typo"), ("roc_auc", "typo"), ("ndcg@10", "typo")]  # fmt: skip
+            ("accuracy", "typo"), ("f1", "typo"), ("roc_auc", "typo"), ("ndcg@10", "typo"),
+            ("accuracy", "cold_start"), ("f1", "cold_start"), ("roc_auc", "cold_start"), ("ndcg@10", "cold_start")]  # fmt: skip
 KIND_SETTINGS = {"similarity": {"learning_rate": 2e-5, "batch_size": 32},
                  "cross-encoder": {"learning_rate": 5e-5, "batch_size": 16}}  # fmt: skip
 RECIPES = {  # augmented set name -> recipe; each set is capped near --aug-share x the train size
@@ -64,7 +82,23 @@ RECIPES = {  # augmented set name -> recipe; each set is capped near --aug-share
     # (query overlap 0.5, title overlap 0.3) find 27 for 2,000 Home Depot pairs; these keep 132 (1,028 for 8,000).
     "hard negatives": {"steps": [{"augmenter": "hard_negative", "params": {"min_query_overlap": 0.2, "min_title_overlap": 0.1}}],
                        "filters": {"min_score": 0.0, "scorer": "string"}},
+    # The label-keeping study (issue 11). "rate" (None here) is filled from --typo-rate; the typos keep their
+    # label by construction (protected tokens stay), so the cheap string score only drops mangled ones.
+    "typo-aware": {"steps": [{"augmenter": "keyboard_typo", "params": {"rate": None}}, {"augmenter": "char_edit", "params": {"rate": None}}],
+                   "filters": {"min_score": 0.6, "scorer": "string"}, "max_source_samples": 0},
+    "product-aware synonyms": {"steps": [{"augmenter": "wordnet_synonym"}, {"augmenter": "embedding_neighbour"}],
+                               "filters": {"scorer": "teacher", "teacher_margin": 0.5}},
+    # Every positive anchors pseudo-queries (cold-start products first) and mined negatives: no cap.
+    "pseudo-queries + mined negatives": {"steps": [{"augmenter": "pseudo_query"}, {"augmenter": "mined_negative"}],
+                                         "filters": {"scorer": "teacher", "teacher_margin": 0.5}, "max_source_samples": 0},
 }  # fmt: skip
+# Sets saved a second time from another set's augment run, trained with other settings: Compare keys
+# settings by set ids, so the same candidates with and without the consistency loss are two settings.
+TWINS = {"typo-aware + consistency": "typo-aware"}
+TRAIN_OPTIONS = {"typo-aware + consistency": "consistency"}  # set name -> what its jobs add to TrainConfig
+STUDY = ["none", "typo-aware", "typo-aware + consistency", "product-aware synonyms", "pseudo-queries + mined negatives",
+         "all together"]  # fmt: skip
+TOGETHER = ["typo-aware + consistency", "product-aware synonyms", "pseudo-queries + mined negatives"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,7 +106,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny smoke run: one small size, one seed, head-only training")
     p.add_argument("--sizes", default="500,2000,4000", help="training pairs per data size, comma-separated")
     p.add_argument("--kinds", default="similarity,cross-encoder", help="model kinds, comma-separated, one experiment each")
-    p.add_argument("--settings", default="none", help=f"augmentation settings, comma-separated: none, {', '.join(RECIPES)}, all three")
+    p.add_argument("--settings", default="none",
+                   help=f"augmentation settings, comma-separated: none, {', '.join([*RECIPES, *TWINS])}, all three (the first three), "
+                        f"all together ({' + '.join(TOGETHER)})")
+    p.add_argument("--study", action="store_true",
+                   help="issue 11's study: sizes 500,2000, similarity, cold-start share 0.2, settings " + ", ".join(STUDY))
+    p.add_argument("--cold-start-share", type=float, default=0.02, help="share of products held out of train as cold start")
+    p.add_argument("--typo-rate", default="0.3", help="share of samples the typo-aware set gives typos to, or 'logs': the estimate "
+                                                      "from the data's queries (workbench.queries.typo_share)")
+    p.add_argument("--consistency-weight", type=float, default=1.0, help="TrainConfig.consistency_weight of the '+ consistency' settings")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--max-length", type=int, default=40, help="tokens per (query, title) pair; titles are short")
@@ -91,6 +133,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--compare-only", action="store_true",
                    help="wait for and compare the experiments an earlier run wrote to --data-dir's experiments.json")
     args = p.parse_args(argv)
+    if args.study:
+        args.sizes, args.kinds, args.settings, args.cold_start_share = "500,2000", "similarity", ",".join(STUDY), 0.2
     if args.quick:
         args.sizes, args.seeds, args.epochs, args.strategy, args.learning_rate = "150", 1, 1, "head", 1e-3
         args.kinds = "similarity"
@@ -111,6 +155,7 @@ def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
     """Ingest, sample and augment one data size; returns the ids the experiment needs."""
     from storage import candidates as stored
     from storage.db import begin
+    from workbench.augment.labels import typo_rate
     from workbench.augment.pipeline import run_recipe
     from workbench.augment.recipes import recipe_from_dict
     from workbench.ingest import ingest_file
@@ -119,15 +164,23 @@ def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
     total = size + args.val_pairs + args.test_pairs
     dataset = ingest_file(subset_csv(source, total, seed=size, folder=folder), kind="pairs", name=f"home depot {size}")
     config = SampleConfig(name=f"home depot {size}", label_rule="cut:2.5", val_share=args.val_pairs / total,
-                          test_share=args.test_pairs / total, cold_start_share=0.02, seed=0)  # fmt: skip
+                          test_share=args.test_pairs / total, cold_start_share=args.cold_start_share, seed=0)  # fmt: skip
     samples = build_sample_set(dataset.dataset_id, config)
-    sets = {}
-    wanted = [name for name in args.settings.split(",") if name.strip() in RECIPES or name.strip() == "all three"]
+    estimate = typo_rate(samples.sample_set_id)
+    rate = estimate if args.typo_rate == "logs" else float(args.typo_rate)
+    print(f"  {size}: typo rate estimated from the queries {estimate:.3f}; typo-aware uses {rate:.3f}", flush=True)
+    sets, runs = {}, {}
+    wanted = wanted_sets(args.settings)
     for name, recipe in RECIPES.items():
-        if name not in wanted and "all three" not in wanted:
+        if name not in wanted:
             continue
+        recipe = copy.deepcopy(recipe)
+        for step in recipe["steps"]:
+            if "rate" in step.get("params", {}):
+                step["params"]["rate"] = rate  # the typo rate into the typo steps
         cap = max(1, int(args.aug_share * samples.summary["train"] / len(recipe["steps"])))
         result = run_recipe(samples.sample_set_id, recipe_from_dict({"name": name, "seed": 0, "max_source_samples": cap, **recipe}))
+        runs[name] = result.augment_run_id
         with begin() as conn:  # the review step: accept every candidate that passed the filters, save the set
             _, accepted = stored.set_candidate_status(conn, result.augment_run_id, stored.CandidateFilter(), "accepted", "accept all")
             set_id = stored.save_augmented_set(conn, result.augment_run_id, name) if accepted else None
@@ -135,7 +188,37 @@ def prepare(size: int, args, source: pd.DataFrame, folder: Path) -> dict:
               f"(dropped {result.dropped})", flush=True)  # fmt: skip
         if set_id is not None:
             sets[name] = (set_id, accepted)
-    return {"size": size, "sample_set_id": samples.sample_set_id, "summary": samples.summary, "sets": sets}
+    for name, twin in TWINS.items():
+        if name in wanted and twin in sets:
+            with begin() as conn:
+                sets[name] = (stored.save_augmented_set(conn, runs[twin], name), sets[twin][1])
+    return {"size": size, "sample_set_id": samples.sample_set_id, "summary": samples.summary, "sets": sets,
+            "typo_rate_estimate": estimate}
+
+
+def wanted_sets(settings: str) -> set[str]:
+    """The augmented sets the settings need: their own, the first three for 'all three', TOGETHER's
+    for 'all together', and the set a twin is saved from."""
+    names = {name.strip() for name in settings.split(",")}
+    wanted = names & (set(RECIPES) | set(TWINS))
+    if "all three" in names:
+        wanted |= set(list(RECIPES)[:3])
+    if "all together" in names:
+        wanted |= set(TOGETHER)
+    return wanted | {TWINS[name] for name in wanted if name in TWINS}
+
+
+def settings_of(prepared: dict, settings: str) -> list[list[int]]:
+    """The augmented set ids of each setting asked for, "none" first."""
+    names = [name.strip() for name in settings.split(",")]
+    sets = prepared["sets"]
+    out = [[]] if "none" in names or not names else []
+    out += [[sets[n][0]] for n in names if n in sets]
+    if "all three" in names:
+        out.append([sets[n][0] for n in list(RECIPES)[:3] if n in sets])
+    if "all together" in names:
+        out.append([sets[n][0] for n in TOGETHER if n in sets])
+    return [s for i, s in enumerate(out) if s not in out[:i] and (s or i == 0)]
 
 
 def submit(prepared: dict, args, kind: str) -> tuple[int, list[int]]:
@@ -149,13 +232,18 @@ def submit(prepared: dict, args, kind: str) -> tuple[int, list[int]]:
     per_kind = KIND_SETTINGS[kind] | {k: v for k, v in (("learning_rate", args.learning_rate), ("batch_size", args.batch_size)) if v}
     config = TrainConfig(model_kind=kind, epochs=args.epochs, max_length=args.max_length, device="cpu", strategy=args.strategy,
                          patience=0, early_stopping_metric=args.stop_metric, **per_kind)  # fmt: skip
-    ids = [set_id for set_id, _ in prepared["sets"].values()]
-    settings = [[]] + [[i] for i in ids] + ([ids] if len(ids) > 1 and "all three" in args.settings else [])
+    settings = settings_of(prepared, args.settings)
+    consistent = {set_id for name, (set_id, _) in prepared["sets"].items() if TRAIN_OPTIONS.get(name) == "consistency"}
     with begin() as conn:
         experiment_id = job_store.create_experiment(conn, f"accuracy bench {prepared['size']} {kind}",
                                                     {"settings": settings, "config": config.to_dict()})  # fmt: skip
-    job_ids = [submit_job(prepared["sample_set_id"], TrainConfig.from_dict(config.to_dict() | {"seed": seed}), setting,
-                          experiment_id=experiment_id, start_scheduler=False)
+
+    def job_config(seed: int, setting: list[int]) -> TrainConfig:
+        extra = {"consistency_weight": args.consistency_weight} if consistent & set(setting) else {}
+        return TrainConfig.from_dict(config.to_dict() | {"seed": seed} | extra)
+
+    job_ids = [submit_job(prepared["sample_set_id"], job_config(seed, setting), setting, experiment_id=experiment_id,
+                          start_scheduler=False)
                for seed in range(args.seeds) for setting in settings]  # fmt: skip
     if not args.submit_only:
         ensure_scheduler()

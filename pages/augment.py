@@ -7,6 +7,8 @@ from storage.candidates import list_augment_runs
 from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench.augment import REGISTRY
+from workbench.augment.filters import SCORERS
+from workbench.augment.labels import teacher_choices, typo_rate
 from workbench.augment.pipeline import run_recipe
 from workbench.augment.recipes import PRESETS, recipe_from_form
 from workbench.review import dropped_in_words
@@ -31,12 +33,25 @@ per_sample = c1.number_input("Candidates per sample", 1, 20, base.get("per_sampl
 seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="augment_seed")
 max_sources = c3.number_input("Source samples (0 = all train)", 0, None, 2000, key="augment_max_sources")
 min_score = c4.slider("Drop below score", 0.0, 1.0, float(base["filters"].get("min_score", 0.5)), key=f"augment_min_score_{preset}")
-scorer = st.radio("Score with", ["string", "encoder"], ["string", "encoder"].index(base["filters"].get("scorer", "string")),
-                  horizontal=True, key=f"augment_scorer_{preset}")
+scorer = st.radio("Score with", SCORERS, SCORERS.index(base["filters"].get("scorer", "string")), horizontal=True,
+                  key=f"augment_scorer_{preset}", help="teacher: a relevance model scores each candidate pair and keeps it when it agrees with the label")
+teacher, margin = 0, 0.5
+if scorer == "teacher":
+    t1, t2 = st.columns(2)
+    with shown_errors():
+        teachers = teacher_choices(int(set_id))
+    teacher = t1.selectbox("Teacher", list(teachers), format_func=teachers.get, key="augment_teacher")
+    margin = t2.slider("Teacher margin", 0.0, 1.0, 0.5, 0.05, key="augment_teacher_margin",
+                       help="keep a candidate when the teacher's expected label is within this share of the label range of its label")
+if f"typo_rate_{set_id}" not in st.session_state:  # the logs do not change under a sample set: estimate once
+    with shown_errors():
+        st.session_state[f"typo_rate_{set_id}"] = typo_rate(int(set_id))
+st.caption(f"Typo rate in the logs: {st.session_state[f'typo_rate_{set_id}']:.1%} of queries are within two edits of a "
+           "more frequent one. Typo-aware training: set the typo augmenters' `rate` to it.")
 if st.button("Generate", key="augment_generate", type="primary", disabled=not chosen):
     bar = st.progress(0.0, text="Starting")
     with shown_errors():
-        recipe = recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer)
+        recipe = recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer, teacher, margin)
         result = run_recipe(set_id, recipe, on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), text=m))
     st.session_state._new_run = result.augment_run_id
     flash(f"Run {result.augment_run_id}: {result.candidates:,} candidates kept of {result.generated:,}. "

@@ -39,7 +39,9 @@ say(f"{shown.total:,} candidates match; page {min(page, shown.pages)} of {shown.
 view, last = shown.rows, shown.last
 picked = st.dataframe(view, hide_index=True, key="review_table", on_select="rerun", selection_mode="multi-row")
 selected = view.iloc[[r for r in picked.selection.rows if r < len(view)]]["id"].tolist()  # plain cells: never HTML
-score = st.number_input("Accept pending candidates scoring at least", 0.0, 1.0, 0.9, 0.05, key="review_accept_score")
+taught = shown.teacher_margin  # the teacher's suggestion: accept at 1 - margin
+score = st.number_input("Accept pending candidates scoring at least", 0.0, 1.0, 0.9 if taught is None else 1.0 - taught, 0.05,
+                        key="review_accept_score", help=None if taught is None else "the teacher's suggestion: its score at 1 - margin")
 with shown_errors():
     actions = review.plan_actions(run_id, where, selected, score)
 buttons = [*st.columns(3), *st.columns(3)]  # two rows: selected rows and undo; every match and by score

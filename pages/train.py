@@ -13,7 +13,7 @@ from workbench.jobs_view import queue_view
 from workbench.train.config import TrainConfig, field_help
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
-        "patience", "adversarial", "seed"]  # fmt: skip
+        "patience", "adversarial", "consistency_weight", "seed"]  # fmt: skip
 
 st.title("Train")
 show_flash()

@@ -170,3 +170,12 @@ def count_table_rows(conn: Connection) -> dict[str, int]:
         name: conn.execute(select(func.count()).select_from(t)).scalar_one()
         for name, t in sorted(tables.metadata.tables.items())
     }
+
+
+def count_queries(conn: Connection, dataset_id: int, limit: int = 5000) -> pd.DataFrame:
+    """The `limit` most frequent queries of a logs or pairs dataset: query, n (events or pairs), most frequent first."""
+    dataset = get_dataset(conn, dataset_id)
+    t = tables.search_events if dataset["kind"] == "logs" else tables.labeled_pairs
+    n = func.count().label("n")
+    query = select(t.c.query, n).where(t.c.dataset_id == dataset_id).group_by(t.c.query).order_by(n.desc(), t.c.query).limit(limit)
+    return fetch_frame(conn, query)

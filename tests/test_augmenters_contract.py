@@ -48,7 +48,12 @@ def test_capabilities_are_class_attributes_not_names():
     new_text = {name for name in REGISTRY if not get(name).edits_source}
     assert in_pool == {"keyboard_typo", "ocr_confusion", "char_edit", "word_swap", "word_delete", "word_split",
                        "wordnet_synonym", "domain_synonym"}
-    assert new_text == {"pseudo_query", "llm_pseudo_query", "query_rewrite", "hard_negative"}
+    assert new_text == {"pseudo_query", "llm_pseudo_query", "query_rewrite", "hard_negative", "mined_negative"}
+    # Query rewrites leave the words the product's text has; catalog-only ones may pair cold-start products (issue 11).
+    assert {name for name in REGISTRY if get(name).keeps_product_words} == {
+        "wordnet_synonym", "domain_synonym", "embedding_neighbour", "word_swap", "masked_lm", "back_translation",
+        "llm_paraphrase"}
+    assert {name for name in REGISTRY if get(name).from_catalog} == {"pseudo_query", "llm_pseudo_query"}
 
 
 def test_the_recipe_file_example_in_the_recipes_docstring_is_accepted():

@@ -74,9 +74,8 @@ def test_masked_lm_is_deterministic_and_keeps_protected_tokens(tiny_bert):
         assert ("20V" in c.query) == ("20V" in c.original) and ("M185" in c.query) == ("M185" in c.original)
 
 
-MASKED_EXPECTED = [
-    (1, "mouse drill 20V"), (1, "cordless blue 20V"), (2, "无线蓝牙无机"), (2, "无线蓝无耳机"),
-    (3, "Wireless blue M185"), (3, "Hammer mouse M185"),
+MASKED_EXPECTED = [  # "drill" and "mouse" are in their product's text: never masked (issue 11)
+    (1, "blue drill 20V"), (2, "无线蓝牙无机"), (2, "无线蓝无耳机"), (3, "Hammer mouse M185"),
 ]
 
 

@@ -27,7 +27,8 @@ EXPECTED = {
     ("ocr_confusion", "zh"): {11: "无线篮牙耳机 降噪", 13: "末来科技 自拍杆"},
     ("char_edit", "en"): {1: "cordless drill 20V battry", 2: "3/4 in. plywood shete", 3: "logitech M185 wireless ymouse"},
     ("char_edit", "zh"): {11: "无线蓝耳牙机 降噪", 12: "iPhone15手g机壳 透明", 13: "未来科技 拍杆"},
-    ("word_swap", "en"): {1: "drill cordless 20V battery", 2: "3/4 in. sheet plywood", 3: "logitech M185 mouse wireless"},
+    # word swap rewrites the query: words the product's text also has stay put (issue 11); sample 2's are all in it.
+    ("word_swap", "en"): {1: "cordless drill battery 20V", 3: "logitech M185 mouse wireless"},
     ("word_swap", "zh"): {11: "无线耳机蓝牙 降噪", 12: "iPhone15壳手机 透明", 13: "未来自拍杆 科技"},
     ("word_delete", "en"): {1: "cordless 20V battery", 2: "3/4 in. sheet", 3: "logitech M185 wireless"},
     ("word_delete", "zh"): {11: "无线蓝牙 降噪", 12: "iPhone15壳 透明", 13: "未来科技"},

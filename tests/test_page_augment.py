@@ -115,3 +115,27 @@ def test_bad_parameters_json_is_shown(sample_set):
     at.button(key="augment_generate").click().run()
     assert at.error[0].value == ("parameters (JSON): word\\_swap not among the chosen augmenters; "
                                  "add them or remove their parameters")
+
+
+def test_a_teacher_scored_run_shows_suggestions_protected_words_and_the_typo_rate(sample_set, tmp_path):
+    """Issue 11: the teacher's score, its suggestion and the words a rewrite left alone, per candidate."""
+    from tests.test_train_support import build_tiny_sentence_encoder
+    from workbench.augment.pipeline import run_recipe
+    from workbench.augment.recipes import recipe_from_dict
+
+    encoder = str(build_tiny_sentence_encoder(tmp_path / "teacher"))
+    run = run_recipe(sample_set, recipe_from_dict({"seed": 0, "max_source_samples": 80, "steps": [{"augmenter": "wordnet_synonym"}],
+                                                   "filters": {"scorer": "teacher", "teacher_model": encoder, "teacher_margin": 0.4}}))
+    at = open_page("pages/augment.py")
+    assert not at.exception
+    assert any(c.value.startswith("Typo rate in the logs: ") for c in at.caption)
+    at.radio(key="augment_scorer_typo robustness").set_value("teacher").run()
+    assert not at.exception
+    assert at.selectbox(key="augment_teacher").value == 0
+    review = open_page("pages/review.py", {"run": run.augment_run_id})
+    assert not review.exception
+    table = review.dataframe(key="review_table").value
+    assert set(table["suggest"]) == {"accept"}  # the run kept only what the teacher agreed with
+    assert (table["score"] >= 0.6).all()
+    assert table["protected"].str.len().gt(0).any()
+    assert review.number_input(key="review_accept_score").value == pytest.approx(0.6)

@@ -152,7 +152,7 @@ def test_cli_augment_bad_recipe_names_the_file_and_field(sample_set, tmp_path, c
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1] == (
         "error: recipe.json, steps[0]: augmenter 'keyboard_typo' has no parameter(s) speed; "
-        "known: char_max, min_char, per_sample, word_max, word_p")
+        "known: char_max, min_char, per_sample, rate, word_max, word_p")
 
 
 def test_chinese_samples_go_through_the_pipeline_with_tokens_protected():
@@ -176,10 +176,8 @@ def test_chinese_samples_go_through_the_pipeline_with_tokens_protected():
 
 
 def test_hard_negatives_get_the_catalog_as_context_and_accept_all_takes_unscored(sample_set, samples):
-    from workbench.augment.recipes import preset
-
-    recipe = preset("hard negatives")
-    recipe.max_source_samples = 200
+    recipe = recipe_from_dict({"name": "hard negatives", "max_source_samples": 200, "steps": [{"augmenter": "hard_negative"}],
+                               "filters": {"min_score": 0.0, "scorer": "string"}})
     result = run_recipe(sample_set, recipe, accept_all=True, set_name="negatives")
     with begin() as conn:
         members = stored.read_augmented_set(conn, result.augmented_set_id)

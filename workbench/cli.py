@@ -151,6 +151,8 @@ def cmd_augment(args: argparse.Namespace) -> dict:
         recipe.seed = args.seed
     if args.max_sources is not None:
         recipe.max_source_samples = args.max_sources
+    if args.teacher is not None:  # the teacher scores every candidate pair: 0 = zero-shot, else a finished job
+        recipe.filters.scorer, recipe.filters.teacher_job = "teacher", args.teacher
     result = run_recipe(args.sample_set, recipe, on_progress=_stderr_progress, accept_above=args.accept_above,
                         set_name=args.set_name, accept_all=args.accept_all).as_dict()
     if args.out and result.get("augmented_set_id"):
@@ -187,6 +189,9 @@ def add_samples_commands(sub) -> None:
     a.add_argument("--preset", choices=list(PRESETS), help="a preset recipe instead of a file")
     a.add_argument("--seed", type=int, help="override the recipe's seed")
     a.add_argument("--max-sources", type=int, metavar="N", help="augment a seeded choice of N train samples (0 = all)")
+    a.add_argument("--teacher", type=int, metavar="JOB_ID",
+                   help="score every candidate pair with a teacher and keep those agreeing with their label: a finished "
+                        "training job of this sample set, or 0 for the zero-shot model fitted on its train split")
     a.add_argument("--accept-above", type=float, metavar="S", help="accept every candidate scoring >= S and save them as an augmented set")
     a.add_argument("--accept-all", action="store_true", help="accept every candidate that passed the filters")
     a.add_argument("--set-name", help="name of the augmented set (default: recipe name and augment run id)")

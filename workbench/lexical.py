@@ -2,6 +2,7 @@
 
     bm25 = BM25.fit(catalog_texts)            # corpus statistics: document frequencies, mean length
     scores = bm25.score(queries, texts)       # one BM25 score per (query, text) pair
+    ranks = bm25.matrix(queries, catalog)     # every catalog text for every query (sparse)
     share = word_share(queries, texts)        # share of each query's words found in its text
 
 Words are normalised the same way everywhere (`words`): case folded, accents stripped, split on
@@ -92,6 +93,19 @@ class BM25:
         mask = np.asarray(present[tf.row, tf.col]).ravel() > 0
         np.add.at(contrib, tf.row[mask], weighted[mask] * idf[tf.col[mask]])
         return contrib
+
+    def matrix(self, queries, texts):
+        """BM25 of every text for every query: a sparse (queries, texts) matrix, for ranking a catalog."""
+        queries, texts = [str(q) for q in queries], [str(t) for t in texts]
+        vocab = list(self.idf)
+        counts = _vectorizer(vocabulary=vocab or ["_"])
+        tf = counts.transform(texts).tocoo().astype(np.float64)
+        dl = np.array([len(words(t)) for t in texts], dtype=np.float64)
+        norm = self.k1 * (1 - self.b + self.b * dl / self.avgdl)
+        idf = np.array([self.idf[w] for w in vocab]) if vocab else np.zeros(1)
+        tf.data = tf.data * (self.k1 + 1) / (tf.data + norm[tf.row]) * idf[tf.col]
+        present = (counts.transform(queries) > 0).astype(np.float64)
+        return (present @ tf.tocsr().T).tocsr()
 
     def to_dict(self) -> dict:
         return {"idf": self.idf, "avgdl": self.avgdl, "k1": self.k1, "b": self.b}

@@ -48,3 +48,32 @@ def text_keys(values: pd.Series) -> pd.Series:
 def _each_distinct(values: pd.Series, key) -> pd.Series:
     values = values.astype(str)
     return values.map({v: key(v) for v in values.unique()})
+
+
+def typo_share(queries: pd.Series, counts: pd.Series | None = None, max_queries: int = 5000, min_chars: int = 5) -> float:
+    """Share of the distinct queries that look like a misspelling of a more frequent one: within
+    edit distance 1 or 2 of a query seen more often. Typo-aware training uses it as the typo rate.
+
+    Queries are compared after workbench.lexical's normalising (case, accents, simple plurals), so
+    "drills" is not a typo of "drill"; queries under `min_chars` characters are never counted (two
+    edits turn "tv" into anything). At most `max_queries` distinct queries, the most frequent, are
+    compared (all pairs, by rapidfuzz). 0.0 when there are fewer than two. `counts`: how often each
+    of `queries` was searched, when they are distinct already (storage.datasets.count_queries).
+    """
+    import numpy as np
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.process import cdist
+
+    from workbench.lexical import words
+
+    keyed = pd.Series(1 if counts is None else counts.to_numpy(), index=[" ".join(words(q)) for q in queries.astype(str)])
+    counts = keyed.groupby(level=0).sum().sort_values(ascending=False, kind="stable")
+    counts = counts[counts.index != ""].head(max_queries)
+    if len(counts) < 2:
+        return 0.0
+    keys = counts.index.tolist()
+    distance = cdist(keys, keys, scorer=Levenshtein.distance, score_cutoff=2, dtype=np.int32, workers=1)
+    frequency = counts.to_numpy()
+    near = (distance >= 1) & (distance <= 2) & (frequency[None, :] > frequency[:, None])
+    long_enough = np.array([len(k) >= min_chars for k in keys])
+    return float((near.any(1) & long_enough).mean())

@@ -89,6 +89,7 @@ class Screen:
     total: int  # candidates the filter matches
     pages: int
     rows: pd.DataFrame  # the page of candidates as the review table shows them
+    teacher_margin: float | None = None  # the run was scored by the teacher with this margin
 
     @property
     def accepted(self) -> int:
@@ -97,13 +98,15 @@ class Screen:
 
 def screen(run_id: int, where: CandidateFilter, page: int, page_size: int) -> Screen:
     """The run's summary, the last undoable action, the filter's count and one page of rows (1-based)."""
+    from workbench.augment.labels import teacher_margin
     from workbench.augment.review_table import review_view
 
     with begin() as conn:
+        margin = teacher_margin(store.get_augment_run(conn, run_id))
         summary = store.summarize_candidates(conn, run_id)
         last = store.last_review_action(conn, run_id)
         total = store.count_candidates(conn, run_id, where)
         pages = max(1, -(-total // page_size))
         page = min(max(1, int(page)), pages)
         rows = store.read_candidates_page(conn, run_id, where, (page - 1) * page_size, page_size)
-    return Screen(summary, last, total, pages, review_view(rows))
+    return Screen(summary, last, total, pages, review_view(rows, margin), margin)

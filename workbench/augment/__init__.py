@@ -31,6 +31,7 @@ REGISTRY: dict[str, str] = {
     "query_rewrite": "workbench.augment.rewrites:LogMinedRewrite",
     "pseudo_query": "workbench.augment.pseudo_queries:PseudoQuery",
     "hard_negative": "workbench.augment.hard_negatives:HardNegative",
+    "mined_negative": "workbench.augment.mined_negatives:MinedNegative",
 }
 
 
@@ -50,4 +51,16 @@ def edits_source(name: str) -> bool:
     return get(name).edits_source if name in REGISTRY else True
 
 
-__all__ = ["REGISTRY", "get", "edits_source", "Augmenter", "AugmentContext", "Candidate", "Sample", "SampleRandom"]
+@lru_cache(maxsize=None)
+def keeps_product_words(name: str) -> bool:
+    """`Augmenter.keeps_product_words` of the augmenter named `name` (False for names no longer registered)."""
+    return get(name).keeps_product_words if name in REGISTRY else False
+
+
+@lru_cache(maxsize=None)
+def from_catalog(name: str) -> bool:
+    """`Augmenter.from_catalog` of the augmenter named `name` (False for names no longer registered)."""
+    return get(name).from_catalog if name in REGISTRY else False
+
+
+__all__ = ["REGISTRY", "get", "edits_source", "keeps_product_words", "from_catalog", "Augmenter", "AugmentContext", "Candidate", "Sample", "SampleRandom"]

@@ -48,6 +48,7 @@ class BackTranslation(Augmenter):
 
     name = "back_translation"
     Params = BackTranslationParams
+    keeps_product_words = True  # a translation cannot be steered: the filters drop one that lost a product word
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         from workbench.augment.hf import load

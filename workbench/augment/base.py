@@ -96,6 +96,13 @@ class Augmenter:
     # rewrite, another product (False). Only edits are checked for broken protected tokens,
     # scored by similarity to their source and shown with the changed words marked.
     edits_source: ClassVar[bool] = True
+    # It rewrites the query (synonyms, neighbours, word swap, masked LM, back-translation, LLM
+    # paraphrase): query words the product's text also has are left alone (text.kept_words), and
+    # the filters drop a rewrite that lost one.
+    keeps_product_words: ClassVar[bool] = False
+    # Its candidates are made from catalog text alone (pseudo-queries from titles), never from a
+    # held-out product's logs or labels: it may pair cold-start products (the filters allow it).
+    from_catalog: ClassVar[bool] = False
 
     def __init__(self, params: Any = None, context: AugmentContext | None = None):
         self.params = params if params is not None else self.Params()

@@ -5,15 +5,22 @@ Per-row checks (`check_rows`, cheap, run in the worker processes beside the augm
     unchanged                    the text did not change at all
     near_duplicate               the text differs from its source only in case, spacing or punctuation
     protected_token              a number, size, unit or model code ("128gb", "3/4 in.", "M185") broke
+    product_word                 a query rewrite lost a word that the product's text also has
+                                 ("wyndham sheffield 60 in" -> "wyndham wakefield 60 in" for a
+                                 Sheffield vanity): it would keep a label it no longer deserves
     leakage                      the text matches a val/test query (exactly, after normalising, as a
                                  bag of words, or within one edit), or the candidate pairs a
                                  cold-start product: both would leak evaluation data into training
+                                 (pseudo-queries made from a cold-start product's catalog text
+                                 alone may pair it: `Augmenter.from_catalog`)
     duplicate                    the (query, product) pair is a sample the set already has
 Across candidates (`repeat_reasons`, in the parent after all chunks):
     duplicate                    the same (query, product, text) again
     near_duplicate               the same normalised text for the same product again
-Scores (`string_similarity`, or the encoder in pipeline.py):
+Scores (`string_similarity`, the encoder or the teacher in pipeline.py):
     low_score                    the label-preservation score is below the recipe's threshold
+    teacher_disagrees            the teacher's expected label is further from the candidate's label
+                                 than the margin allows (scorer 'teacher')
 
 Query normalising lives in workbench/queries.py; the review table in workbench/augment/review_table.py.
 """
@@ -25,12 +32,13 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from workbench.augment import edits_source
-from workbench.augment.text import protected_tokens
+from workbench.augment import edits_source, from_catalog, keeps_product_words
+from workbench.augment.text import kept_intact, protected_tokens
 from workbench.queries import text_key, text_keys
 
-REASONS = ("empty", "too_short", "too_long", "unchanged", "near_duplicate", "protected_token", "leakage",
-           "duplicate", "low_score")
+REASONS = ("empty", "too_short", "too_long", "unchanged", "near_duplicate", "protected_token", "product_word",
+           "leakage", "duplicate", "low_score", "teacher_disagrees")
+SCORERS = ("string", "encoder", "teacher")
 
 
 @dataclass
@@ -42,9 +50,17 @@ class FilterConfig:
     max_product_chars: int = 2000  # longest product text kept
     protect_tokens: bool = True  # drop candidates whose numbers, units or model codes changed
     leakage_guard: bool = True  # drop candidates that match val/test queries or pair cold-start products
-    min_score: float = 0.5  # label-preservation score below this is dropped (0 keeps all)
-    scorer: str = "string"  # 'string' (cheap, rapidfuzz) | 'encoder' (the sentence encoder)
+    protect_product_words: bool = True  # drop query rewrites that lost a word the product's text also has
+    min_score: float = 0.5  # label-preservation score below this is dropped (0 keeps all); scorers string and encoder
+    # 'string' (cheap, rapidfuzz: similarity to the source text) | 'encoder' (the sentence encoder, same) |
+    # 'teacher' (a model scores the candidate pair itself: every candidate, new pairs included)
+    scorer: str = "string"
     encoder_model: str = ""  # encoder name or path; empty = the bundled MiniLM
+    teacher_job: int = 0  # the teacher: a finished training job's model; 0 = the zero-shot model fitted on train
+    teacher_model: str = ""  # base model of the zero-shot teacher; empty = the bundled MiniLM
+    # keep a candidate when the teacher's expected label is within this share of the label range
+    # of its own label: score = 1 - distance >= 1 - margin (binary, 0.5: the teacher is on its side)
+    teacher_margin: float = 0.5
 
 
 def bag_key(normalized: str) -> str:
@@ -122,7 +138,7 @@ def _check(field_, augmenter, query, product_text, original, product_id, config,
     text = product_text if field_ == "product_text" else query
     key_query = text_key(query)
     key = key_query + SEP + product_id + (SEP + text_key(product_text) if field_ == "product_text" else "")
-    if guard and product_id in index.cold_products:
+    if guard and product_id in index.cold_products and not from_catalog(augmenter):
         return "leakage", key
     known = field_ != "product_text" and index is not None and key in index.known  # the set has this sample
     if field_ == "product":  # a new pairing (hard negative): no text changed
@@ -142,6 +158,9 @@ def _check(field_, augmenter, query, product_text, original, product_id, config,
         return "near_duplicate", key
     if config.protect_tokens and edits_source(augmenter) and not _intact(original, text):
         return "protected_token", key
+    if config.protect_product_words and field_ == "query" and keeps_product_words(augmenter) \
+            and not kept_intact(original, product_text, text):
+        return "product_word", key
     if guard and field_ == "query" and index.leaks(key_query):
         return "leakage", key
     return ("duplicate" if known else ""), key

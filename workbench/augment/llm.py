@@ -83,6 +83,7 @@ class LLMParaphrase(Augmenter):
 
     name = "llm_paraphrase"
     Params = LLMParams
+    keeps_product_words = True  # the filters drop a paraphrase that lost a word the product's text has
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         first: dict[str, Sample] = {}
@@ -117,6 +118,7 @@ class LLMPseudoQuery(Augmenter):
     name = "llm_pseudo_query"
     Params = PseudoQueryLLMParams
     edits_source = False
+    from_catalog = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         top, chosen, _ = assign_unsearched(self, samples, self.params.max_products)

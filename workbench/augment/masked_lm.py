@@ -9,7 +9,7 @@ folder, batched, on the GPU when present, under torch.inference_mode.
 Determinism: which word is masked and which of the top-k fillers is taken are drawn from the
 per-sample random generator; the model's forward pass is deterministic in eval mode.
 English: a whole word (3+ letters) is masked; Chinese: one character (Chinese BERTs are
-character-level). Protected tokens and stopwords are never masked.
+character-level). Protected tokens, words the product's text also has and stopwords are never masked.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.text import CJK, STOPWORDS, match_case, protected_spans
+from workbench.augment.text import CJK, STOPWORDS, kept_words, locked, match_case, protected_spans
 from workbench.errors import ModelUnavailable
 
 _SLOT = re.compile(f"[A-Za-z]{{3,}}|[{CJK}]")
@@ -49,6 +49,7 @@ class MaskedLM(Augmenter):
 
     name = "masked_lm"
     Params = MaskedLMParams
+    keeps_product_words = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         from workbench.augment.hf import load
@@ -58,7 +59,8 @@ class MaskedLM(Augmenter):
             raise ModelUnavailable(f"masked_lm: model {self.params.model!r} has no mask token; choose a masked language model (BERT, RoBERTa)")
         jobs = []  # (sample, its generator, start, end) of each word to mask
         for sample in samples:
-            slots = _slots(sample.query)
+            kept = kept_words(sample.query, sample.product_text)
+            slots = [(a, b) for a, b in _slots(sample.query) if not locked(sample.query[a:b], kept)]
             if not slots:
                 continue
             r = rng(sample.sample_id)

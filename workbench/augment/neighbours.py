@@ -18,7 +18,7 @@ import numpy as np
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
 from workbench.augment.catalog import need, prepared
-from workbench.augment.text import STOPWORDS, join_like, protected_tokens, split_tokens, words
+from workbench.augment.text import STOPWORDS, join_like, kept_words, locked, protected_tokens, split_tokens, words
 
 
 @dataclass
@@ -40,14 +40,15 @@ class EmbeddingNeighbour(Augmenter):
         per_sample, top_k, min_similarity, min_count, max_vocab, skip_inflections, model: see Params help.
     Requirements: context.products (the catalog titles); the bundled encoder (ships with the
         install) or a local encoder folder; torch. Offline; the GPU when present.
-    Inputs: Sample.query, English or Chinese (jieba words). Protected tokens, stopwords,
-        one-letter words, brand names and attribute values (keep_attributes) stay.
+    Inputs: Sample.query, English or Chinese (jieba words). Protected tokens, words the
+        product's text also has, stopwords, one-letter words, brand names and attribute values (keep_attributes) stay.
     Example:
         >>> EmbeddingNeighbour(context=AugmentContext(products=catalog)).augment(train, SampleRandom(0, "embedding_neighbour"))
     """
 
     name = "embedding_neighbour"
     Params = NeighbourParams
+    keeps_product_words = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         from workbench.augment.encoder import get_encoder
@@ -65,7 +66,8 @@ class EmbeddingNeighbour(Augmenter):
         out: list[Candidate] = []
         for sample in samples:
             tokens, protected, spaced = tokenized[sample.sample_id]
-            slots = [i for i, t in enumerate(tokens) if t not in protected and neighbours.get(t.lower())]
+            kept = kept_words(sample.query, sample.product_text)
+            slots = [i for i, t in enumerate(tokens) if t not in protected and not locked(t, kept) and neighbours.get(t.lower())]
             if not slots:
                 continue
             r = rng(sample.sample_id)

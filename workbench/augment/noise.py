@@ -33,7 +33,7 @@ import nlpaug.augmenter.word as naw
 from nlpaug.util import Action
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
-from workbench.augment.text import has_cjk, is_cjk_token, join_like, split_tokens
+from workbench.augment.text import has_cjk, is_cjk_token, join_like, kept_words, locked, split_tokens
 
 # Visually confusable Chinese characters for OCR noise (each group maps every member to the others).
 CJK_OCR_GROUPS = ["己已巳", "未末", "日曰", "人入八", "土士", "大太犬", "天夭", "王玉主", "贝见", "刀力",
@@ -104,6 +104,7 @@ class NoiseParams:
     word_max: int = field(default=1, metadata={"help": "At most this many words changed per candidate."})
     char_max: int = field(default=1, metadata={"help": "At most this many characters changed per word."})
     min_char: int = field(default=4, metadata={"help": "Words shorter than this stay as they are (2 for Chinese)."})
+    rate: float = field(default=1.0, metadata={"help": "Share of the source samples (positives and negatives alike) that get candidates; typo-aware training sets it to the share of typos in the logs (the Augment page shows the estimate)."})
 
 
 class _Noise(Augmenter):
@@ -126,23 +127,27 @@ class _Noise(Augmenter):
         out: list[Candidate] = []
         for sample in samples:
             r = rng(sample.sample_id)
+            if self.params.rate < 1.0 and r.random() >= self.params.rate:
+                continue  # typo-aware training: only this share of the samples, positives and negatives alike
             seen = {sample.query}
+            kept = kept_words(sample.query, sample.product_text) if self.keeps_product_words else frozenset()
             for _ in range(self.params.per_sample):
-                text = self.apply(sample.query, r)
+                text = self.apply(sample.query, r, kept)
                 if text and text not in seen:
                     seen.add(text)
                     out.append(self.candidate(sample, rng, query=text))
         return out
 
-    def apply(self, text: str, r: random.Random) -> str:
-        """One noisy version of `text`, drawing only from `r`; protected tokens untouched."""
+    def apply(self, text: str, r: random.Random, kept: frozenset[str] = frozenset()) -> str:
+        """One noisy version of `text`, drawing only from `r`; protected tokens and tokens holding a
+        `kept` word (text.kept_words) untouched."""
         if not text or not text.strip():
             return text
         tokens, protected, spaced = split_tokens(text, cjk_words=self.word_level)
         action = self.choose_action(r)
         aug = self._augs.get(action) or self._augs.setdefault(action, self.build(action))
         aug.rng = r
-        aug.stopwords = protected
+        aug.stopwords = protected | {t for t in tokens if locked(t, kept)} if kept else protected
         aug.tokenizer = lambda _text: list(tokens)
         aug.reverse_tokenizer = lambda new: join_like(_align(new, tokens), spaced)
         aug.min_char = 2 if has_cjk(text) else self.params.min_char
@@ -243,6 +248,7 @@ class WordSwap(_Noise):
     name = "word_swap"
     action = "swap"
     word_level = True
+    keeps_product_words = True
 
     def build(self, action):
         return _Word(action=action, **self.word_kwargs())

@@ -11,7 +11,9 @@ however the samples are chunked or spread over processes. Augmenters whose class
 `runs_in_pool` (text noise, dictionary synonyms) run in a process pool over chunks, together with the per-row
 filters and the string score; model-based and domain augmenters run in this process, in
 batches, with the catalog and logs as context. Duplicates are removed across all chunks, the
-encoder scores when the recipe asks, and everything is stored in one transaction.
+encoder scores when the recipe asks, or the teacher (workbench/train/teacher.py: the zero-shot
+model fitted on the train split, or a finished job's model) scores every candidate pair and keeps
+those that agree with their label, and everything is stored in one transaction.
 """
 from __future__ import annotations
 
@@ -145,6 +147,31 @@ def _score_edits(frame: pd.DataFrame, similarity: Callable[[list[str], list[str]
     return frame
 
 
+def teacher_check(frame: pd.DataFrame, teacher, margin: float) -> tuple[pd.DataFrame, int]:
+    """Score every candidate pair with the teacher (`score` = its agreement with the candidate's
+    label, workbench/train/teacher.py) and drop those more than `margin` of the label range away;
+    returns (kept, dropped count). New pairs (pseudo-queries, negatives) are scored like edits."""
+    if frame.empty:
+        return frame, 0
+    scores = teacher.agreement(frame["query"].astype(str).tolist(), frame["product_text"].astype(str).tolist(),
+                               frame["label"].astype(float).to_numpy())
+    frame = frame.assign(score=scores.astype("float64"))
+    low = frame["score"] < 1.0 - margin - 1e-9
+    return frame[~low].reset_index(drop=True), int(low.sum())
+
+
+def load_teacher(filters: FilterConfig, samples: pd.DataFrame, job_dir: str | None = None):
+    """The recipe's teacher: a finished job's model (`job_dir`, from filters.teacher_job), else the
+    zero-shot model fitted on `samples`' train split."""
+    from workbench.train.teacher import Teacher
+
+    if filters.teacher_job:
+        if not job_dir:
+            raise MissingData(f"teacher job {filters.teacher_job}: its folder is unknown; pick a finished training job")
+        return Teacher.from_job(job_dir, filters.teacher_job)
+    return Teacher.zero_shot(samples, filters.teacher_model)
+
+
 # --- the whole recipe ----------------------------------------------------------------------
 
 
@@ -175,8 +202,9 @@ def step_params(step, per_sample: int, where: str):
 
 def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentContext | None = None,
                         on_progress: Progress | None = None, workers: int | None = None,
-                        chunk_size: int | None = None) -> tuple[pd.DataFrame, dict[str, int], int]:
-    """(kept candidates, dropped reason -> count, generated) for `recipe` over `samples`' train split."""
+                        chunk_size: int | None = None, teacher=None) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """(kept candidates, dropped reason -> count, generated) for `recipe` over `samples`' train split.
+    With the scorer 'teacher', `teacher` scores (default: the zero-shot teacher fitted on `samples`)."""
     report = on_progress or (lambda done, total, message: None)
     sources = source_samples(samples, recipe)
     if not sources:
@@ -223,6 +251,10 @@ def generate_candidates(samples: pd.DataFrame, recipe: Recipe, context: AugmentC
         low = frame["score"] < recipe.filters.min_score
         dropped["low_score"] += int(low.sum())
         frame = frame[~low].reset_index(drop=True)
+    elif recipe.filters.scorer == "teacher" and len(frame):
+        report(0, 1, f"teacher: scoring {len(frame):,} candidate pairs")
+        frame, dropped["teacher_disagrees"] = teacher_check(frame, teacher or load_teacher(recipe.filters, samples),
+                                                            recipe.filters.teacher_margin)
     return frame, {k: int(v) for k, v in sorted(dropped.items()) if v}, int(generated)
 
 
@@ -239,11 +271,28 @@ def load_context(conn, sample_set: dict, samples: pd.DataFrame, settings: dict |
     return AugmentContext(products=products, events=events, samples=samples, settings=dict(settings or {}))
 
 
+def teacher_job_dir(conn, job_id: int, sample_set_id: int) -> str | None:
+    """The folder of the finished job `job_id` (None for 0, the zero-shot teacher); BadInput when it
+    is not finished or belongs to another sample set (its labels and splits differ)."""
+    from storage import jobs as stored_jobs
+    from workbench.errors import BadInput
+
+    if not job_id:
+        return None
+    job = stored_jobs.get_job(conn, job_id)
+    if job["status"] != "done" or not job.get("job_dir"):
+        raise BadInput(f"teacher job {job_id} is {job['status']}; pick a finished training job")
+    if int(job["sample_set_id"]) != int(sample_set_id):
+        raise BadInput(f"teacher job {job_id} trained on sample set {job['sample_set_id']}, not {sample_set_id}; pick one of this sample set")
+    return str(job["job_dir"])
+
+
 def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None = None, url: str | None = None,
                accept_above: float | None = None, set_name: str | None = None, workers: int | None = None,
                settings: dict | None = None, accept_all: bool = False) -> AugmentResult:
     """Generate, filter and store candidates for a sample set; optionally accept those scoring at
-    least `accept_above` (unscored ones, such as hard negatives, never match) or all of them."""
+    least `accept_above` (unscored ones never match: with the teacher scorer every candidate is
+    scored, new pairs included) or all of them."""
     from storage import candidates as stored
     from storage import samples as stored_samples
     from storage.db import begin
@@ -253,7 +302,9 @@ def run_recipe(sample_set_id: int, recipe: Recipe, on_progress: Progress | None 
         samples = stored_samples.read_samples(conn, sample_set_id)
         needs_context = any(not get(step.augmenter).runs_in_pool for step in recipe.steps)
         context = load_context(conn, sample_set, samples, settings) if needs_context else None
-    frame, dropped, generated = generate_candidates(samples, recipe, context, on_progress, workers)
+        job_dir = teacher_job_dir(conn, recipe.filters.teacher_job, sample_set_id) if recipe.filters.scorer == "teacher" else None
+    teacher = load_teacher(recipe.filters, samples, job_dir) if recipe.filters.scorer == "teacher" else None
+    frame, dropped, generated = generate_candidates(samples, recipe, context, on_progress, workers, teacher=teacher)
     if on_progress:
         on_progress(1, 1, f"storing {len(frame):,} candidates")
     with begin(url) as conn:

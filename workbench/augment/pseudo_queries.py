@@ -5,11 +5,14 @@ and InPars (Bonifacio et al. 2022) do with a model; here offline with templates 
 catalog fields, the way shoppers write product queries ("acme cordless drill", "red office
 chair", "cordless drill 20v"). `llm_pseudo_query` (llm.py) is the model-based version.
 
-Which products (leakage): the cold-start products of the sample set (cold_start = true) are
-held out of train on purpose, to test how the model does on products it never saw; a
-pseudo-query for one of them would put it in train. So pseudo-queries are made only for catalog
-products that appear in no sample of any split (never searched at all), never for products of
-the val or test split.
+Which products: catalog products that appear in no sample of any split (never searched at all),
+and (`cold_start`, on by default) the sample set's cold-start products: they are held out of
+train to measure how the model does on products with no search history, and that is exactly the
+case pseudo-queries are for. A pseudo-query is made from the product's catalog text alone, never
+from its queries or labels, so it is what a shop has for a new product (the class says so with
+`from_catalog`, which lets the leakage guard pass the product); the guard still drops any
+pseudo-query that matches a val/test query. Other products of the val or test split never get one.
+Cold-start products come first under `max_products`.
 
 Provenance: a candidate needs a source sample. Each such product is tied to one train sample
 (a positive one of the same category when there is one, else any positive), chosen by a hash of
@@ -37,6 +40,7 @@ _FILLER = frozenset("a an and for in of on the to with w/ by from".split())
 class PseudoQueryParams:
     per_sample: int = field(default=2, metadata={"help": "Pseudo-queries to make for each never-searched product (the recipe's count per source)."})
     max_products: int = field(default=5000, metadata={"help": "At most this many never-searched products (lowest product ids first)."})
+    cold_start: bool = field(default=True, metadata={"help": "Also the sample set's cold-start products (held out of train), first: new products are what pseudo-queries are for."})
     lowercase: bool = field(default=True, metadata={"help": "Lower-case the queries, as most shoppers type them."})
 
 
@@ -57,6 +61,7 @@ class PseudoQuery(Augmenter):
     name = "pseudo_query"
     Params = PseudoQueryParams
     edits_source = False
+    from_catalog = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         top, chosen, catalog = assign_unsearched(self, samples, self.params.max_products)
@@ -134,7 +139,11 @@ def _assign_all(augmenter: Augmenter, samples: list[Sample], max_products: int):
     if not anchors:
         return top, {}, catalog
     searched = set(everything["product_id"].astype(str))
-    fresh = catalog[~catalog["product_id"].isin(searched)].sort_values("product_id").head(max_products)
+    cold = set(everything.loc[everything["cold_start"].astype(bool), "product_id"].astype(str)) \
+        if getattr(augmenter.params, "cold_start", False) and "cold_start" in everything else set()
+    fresh = catalog[~catalog["product_id"].isin(searched - cold)]
+    fresh = fresh.assign(_warm=~fresh["product_id"].isin(cold)).sort_values(["_warm", "product_id"]).head(max_products)
+    fresh = fresh.drop(columns="_warm")
     every: dict[int, list[pd.Series]] = {}
     for _, product in fresh.iterrows():
         every.setdefault(_pick_anchor(anchors, product), []).append(product)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.augment import REGISTRY, get
-from workbench.augment.filters import FilterConfig
+from workbench.augment.filters import SCORERS, FilterConfig
 from workbench.errors import BadInput
 
 
@@ -54,24 +54,27 @@ PRESETS: dict[str, dict] = {
         "per_sample": 1,
         "filters": {"min_score": 0.6, "scorer": "string"},
     },
-    # Meaning-preserving rewrites: string similarity would punish "couch" -> "sofa", so the encoder
-    # scores. Its score maps cosine [-1, 1] to [0, 1]: 0.85 is a cosine of 0.7; unrelated queries sit near 0.6.
+    # Meaning-preserving rewrites that keep the words the product's text has. Similarity to the
+    # source rated "wyndham sheffield" -> "wyndham wakefield" near-identical; the teacher scores the
+    # rewritten pair itself and keeps it only when it still agrees with the inherited label.
     "synonyms and paraphrases": {
         "steps": [{"augmenter": "wordnet_synonym"}, {"augmenter": "embedding_neighbour"}, {"augmenter": "word_swap"}],
         "per_sample": 1,
-        "filters": {"min_score": 0.85, "scorer": "encoder"},
+        "filters": {"scorer": "teacher", "teacher_margin": 0.5},
     },
-    # Training pairs for products nobody searched for yet.
+    # Training pairs for products nobody searched for yet (and the cold-start ones), from their
+    # titles; the teacher drops queries it scores low against their own product (Doc2Query--).
     "cold start": {
         "steps": [{"augmenter": "pseudo_query"}],
         "per_sample": 2,
-        "filters": {"min_score": 0.0, "scorer": "string"},
+        "filters": {"scorer": "teacher", "teacher_margin": 0.5},
     },
-    # Negatives the model must learn to tell apart: close products shown and not clicked.
+    # Negatives the model must learn to tell apart: close products shown and not clicked, and
+    # products BM25 ranks high for the query that the teacher scores low.
     "hard negatives": {
-        "steps": [{"augmenter": "hard_negative"}],
+        "steps": [{"augmenter": "hard_negative"}, {"augmenter": "mined_negative"}],
         "per_sample": 1,
-        "filters": {"min_score": 0.0, "scorer": "string"},
+        "filters": {"scorer": "teacher", "teacher_margin": 0.5},
     },
 }
 
@@ -112,16 +115,20 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
         max_source_samples=_int(data.get("max_source_samples", 0), f"{source}, max_source_samples", minimum=0),
         filters=FilterConfig(**filters_raw),
     )
-    if recipe.filters.scorer not in ("string", "encoder"):
-        raise BadInput(f"{source}, filters.scorer: expected 'string' or 'encoder', got {recipe.filters.scorer!r}")
+    if recipe.filters.scorer not in SCORERS:
+        raise BadInput(f"{source}, filters.scorer: expected one of {', '.join(SCORERS)}, got {recipe.filters.scorer!r}")
+    if not 0.0 <= recipe.filters.teacher_margin <= 1.0:
+        raise BadInput(f"{source}, filters.teacher_margin: expected a share of the label range in [0, 1], got {recipe.filters.teacher_margin!r}")
     for i, step in enumerate(recipe.steps):
         build_params(step, f"{source}, steps[{i}]")
     return recipe
 
 
 def recipe_from_form(name: str, augmenters: list[str], params_json: str, per_sample: int, seed: int,
-                     max_source_samples: int, min_score: float, scorer: str) -> Recipe:
-    """The Augment page's form as a Recipe; params_json maps augmenter -> its parameters."""
+                     max_source_samples: int, min_score: float, scorer: str, teacher_job: int = 0,
+                     teacher_margin: float = 0.5) -> Recipe:
+    """The Augment page's form as a Recipe; params_json maps augmenter -> its parameters;
+    teacher_job 0 is the zero-shot teacher."""
     try:
         by_name = json.loads(params_json or "{}")
     except json.JSONDecodeError as e:
@@ -133,7 +140,8 @@ def recipe_from_form(name: str, augmenters: list[str], params_json: str, per_sam
         raise BadInput(f"parameters (JSON): {', '.join(extra)} not among the chosen augmenters; add them or remove their parameters")
     return recipe_from_dict({
         "name": name, "seed": int(seed), "per_sample": int(per_sample), "max_source_samples": int(max_source_samples),
-        "filters": {"min_score": float(min_score), "scorer": scorer},
+        "filters": {"min_score": float(min_score), "scorer": scorer, "teacher_job": int(teacher_job),
+                    "teacher_margin": float(teacher_margin)},
         "steps": [{"augmenter": n, "params": by_name.get(n, {})} for n in augmenters],
     })
 

@@ -4,8 +4,10 @@
     review_view(storage.candidates.read_candidates_page(conn, run_id, ...))
 
 Each candidate's source text sits beside the augmented one with the changed words marked
-(«changed», «-removed»), then the score and the provenance. Cells are plain strings: user text is
-never rendered as HTML or markdown.
+(«changed», «-removed»), then the score, the suggestion from it when the teacher scored ('accept'
+when the teacher agrees with the label within the margin), the words a rewrite left alone because
+the product's text has them or they are numbers, units or codes, and the provenance. Cells are
+plain strings: user text is never rendered as HTML or markdown.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import re
 
 import pandas as pd
 
-from workbench.augment import edits_source
-from workbench.augment.text import CJK, has_cjk
+from workbench.augment import edits_source, keeps_product_words
+from workbench.augment.labels import suggestions
+from workbench.augment.text import CJK, has_cjk, protected_words
 
 _CJK_OR_RUN = re.compile(f"[{CJK}]|[^{CJK}]+")
 
@@ -46,17 +49,24 @@ def mark_changes(original: str, augmented: str) -> str:
     return text
 
 
-def review_view(page: pd.DataFrame) -> pd.DataFrame:
+def review_view(page: pd.DataFrame, teacher_margin: float | None = None) -> pd.DataFrame:
     """A page of candidates (storage.candidates.read_candidates_page) as the review table shows it:
-    the source text beside the augmented one with changed words marked, then score and provenance."""
+    the source text beside the augmented one with changed words marked, then score and provenance.
+    With `teacher_margin` (the run scored with the teacher) a suggestion per candidate from its score."""
     new_pairing = page["field"] == "product"
     before = page["source_product_text"].where(new_pairing | (page["field"] == "product_text"), page["original"]).astype(str)
     after = page["product_text"].where(new_pairing | (page["field"] == "product_text"), page["query"]).astype(str)
     # New text (a pseudo-query from a title, another product) is shown as it is: marks would mark everything.
     plain = new_pairing | ~page["augmenter"].astype(str).map(edits_source).astype(bool)
     marked = [b if as_is else mark_changes(a, b) for a, b, as_is in zip(before, after, plain)]
+    # The words a query rewrite left alone: a function of its source query and product text.
+    rewrites = (page["field"] == "query") & page["augmenter"].astype(str).map(keeps_product_words).astype(bool)
+    protected = [", ".join(protected_words(q, t)) if rewrite else "" for q, t, rewrite in
+                 zip(page["original"].astype(str), page["product_text"].astype(str), rewrites)]
+    suggest = suggestions(page["score"], teacher_margin) if teacher_margin is not None else pd.Series("", index=page.index)
     return pd.DataFrame({
         "id": page["candidate_id"], "status": page["status"], "augmenter": page["augmenter"], "score": page["score"],
+        "suggest": suggest, "protected": protected,
         "original": before, "augmented («changed»)": marked, "query": page["query"], "product": page["product_text"],
         "label": page["label"], "params": page["params"], "seed": page["seed"],
     })

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from workbench.augment.base import Augmenter, Candidate, Sample, SampleRandom
 from workbench.augment.catalog import prepared
-from workbench.augment.text import (CJK, STOPWORDS, has_cjk, join_like, match_case, protected_spans, segment_cjk,
-                                    split_tokens)
+from workbench.augment.text import (CJK, STOPWORDS, has_cjk, join_like, kept_words, locked, match_case,
+                                    protected_spans, segment_cjk, split_tokens)
 from workbench.augment.wordnet import PRODUCT_LEX_FILES, load_wordnet
 from workbench.errors import BadInput, MissingData
 
@@ -49,6 +49,7 @@ class WordNetSynonym(Augmenter):
     name = "wordnet_synonym"
     Params = WordNetParams
     runs_in_pool = True  # WordNet's files are read in each process; no model
+    keeps_product_words = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         wn = load_wordnet(self.params.wordnet_dir or None)
@@ -73,8 +74,9 @@ class WordNetSynonym(Augmenter):
         out: list[Candidate] = []
         for sample in samples:
             tokens, protected, spaced = split_tokens(sample.query)
+            kept = kept_words(sample.query, sample.product_text)
             slots = [i for i, t in enumerate(tokens) if t not in protected and t.isalpha() and len(t) >= 3
-                     and t.lower() not in STOPWORDS and not has_cjk(t) and options(t)]
+                     and t.lower() not in STOPWORDS and not has_cjk(t) and not locked(t, kept) and options(t)]
             out += _replace_in_slots(self, sample, rng, tokens, spaced, slots, options)
         return out
 
@@ -123,7 +125,7 @@ class DomainSynonym(Augmenter):
     Requirements: the table; nothing else. Offline.
     Inputs: Sample.query in any language. Terms match whole words, case-insensitively; in
         Chinese a term must start and end on jieba word boundaries. Matches that overlap a
-        protected token are skipped.
+        protected token or hold a word the product's text also has are skipped.
     Example:
         >>> DomainSynonym(DomainSynonym.Params(table_path="synonyms.csv")).augment(samples, SampleRandom(0, "domain_synonym"))
     """
@@ -131,6 +133,7 @@ class DomainSynonym(Augmenter):
     name = "domain_synonym"
     Params = DomainParams
     runs_in_pool = True
+    keeps_product_words = True
 
     def augment(self, samples: list[Sample], rng: SampleRandom) -> list[Candidate]:
         if not self.params.table_path:
@@ -139,7 +142,8 @@ class DomainSynonym(Augmenter):
         pattern = prepared(self, "pattern", lambda: _table_pattern(table))
         out: list[Candidate] = []
         for sample in samples:
-            matches = _matches(pattern, sample.query)
+            kept = kept_words(sample.query, sample.product_text)
+            matches = [(a, b) for a, b in _matches(pattern, sample.query) if not locked(sample.query[a:b], kept)]
             if not matches:
                 continue
             r = rng(sample.sample_id)

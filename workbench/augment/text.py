@@ -6,6 +6,14 @@ numbers with their units and sizes ("128gb", "3/4 in.", "2x4", "1.5 ft"), model 
 query into one for a different product, so augmenters never touch them and the pipeline's
 "protected tokens intact" filter checks that each one is still there.
 
+Product words: a query word that also occurs in the product's text ("sheffield" in a query for a
+Sheffield vanity) decides what the query is about, so every augmenter that rewrites a query
+(`Augmenter.keeps_product_words`) leaves it alone: `kept_words(query, product_text)` are those
+words, normalised as workbench.lexical.words does (case, accents, simple plurals), `locked(token,
+kept)` says whether a token holds one, and the filters drop a rewrite that lost one anyway (back-
+translation and LLM paraphrases cannot be steered). `protected_words` lists what was left alone
+(protected tokens and product words) for the review table.
+
 Tokens: `split_tokens(text)` splits on whitespace, keeps a protected span ("3/4 in.") as one
 token, and (with `cjk_words=True`) segments runs of Chinese characters into words with jieba.
 `join_like(tokens, spaced)` puts them back with the original spacing; `join_tokens(tokens)`
@@ -79,6 +87,36 @@ def _protected_matches(text: str):
         token = m.group()
         if token.strip("-") and (any(c.isdigit() for c in token) or not shouting):
             yield m
+
+
+@lru_cache(maxsize=65536)
+def _normalised_words(text: str) -> frozenset[str]:
+    from workbench.lexical import words as lexical_words
+
+    return frozenset(lexical_words(text))
+
+
+def kept_words(query: str, product_text: str) -> frozenset[str]:
+    """The query's normalised words that also occur in the product's text: a rewrite keeps them."""
+    return _normalised_words(query) & _normalised_words(product_text)
+
+
+def locked(token: str, kept: frozenset[str]) -> bool:
+    """True when `token` holds one of the `kept` words (kept_words), so a rewrite must not change it."""
+    return bool(kept) and not _normalised_words(token).isdisjoint(kept)
+
+
+def kept_intact(original: str, product_text: str, rewritten: str) -> bool:
+    """Every word the source query shares with the product's text is still in the rewrite."""
+    return kept_words(original, product_text) <= _normalised_words(rewritten)
+
+
+def protected_words(query: str, product_text: str) -> list[str]:
+    """The query's tokens a rewrite leaves alone: protected tokens (numbers, units, codes) and the
+    words the product's text also has, in query order, for the review table."""
+    tokens, protected, _ = split_tokens(query)
+    kept = kept_words(query, product_text)
+    return [t for t in tokens if t in protected or locked(t, kept)]
 
 
 class Tokens(NamedTuple):

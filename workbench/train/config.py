@@ -41,6 +41,7 @@ class TrainConfig:
     patience: int = _f(2, "Patience", "stop after this many epochs without a better validation metric (0 = never stop early)")
     adversarial: bool = _f(False, "Adversarial training (FGM)", "add a second loss on embeddings pushed along their gradient (FGM); slower, often more robust to typos")
     adversarial_epsilon: float = _f(1.0, "FGM epsilon", "size of the embedding perturbation for adversarial training")
+    consistency_weight: float = _f(0.0, "Typo consistency", "weight of a loss that pulls the score of each augmented query rewrite (a typo of a positive or a negative) toward the score of its source sample's clean query, as in self-teaching for typo-robust rankers; 0 = off")
     lora_r: int = _f(8, "LoRA rank", "rank of the LoRA adapters (strategy lora)")
     lora_alpha: int = _f(16, "LoRA alpha", "scaling of the LoRA adapters (strategy lora)")
     seed: int = _f(0, "Seed", "seeds the data order, the new head's weights and dropout")
@@ -86,7 +87,7 @@ class TrainConfig:
                 raise BadInput(f"training config field '{name}': must be above 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:
             raise BadInput(f"training config field 'warmup_ratio': must be in [0, 1), got {self.warmup_ratio}")
-        for name in ("patience", "max_train", "simulated_memory_tokens", "augmented_share"):
+        for name in ("patience", "max_train", "simulated_memory_tokens", "augmented_share", "consistency_weight"):
             if getattr(self, name) < 0:
                 raise BadInput(f"training config field '{name}': must be 0 or more, got {getattr(self, name)}")
 

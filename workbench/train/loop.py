@@ -128,6 +128,10 @@ def train(
     model.to(device).train()
     train_enc, val_enc = encode_frame(train_frame), encode_frame(data.val)
     log(f"{len(train_enc)} training samples, {len(val_enc)} val, {len(data.test)} test; classes {classes}")
+    clean_of = clean_twins(train_frame)
+    if config.consistency_weight > 0:
+        log(f"typo consistency (weight {config.consistency_weight:g}): {int((clean_of >= 0).sum())} augmented query "
+            "rewrites pulled toward their clean source sample")  # fmt: skip
     log(f"model {source} as {kind}, strategy {config.strategy}: {trainable_parameters(model):,} trainable parameters")
     fgm = FGM(model, config.adversarial_epsilon) if config.adversarial else None
 
@@ -202,7 +206,7 @@ def train(
         for i, index in enumerate(batches):
             loss = batcher.run(
                 train_enc, index,
-                lambda parts: train_batch(model, train_enc, parts, device, pad_id, fgm),
+                lambda parts: train_batch(model, train_enc, parts, device, pad_id, fgm, clean_of, config.consistency_weight),
                 on_retry=lambda: optimizer.zero_grad(set_to_none=True),
             )  # fmt: skip
             if config.max_grad_norm > 0:
@@ -261,6 +265,22 @@ def train(
         predictions.to_parquet(out_dir / "predictions.parquet", index=False)
     log("test: " + ", ".join(f"{k} {v:.4f}" for k, v in test.items()))
     return TrainResult(final, state["best_epoch"], device_name, predictions, state["val_history"], kind, refs, head_weights)
+
+
+def clean_twins(train: pd.DataFrame) -> np.ndarray:
+    """Per training row, the position of its clean twin, else -1: an augmented row (source is not
+    'sample') that rewrote the query of a train sample, same product and label, is paired with it."""
+    out = np.full(len(train), -1, dtype=np.int64)
+    if not {"source", "sample_id", "product_id"} <= set(train.columns):
+        return out
+    original = (train["source"] == "sample").to_numpy()
+    position = {sid: i for i, sid in enumerate(train["sample_id"]) if original[i]}
+    for i, (sid, query, pid, label) in enumerate(zip(train["sample_id"], train["query"], train["product_id"], train["label"])):
+        j = position.get(sid)
+        if not original[i] and j is not None and train["product_id"].iat[j] == pid and train["label"].iat[j] == label \
+                and train["query"].iat[j] != query:
+            out[i] = j
+    return out
 
 
 def _references(config, data, classes, device, out_dir: Path | None, log) -> dict[str, pd.DataFrame]:

@@ -79,8 +79,13 @@ def pad_multiple(device) -> int:
     return 8 if device.type == "cuda" else 1
 
 
-def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: int, fgm=None) -> float:
-    """Forward and backward over the micro-batches of one batch; returns the batch's mean loss."""
+def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: int, fgm=None,
+                clean_of: np.ndarray | None = None, consistency: float = 0.0) -> float:
+    """Forward and backward over the micro-batches of one batch; returns the batch's mean loss.
+
+    With `consistency` > 0, each row that has a clean twin (`clean_of[row]` >= 0: an augmented query
+    rewrite and its source sample) also adds consistency x KL(clean || rewrite): the rewrite's class
+    distribution is pulled toward the clean query's, which is the target (no gradient through it)."""
     total = sum(len(p) for p in parts)
     loss_sum = 0.0
     for part in parts:
@@ -91,7 +96,26 @@ def train_batch(model, data: Encoded, parts: list[np.ndarray], device, pad_id: i
         if fgm is not None and fgm.attack():
             _forward_loss(model, batch, device, len(part) / total).backward()
             fgm.restore()
+        rows = part[clean_of[part] >= 0] if consistency > 0 and clean_of is not None else part[:0]
+        if len(rows):
+            loss = consistency_loss(model, data, rows, clean_of[rows], device, pad_id) * consistency * len(rows) / total
+            loss.backward()
+            loss_sum += float(loss.detach())
     return loss_sum
+
+
+def consistency_loss(model, data: Encoded, rows: np.ndarray, clean: np.ndarray, device, pad_id: int) -> torch.Tensor:
+    """Mean KL divergence from the clean rows' class distribution (a fixed target) to the rewrites'."""
+
+    def log_probs(index):
+        batch = data.batch(index, pad_id, pad_multiple(device))
+        inputs = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != "labels"}
+        with autocast(device):
+            return F.log_softmax(model(**inputs).logits.float(), -1)
+
+    with torch.no_grad():
+        target = log_probs(clean)
+    return F.kl_div(log_probs(rows), target, log_target=True, reduction="batchmean")
 
 
 @torch.no_grad()
