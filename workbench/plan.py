@@ -21,7 +21,7 @@ from storage import jobs as store
 from storage import samples
 from storage.db import begin
 from workbench.errors import BadInput
-from workbench.jobs.scheduler import gpu_count
+from workbench.jobs.backend import gpu_count
 
 # bench/train.py, bundled MiniLM, full fine-tuning, 1 thread, a 2-core machine under load (README).
 BENCH_CPU_PER_S = 7.7

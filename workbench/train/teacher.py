@@ -30,9 +30,8 @@ import torch
 
 from workbench.errors import BadInput, ModelUnavailable
 from workbench.lexical import BM25
-from workbench.models import BUNDLED
+from workbench.models import BUNDLED, pick_device
 from workbench.train.data import class_values, encode
-from workbench.train.model import pick_device
 from workbench.train.references import class_index, column, cosines, head_fit_sample
 from workbench.train.similarity import ALL_INPUTS, SimilarityModel, resolve_kind
 
@@ -61,7 +60,7 @@ class Teacher:
         if len(classes) < 2:
             raise BadInput(f"the teacher needs at least two label values in the sample set, found {classes}")
         base = base or BUNDLED
-        chosen = pick_device(device)
+        chosen = torch.device(pick_device(device))
         model = SimilarityModel.load(base, classes, ALL_INPUTS).to(chosen)
         model.bm25 = BM25.fit(samples["product_text"].astype(str))
         tokenizer = load_tokenizer(base)
@@ -83,7 +82,7 @@ class Teacher:
         classes = [float(c) for c in json.loads((model_dir / "classes.json").read_text())]
         config = json.loads((folder / "config.json").read_text()) if (folder / "config.json").exists() else {}
         kind = resolve_kind("auto", str(model_dir))
-        chosen = pick_device(device)
+        chosen = torch.device(pick_device(device))
         if kind == "similarity":
             model = SimilarityModel.load(str(model_dir), classes)
         else:
