@@ -5,6 +5,7 @@ st.navigation runs) and draws the sidebar: where the database is and what the jo
 """
 import streamlit as st
 
+
 from storage.actor import set_actor
 from storage.db import describe
 from storage.errors import StorageError
@@ -52,7 +53,8 @@ def scheduler_status():
 
 with st.sidebar:
     if entry.actor:
-        st.text(f"Signed in as {entry.actor}")
+        st.caption("Signed in as")
+        st.code(entry.actor, language=None)  # shown as typed, never markdown
         st.button("Log out", key="logout", on_click=st.logout)
     st.caption("Database")
     st.code(describe(), language=None)

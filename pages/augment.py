@@ -2,7 +2,7 @@
 progress bar; the candidates are reviewed, accepted and saved on 3b Review."""
 import streamlit as st
 
-from pages.ui import flash, next_step, pick, show_flash, shown_errors
+from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
 from storage.candidates import list_augment_runs
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -46,8 +46,8 @@ if scorer == "teacher":
 if f"typo_rate_{set_id}" not in st.session_state:  # the logs do not change under a sample set: estimate once
     with shown_errors():
         st.session_state[f"typo_rate_{set_id}"] = typo_rate(int(set_id))
-st.caption(f"Typo rate in the logs: {st.session_state[f'typo_rate_{set_id}']:.1%} of queries are within two edits of a "
-           "more frequent one. Typo-aware training: set the typo augmenters' `rate` to it.")
+say(f"Typo rate in the logs: {st.session_state[f'typo_rate_{set_id}']:.1%} of queries are within two edits of a "
+    "more frequent one. Typo-aware training: set the typo augmenters' rate to it.", "caption")
 if st.button("Generate", key="augment_generate", type="primary", disabled=not chosen):
     bar = st.progress(0.0, text="Starting")
     with shown_errors():

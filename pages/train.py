@@ -76,7 +76,7 @@ def show_queue():
         say(f"Job {job_id} is {details['warning']}.", "warning")
     weights = {k.removeprefix("head/"): v for k, v in (details["metrics"] or {}).items() if k.startswith("head/")}
     if weights:
-        st.caption("Similarity head, weight of each standardised input: " + ", ".join(f"{k} {v:+.3f}" for k, v in weights.items()))
+        say("Similarity head, weight of each standardised input: " + ", ".join(f"{k} {v:+.3f}" for k, v in weights.items()), "caption")
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
     status = table.set_index("id").loc[job_id, "status"]
     cancel, resume, delete = st.columns(3)

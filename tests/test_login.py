@@ -127,7 +127,7 @@ def test_a_team_member_logs_in_through_oidc_and_their_review_records_who_did_it(
         # Nothing of the app before logging in: only the login button.
         assert tab.get_by_role("link", name="3 Augment").count() == 0
         tab.get_by_role("button", name="Log in").click()
-        tab.get_by_text("Signed in as ana@example.com").wait_for()
+        tab.get_by_text("ana@example.com", exact=True).wait_for()  # under "Signed in as"
         tab.get_by_role("link", name="3 Augment").click()
         tab.get_by_role("button", name=re.compile(r"Accept all 6 matching")).click()
         tab.get_by_text(re.compile(r"Accept all 6 matching: 6 rows")).first.wait_for()
