@@ -287,5 +287,5 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
 
     # The one-click study page is there, with its plan said before the click.
     _goto(page, "Which augmentation helps?", "Which augmentation helps?")
-    assert "2 settings (none + 1 recipe(s)) x up to 3 seeds" in _main_text(page)
+    _wait_text(page, r"2 settings \(none \+ 1 recipe\(s\)\) x up to 3 seeds, one epoch each, sized on CPU")
     _shot(page, "8-study")
