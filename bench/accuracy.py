@@ -45,7 +45,7 @@ products held out as cold start, settings
                                       BM25-mined negatives, labeled by the teacher (Doc2Query--, RocketQA)
     all together                      typo-aware + synonyms + new pairs, with the consistency loss
 reported overall and on the typo and cold-start slices. 8,000 pairs belong on a GPU
-(`--sizes 8000 --submit-only`, then bench/accuracy_gpu.py).
+(`--study --sizes 8000 --submit-only`, then bench/accuracy_gpu.py).
 
 Our baseline is the setting "none" (the train split alone); `cost_vs_none` is each setting's
 training time over the baseline's. The last line is one JSON object: `sizes`, each with
@@ -133,8 +133,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--compare-only", action="store_true",
                    help="wait for and compare the experiments an earlier run wrote to --data-dir's experiments.json")
     args = p.parse_args(argv)
-    if args.study:
-        args.sizes, args.kinds, args.settings, args.cold_start_share = "500,2000", "similarity", ",".join(STUDY), 0.2
+    if args.study:  # the study's values, where the command line left the defaults (--study --sizes 8000 for a GPU)
+        study = {"sizes": "500,2000", "kinds": "similarity", "settings": ",".join(STUDY), "cold_start_share": 0.2}
+        for name, value in study.items():
+            if getattr(args, name) == p.get_default(name):
+                setattr(args, name, value)
     if args.quick:
         args.sizes, args.seeds, args.epochs, args.strategy, args.learning_rate = "150", 1, 1, "head", 1e-3
         args.kinds = "similarity"
