@@ -65,7 +65,7 @@ test-ray: install-test
 
 # The edit-test loop: everything but the tests that start processes (marked slow); under 3 minutes.
 test-fast: install $(VENV)/.installed-test  # no Chromium: the browser test is slow
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not ray"
 
 bench: install
 	$(PY) bench/ingest.py
