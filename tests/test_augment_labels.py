@@ -258,7 +258,7 @@ def test_the_consistency_weight_is_recorded_in_the_job_config(tiny_model, db_url
 
     from storage import jobs as job_store
     from test_train_support import store_sample_set
-    from workbench.jobs.folder import JobFolder
+    from workbench.train.folder import JobFolder
     from workbench.jobs.queue import submit_job
 
     set_id = store_sample_set()

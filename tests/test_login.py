@@ -128,9 +128,9 @@ def test_a_team_member_logs_in_through_oidc_and_their_review_records_who_did_it(
         assert tab.get_by_role("link", name="3 Augment").count() == 0
         tab.get_by_role("button", name="Log in").click()
         tab.get_by_text("ana@example.com", exact=True).wait_for()  # under "Signed in as"
-        tab.get_by_role("link", name="3 Augment").click()
+        tab.get_by_role("link", name="3b Review").click()
         tab.get_by_role("button", name=re.compile(r"Accept all 6 matching")).click()
-        tab.get_by_text(re.compile(r"Accept all 6 matching: 6 rows")).first.wait_for()
+        tab.get_by_text(re.compile(r"Accept all 6 matching: 6 rows now accepted")).first.wait_for()
     with begin() as conn:
         action = candidates.last_review_action(conn, run_id)
     assert (action["description"], action["actor"]) == ("Accept all 6 matching", "ana@example.com")

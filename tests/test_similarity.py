@@ -88,7 +88,7 @@ def test_epoch_zero_equals_the_zero_shot_reference(encoder, data):
         assert epoch0[name] == pytest.approx(value, abs=1e-6), name
 
 
-@pytest.mark.slow  # the bundled MiniLM on 600 pairs: a couple of minutes on a shared CPU
+@pytest.mark.slow  # the bundled MiniLM, 2 epochs on 600 pairs: a few minutes on a shared CPU
 def test_a_short_run_on_demo_data_improves_val_roc_auc_over_epoch_zero(demo_db):
     """Demo search logs -> samples -> the bundled model as a similarity model: one epoch beats the
     fitted zero-shot start (cosine only, so the gain is the encoder's) on validation ROC-AUC."""
@@ -101,13 +101,13 @@ def test_a_short_run_on_demo_data_improves_val_roc_auc_over_epoch_zero(demo_db):
         frames = {s: read_samples(conn, built.sample_set_id, s) for s in ("train", "val")}
     train_frame = frames["train"].sample(n=600, random_state=0)
     val = frames["val"].sample(n=300, random_state=0)
-    config = TrainConfig(model_kind="similarity", epochs=1, batch_size=16, learning_rate=5e-5, lexical_inputs=False,
+    config = TrainConfig(model_kind="similarity", epochs=2, batch_size=16, learning_rate=5e-5, lexical_inputs=False,
                          references=False, patience=0)  # fmt: skip
     result = train(config, TrainData(train_frame, val, val.head(20)))
     roc = [h["roc_auc"] for h in result.val_history]
-    assert [h["epoch"] for h in result.val_history] == [0, 1]
-    assert roc[1] > roc[0] + 0.02, roc  # measured: 0.677 -> 0.712
-    assert result.best_epoch == 1
+    assert [h["epoch"] for h in result.val_history] == [0, 1, 2]
+    assert roc[1] > roc[0] + 0.02, roc  # measured: 0.676 -> 0.712 after the first of two epochs
+    assert result.best_epoch > 0
 
 
 def test_saved_similarity_model_reloads_and_predicts_the_same(encoder, data, tmp_path):

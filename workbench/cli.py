@@ -320,7 +320,7 @@ def cmd_study(args: argparse.Namespace) -> dict:
 def add_study_commands(sub) -> None:
     from workbench.augment.recipes import PRESETS
 
-    p = sub.add_parser("study", help=cmd_study.__doc__.split("?")[0] + "?", description=cmd_study.__doc__)
+    p = add_command(sub, "study", cmd_study)
     p.add_argument("--sample-set", type=int, required=True, help="the sample set to study")
     p.add_argument("--recipes", required=True, help=f"comma-separated presets: {', '.join(PRESETS)}")
     p.add_argument("--budget-min", type=float, default=10.0, help="minutes of training for the whole sweep (default: 10)")
@@ -328,7 +328,6 @@ def add_study_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed of the recipes and the sweep (default: 0)")
     p.add_argument("--model", help="base model (default: the bundled one)")
     p.add_argument("--wait", action="store_true", help="wait for every job, then print the answer")
-    p.set_defaults(handler=cmd_study)
 
 
 # --- registration --------------------------------------------------------------------------
