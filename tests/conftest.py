@@ -21,6 +21,7 @@ import pytest
 # db_url, demo_db and the PostgreSQL server for tests marked both_stores live in tests/stores.py.
 from stores import db_url, demo_db, pg_demo_template, pg_schema_template, pg_server, store  # noqa: F401
 from stores import pytest_configure, pytest_generate_tests  # noqa: F401
+from stores import with_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -45,15 +46,7 @@ def _build_database(folder: Path, build, start_from: Path | None = None) -> Path
     path = folder / "workbench.duckdb"
     if start_from is not None:
         shutil.copy(start_from, path)
-    old = os.environ.get("WORKBENCH_DB_URL")
-    os.environ["WORKBENCH_DB_URL"] = f"duckdb:///{path}"
-    try:
-        build()
-    finally:
-        if old is None:
-            os.environ.pop("WORKBENCH_DB_URL")
-        else:
-            os.environ["WORKBENCH_DB_URL"] = old
+    with_url(f"duckdb:///{path}", build)
     return path
 
 

@@ -121,7 +121,7 @@ def pg_server():
     server.stop()
 
 
-def _with_url(url: str, action) -> None:
+def with_url(url: str, action) -> None:
     """Run `action()` with WORKBENCH_DB_URL pointing at `url` (session fixtures cannot monkeypatch)."""
     old = os.environ.get("WORKBENCH_DB_URL")
     os.environ["WORKBENCH_DB_URL"] = url
@@ -151,7 +151,7 @@ def pg_demo_template(pg_server, pg_schema_template) -> str:
     from workbench import demo
 
     name = pg_server.create_database(pg_schema_template)
-    _with_url(pg_server.url(name), demo.load_demo)
+    with_url(pg_server.url(name), demo.load_demo)
     return name
 
 
