@@ -62,66 +62,65 @@ def run_ours(pairs: pd.DataFrame, val: pd.DataFrame, batch_size: int, model: str
     return len(pairs) / result.metrics["train_time_s"]
 
 
-def run_bi_reference(pairs: pd.DataFrame, batch_size: int, device, model: str) -> float:
-    """The tutorial bi-encoder loop: both sides padded to 128, mean pooling, scaled cosine, BCE."""
-    from transformers import AutoModel
-
-    source = resolve_model(model)
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    encoder = AutoModel.from_pretrained(source).to(device)
-    scale, bias = torch.nn.Parameter(torch.tensor(20.0, device=device)), torch.nn.Parameter(torch.tensor(-10.0, device=device))
-    sides = [tokenizer(pairs[c].tolist(), padding="max_length", truncation=True, max_length=128, return_tensors="pt")
-             for c in ("query", "product_text")]  # fmt: skip
-    dataset = torch.utils.data.TensorDataset(sides[0]["input_ids"], sides[0]["attention_mask"], sides[1]["input_ids"],
-                                             sides[1]["attention_mask"], torch.tensor(pairs["label"].tolist()))  # fmt: skip
+def tutorial_loop(dataset, params, batch_size: int, device, loss_of) -> float:
+    """One epoch of the tutorial pattern, timed: shuffled DataLoader, AdamW, linear schedule;
+    loss_of(batch tensors) is the forward pass (bf16 autocast on CUDA, as ours). Samples per second."""
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
-    optimizer = torch.optim.AdamW([*encoder.parameters(), scale, bias], lr=LR)
+    optimizer = torch.optim.AdamW(params, lr=LR)
     schedule = get_linear_schedule_with_warmup(optimizer, 0, len(loader))
-
-    def embed(ids, mask):
-        hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-        mask = mask.to(device).unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1)
-
-    encoder.train()
     started = time.perf_counter()
-    for q_ids, q_mask, p_ids, p_mask, labels in loader:
+    for batch in loader:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            cos = torch.nn.functional.cosine_similarity(embed(q_ids, q_mask).float(), embed(p_ids, p_mask).float())
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(scale * cos + bias, labels.to(device))
+            loss = loss_of(*batch)
         loss.backward()
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return len(pairs) / (time.perf_counter() - started)
+    return len(dataset) / (time.perf_counter() - started)
+
+
+def run_bi_reference(pairs: pd.DataFrame, batch_size: int, device, model: str) -> float:
+    """The tutorial bi-encoder loop: both sides padded to 128, mean pooling, scaled cosine, BCE."""
+    from transformers import AutoModel
+
+    source = resolve_model(model)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    encoder = AutoModel.from_pretrained(source).to(device).train()
+    scale, bias = torch.nn.Parameter(torch.tensor(20.0, device=device)), torch.nn.Parameter(torch.tensor(-10.0, device=device))
+    sides = [tokenizer(pairs[c].tolist(), padding="max_length", truncation=True, max_length=128, return_tensors="pt")
+             for c in ("query", "product_text")]  # fmt: skip
+    dataset = torch.utils.data.TensorDataset(sides[0]["input_ids"], sides[0]["attention_mask"], sides[1]["input_ids"],
+                                             sides[1]["attention_mask"], torch.tensor(pairs["label"].tolist()))  # fmt: skip
+
+    def embed(ids, mask):
+        hidden = encoder(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+        mask = mask.to(device).unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1)
+
+    def loss_of(q_ids, q_mask, p_ids, p_mask, labels):
+        cos = torch.nn.functional.cosine_similarity(embed(q_ids, q_mask).float(), embed(p_ids, p_mask).float())
+        return torch.nn.functional.binary_cross_entropy_with_logits(scale * cos + bias, labels.to(device).float())
+
+    return tutorial_loop(dataset, [*encoder.parameters(), scale, bias], batch_size, device, loss_of)
 
 
 def run_reference(pairs: pd.DataFrame, batch_size: int, device, model: str) -> float:
     """The tutorial loop: tokenize with padding='max_length', shuffle, AdamW, linear schedule."""
     source = resolve_model(model)
     tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2).to(device)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=2).to(device).train()
     enc = tokenizer(pairs["query"].tolist(), pairs["product_text"].tolist(), padding="max_length", truncation=True,
                     max_length=128, return_tensors="pt")  # fmt: skip
     dataset = torch.utils.data.TensorDataset(enc["input_ids"], enc["token_type_ids"], enc["attention_mask"],
                                              torch.tensor(pairs["label"].astype(int).tolist()))  # fmt: skip
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
-    schedule = get_linear_schedule_with_warmup(optimizer, 0, len(loader))
-    model.train()
-    started = time.perf_counter()
-    for ids, types, mask, labels in loader:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):  # as ours on CUDA
-            out = model(input_ids=ids.to(device), token_type_ids=types.to(device), attention_mask=mask.to(device), labels=labels.to(device))
-        out.loss.backward()
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return len(pairs) / (time.perf_counter() - started)
+
+    def loss_of(ids, types, mask, labels):
+        return model(input_ids=ids.to(device), token_type_ids=types.to(device), attention_mask=mask.to(device),
+                     labels=labels.to(device)).loss  # fmt: skip
+
+    return tutorial_loop(dataset, model.parameters(), batch_size, device, loss_of)
 
 
 def run_trainer(pairs: pd.DataFrame, batch_size: int, model: str) -> float:

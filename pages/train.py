@@ -9,7 +9,7 @@ from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan
 from workbench.jobs import queue
-from workbench.jobs_view import queue_view
+from workbench.jobs_view import job_notes, queue_view
 from workbench.train.config import TrainConfig, field_help
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
@@ -71,12 +71,8 @@ def show_queue():
         column.caption(title if not frame.empty else f"{title}: nothing yet")
         if not frame.empty:
             column.line_chart(frame)
-    details = queue.job_summary(int(job_id))
-    if details["warning"]:
-        say(f"Job {job_id} is {details['warning']}.", "warning")
-    weights = {k.removeprefix("head/"): v for k, v in (details["metrics"] or {}).items() if k.startswith("head/")}
-    if weights:
-        say("Similarity head, weight of each standardised input: " + ", ".join(f"{k} {v:+.3f}" for k, v in weights.items()), "caption")
+    for kind, text in job_notes(int(job_id)):
+        say(text, kind)
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
     status = table.set_index("id").loc[job_id, "status"]
     cancel, resume, delete = st.columns(3)

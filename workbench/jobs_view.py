@@ -93,3 +93,17 @@ def scheduler_state() -> SchedulerState:
         running = store.list_jobs(conn, statuses=("running",))["id"].astype(int).tolist()
         queued = store.count_jobs(conn, ("queued",))
     return SchedulerState(pid=running_pid(), running=sorted(running), queued=queued)
+
+
+def job_notes(job_id: int) -> list[tuple[str, str]]:
+    """(kind, text) lines the Train page shows under a job: below zero-shot, and the similarity
+    head's weight on each standardised input."""
+    from workbench.jobs.queue import job_summary
+
+    details = job_summary(job_id)
+    notes = [("warning", f"Job {job_id} is {details['warning']}.")] if details["warning"] else []
+    weights = {k.removeprefix("head/"): v for k, v in (details["metrics"] or {}).items() if k.startswith("head/")}
+    if weights:
+        notes.append(("caption", "Similarity head, weight of each standardised input: "
+                      + ", ".join(f"{k} {v:+.3f}" for k, v in weights.items())))
+    return notes
