@@ -33,3 +33,26 @@ def test_a_new_job_of_the_same_sample_set_and_model_gets_the_references_copied(d
     copied = folders[same].path / "references" / "zero_shot.parquet"
     assert pd.read_parquet(copied)["score"].tolist() == [0.25]
     assert not (folders[other].path / "references").exists()  # another max length: computed by its worker
+
+
+def test_a_sweep_queued_before_any_job_finished_reuses_the_first_jobs_references_when_the_next_starts(db_url, data_dir, tiny_model):
+    """Submit had nothing to copy (no job had finished); the scheduler copies them in as it starts the
+    next worker, so a sweep computes its references once, not once per job."""
+    from workbench.jobs.queue import cancel_job
+    from workbench.jobs.scheduler import Scheduler
+
+    set_id = store_sample_set(60)
+    first, second = (submit_job(set_id, TrainConfig(model=tiny_model, max_length=64, seed=s), start_scheduler=False) for s in (0, 1))
+    with begin() as conn:
+        assert not (JobFolder(job_store.get_job(conn, second)["job_dir"]).path / "references").exists()
+        assert job_store.claim_next_job(conn)["id"] == first
+    finish_with_references(first, 0.75)
+    with begin() as conn:
+        job = job_store.claim_next_job(conn)
+    assert job["id"] == second
+    Scheduler().start(job)
+    try:
+        copied = JobFolder(job["job_dir"]).path / "references" / "lexical.parquet"
+        assert pd.read_parquet(copied)["score"].tolist() == [0.75]
+    finally:
+        cancel_job(second)

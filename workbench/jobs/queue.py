@@ -24,6 +24,7 @@ from storage.db import begin
 from workbench.errors import BadInput, MissingData
 from workbench.jobs.backend import get_backend
 from workbench.train.folder import JobFolder, jobs_dir
+from workbench.jobs.reuse import copy_references
 from workbench.jobs.scheduler import ensure_scheduler, is_running
 from workbench.train.config import TrainConfig
 
@@ -80,9 +81,7 @@ def submit_job(
     tmp = JobFolder(jobs_dir() / f".new-{uuid.uuid4().hex}")
     try:
         tmp.write_inputs(values, frames)
-        cached = cached_references(sample_set_id, values)
-        if cached is not None:  # the zero-shot and lexical references are the same for every job of a sample set
-            shutil.copytree(cached, tmp.path / REFERENCES_DIR)
+        copy_references(tmp.path, sample_set_id, values)
         if warm is not None:
             shutil.copytree(JobFolder(warm["job_dir"]).model, tmp.path / WARM_START_DIR)
         with begin() as conn:
@@ -98,26 +97,6 @@ def submit_job(
     if start_scheduler:
         ensure_scheduler()
     return job_id
-
-
-REFERENCES_DIR = "references"
-REFERENCE_KEYS = ("model", "max_length")  # with the sample set, what the references depend on
-
-
-def cached_references(sample_set_id: int, config: dict) -> Path | None:
-    """The references folder of the newest finished job of this sample set with the same base model
-    and max length, if any: the worker reads them instead of computing them again."""
-    from storage.experiments import list_finished_jobs
-
-    with begin() as conn:
-        jobs = list_finished_jobs(conn)
-    jobs = jobs[jobs["sample_set_id"] == sample_set_id]
-    for job_config, job_dir in zip(reversed(list(jobs["config"])), reversed(list(jobs["job_dir"]))):
-        folder = Path(str(job_dir)) / REFERENCES_DIR
-        same = all(job_config.get(k) == config.get(k) for k in REFERENCE_KEYS)
-        if same and all((folder / f"{name}.parquet").exists() for name in ("zero_shot", "lexical")):
-            return folder
-    return None
 
 
 def run_sweep(sample_set_id: int, config: TrainConfig, settings: list[list[int]], seeds: list[int], name: str) -> tuple[int, list[int]]:

@@ -5,7 +5,8 @@
 Only one runs at a time: it holds an exclusive lock on `data/jobs/scheduler.lock` (which also
 holds its pid), and the lock goes away with the process however it ends. Each tick it:
   1. claims queued jobs while there is capacity (one per GPU; on CPU one, or
-     WORKBENCH_CPU_JOBS) and starts their workers through the backend;
+     WORKBENCH_CPU_JOBS) and starts their workers through the backend, first copying in the
+     references an earlier job of the sample set computed (workbench.jobs.reuse);
   2. for each running job copies progress, ETA, device and metric rows from the job folder into
      the database (short-lived connections);
   3. marks a job done or failed when its worker ended (the reason and the log tail go to
@@ -33,6 +34,7 @@ from storage.clock import utc_now
 from storage.db import begin
 from storage.errors import DatabaseBusy, DatabaseUnavailable, NotFound
 from workbench.jobs.backend import JobBackend, get_backend, process_alive
+from workbench.jobs.reuse import copy_references
 from workbench.train.folder import JobFolder, jobs_dir
 
 HEARTBEAT_TIMEOUT_S = float(os.environ.get("WORKBENCH_HEARTBEAT_TIMEOUT_S", "30"))
@@ -80,6 +82,10 @@ class Scheduler:
         env = {"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}
         folder = JobFolder(job["job_dir"])
         backend = self.backend
+        try:  # a sweep's jobs are queued together: the first to finish left references for the rest
+            copy_references(folder.path, job["sample_set_id"], job["config"])
+        except (OSError, ValueError, DatabaseBusy) as e:
+            log.info(f"job {job['id']}: computes its own references ({e})")
         try:
             if job["backend"]:  # a resumed job goes back to the backend it was submitted with
                 backend = self.backend_of(job["backend"])
