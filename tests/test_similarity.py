@@ -188,10 +188,15 @@ def test_bm25_scores_texts_outside_the_corpus_with_the_frozen_statistics():
     assert bm25.score(["sofa"], ["red red sofa"])[0] == 0.0  # not in the corpus vocabulary
 
 
-def test_references_are_the_same_for_every_seed_and_setting(encoder, data):
-    """Zero-shot and lexical use the original samples only, fixed seeds and one typo variant."""
+def test_references_are_the_same_for_every_seed_and_setting_but_the_jobs_head_fits_every_row(encoder, data):
+    """Zero-shot and lexical use the original samples only, fixed seeds and one typo variant. The
+    job's own head (epoch 0) is fitted on every training row, augmented ones included."""
     augmented = pd.concat([data.train.assign(source="sample"), data.train.assign(source="augmented:1", query=data.train["query"] + " x")])
+    logs: list[str] = []
     one = train(quick(encoder, epochs=1, seed=0), TrainData(data.train.assign(source="sample"), data.val, data.test))
-    two = train(quick(encoder, epochs=1, seed=3), TrainData(augmented, data.val, data.test))
+    two = train(quick(encoder, epochs=1, seed=3), TrainData(augmented, data.val, data.test), log=logs.append)
     for name in ("zero_shot", "lexical"):
         pd.testing.assert_frame_equal(one.references[name], two.references[name])
+    assert f"head fitted on {len(augmented)} training samples" in " ".join(logs)
+    assert one.val_history[0]["epoch"] == two.val_history[0]["epoch"] == 0
+    assert one.val_history[0]["loss"] != pytest.approx(two.val_history[0]["loss"], abs=1e-6)  # another head

@@ -188,7 +188,9 @@ def train(
         log(f"resuming after epoch {state['epoch']} (step {state['step']}) from {last_path.name}")
     elif kind == "similarity":
         # Epoch 0: the head fitted on train over the untrained encoder, the first point of the val curve.
-        fit = head_fit_sample(train_frame, config.seed)
+        # Train holds the accepted augmented rows too: they are training data for the head as for the
+        # encoder (when early stopping keeps epoch 0, the head is all that augmentation can change).
+        fit = head_fit_sample(train_frame, config.seed, original_only=False)
         x = torch.cat([column(cosines(model, tokenizer, fit, config.max_length, device)),
                        torch.as_tensor(model.lexical_inputs(fit["query"], fit["product_text"]), dtype=torch.float32)], 1)  # fmt: skip
         model.head.fit(x, class_index(fit, classes))

@@ -23,13 +23,14 @@ from workbench.train.predictions import as_predictions, scored, test_variants
 from workbench.train.similarity import OrdinalHead, SimilarityModel
 
 NAMES = ("zero_shot", "lexical")
-HEAD_FIT_MAX = 4000  # pairs the head is fitted on: enough for a handful of weights, cheap to encode
+HEAD_FIT_MAX = 8000  # pairs the head is fitted on: plenty for a handful of weights, cheap to encode
 EMBED_BATCH = 64
 
 
-def head_fit_sample(train: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """The original train samples (augmented rows left out), at most HEAD_FIT_MAX of them, seeded."""
-    frame = train[train["source"] == "sample"] if "source" in train else train
+def head_fit_sample(train: pd.DataFrame, seed: int = 0, original_only: bool = True) -> pd.DataFrame:
+    """The train samples a head is fitted on, at most HEAD_FIT_MAX of them, seeded: the original ones
+    for the references and the teacher (what the user had before), every row for a job's own head."""
+    frame = train[train["source"] == "sample"] if original_only and "source" in train else train
     return frame.sample(n=HEAD_FIT_MAX, random_state=seed) if len(frame) > HEAD_FIT_MAX else frame
 
 
