@@ -23,15 +23,18 @@ from workbench.train.predictions import as_predictions, scored, test_variants
 from workbench.train.similarity import OrdinalHead, SimilarityModel
 
 NAMES = ("zero_shot", "lexical")
-HEAD_FIT_MAX = 8000  # pairs the head is fitted on: plenty for a handful of weights, cheap to encode
+HEAD_FIT_MAX = 4000  # original pairs a reference's head is fitted on: plenty for two weights, cheap to encode
+JOB_HEAD_FIT_MAX = 8000  # a job's own head: originals plus augmented rows
 EMBED_BATCH = 64
 
 
 def head_fit_sample(train: pd.DataFrame, seed: int = 0, original_only: bool = True) -> pd.DataFrame:
-    """The train samples a head is fitted on, at most HEAD_FIT_MAX of them, seeded: the original ones
-    for the references and the teacher (what the user had before), every row for a job's own head."""
+    """The train samples a head is fitted on, seeded: at most HEAD_FIT_MAX original ones for the
+    references and the teacher (what the user had before), at most JOB_HEAD_FIT_MAX of every row
+    (augmented ones included) for a job's own head."""
     frame = train[train["source"] == "sample"] if original_only and "source" in train else train
-    return frame.sample(n=HEAD_FIT_MAX, random_state=seed) if len(frame) > HEAD_FIT_MAX else frame
+    limit = HEAD_FIT_MAX if original_only else JOB_HEAD_FIT_MAX
+    return frame.sample(n=limit, random_state=seed) if len(frame) > limit else frame
 
 
 @torch.no_grad()
