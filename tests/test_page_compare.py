@@ -142,3 +142,27 @@ def test_without_references_the_page_says_why(db_url):
     at = open_page(PAGE)
     assert not at.exception
     assert any("No zero-shot or lexical reference" in c.value for c in at.caption)
+
+
+def test_on_imbalanced_labels_a_run_is_judged_on_how_it_ranks_not_on_the_cut(db_url):
+    """83/17-like labels open on ROC-AUC: a run whose probabilities rank the positives first but all
+    sit below 0.5 is a result (its accuracy is flagged as unreadable); a run whose scores are all
+    equal ranks like chance and is degenerate."""
+    made = add_finished_jobs({"none": [(6, 2)], "typo": [(8, 3)]})
+    ranks, flat = made["jobs"]["none"][0], made["jobs"]["typo"][0]
+    for job_id in (ranks, flat):
+        with begin() as conn:
+            folder = job_store.get_job(conn, job_id)["job_dir"]
+        frame = pd.read_parquet(f"{folder}/predictions.parquet")
+        frame.loc[(frame["label"] == 1.0) & (frame["sample_id"] % 6 != 0), "label"] = 0.0
+        prob = 0.2 + 0.2 * frame["label"] if job_id == ranks else pd.Series(0.3, index=frame.index)
+        frame.assign(pred=0.0, prob=prob, score=prob).to_parquet(f"{folder}/predictions.parquet")
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.selectbox(key="metric").value == "roc_auc"
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    assert warnings[0] == (f"Run #{flat} (typo, seed 0) ranks like chance: all its scores are equal. It has not learned "
+                           "the task; do not read its figures, or a difference between such runs, as a result.")
+    assert warnings[1].startswith(f"Runs #{ranks} rank the test samples (their ROC-AUC is a result) but put every sample on "
+                                  "one side of the 0.5 cut")
+    assert not any(w.startswith(f"Run #{ranks} ") for w in warnings)

@@ -123,6 +123,6 @@ def answer(experiment_id: int, metric: str | None = None, n_boot: int = 1000) ->
                 lines.append(f"{s.name} made no clear difference {where}: {name} {s.delta:+.3f}, and the 95% interval "
                              f"{s.delta_ci_low:+.3f} to {s.delta_ci_high:+.3f} includes no change.")
     if checks.degenerate:
-        lines.insert(0, f"Careful: {len(checks.degenerate)} of {len(checks.runs)} runs learned only one class; "
-                        "their settings say nothing (see the warnings below).")
+        lines.insert(0, f"Careful: {len(checks.degenerate)} of {len(checks.runs)} runs learned nothing (they rank like "
+                        "chance or guess one class); their settings say nothing (see the warnings below).")
     return lines or ["No finished job yet: the answer appears here as the study's jobs finish."]
