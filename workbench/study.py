@@ -100,6 +100,21 @@ def run_study(config: StudyConfig, on_progress: Progress | None = None) -> Study
                        originals=sized.originals, eta_s=sized.eta_s * len(job_ids), dropped=dropped)
 
 
+def against_zero_shot(comparison, name: str) -> list[str]:
+    """The baseline against the untrained model: unless training beat zero-shot, no delta between
+    settings says much (the sweep compares models that have not learned the task)."""
+    base = next((s for s in comparison.settings if s.name == comparison.baseline), None)
+    zero = next((r for r in comparison.references if r.name == "zero-shot"), None)
+    if base is None or zero is None or base.delta_vs_zero_shot != base.delta_vs_zero_shot:  # NaN: no reference
+        return []
+    figures = (f"{name} {base.mean:.3f} against {zero.value:.3f} untrained (difference {base.delta_vs_zero_shot:+.3f}, "
+               f"95% interval {base.vs_zero_shot_ci_low:+.3f} to {base.vs_zero_shot_ci_high:+.3f})")
+    if base.significant_vs_zero_shot and base.delta_vs_zero_shot > 0:
+        return [f"Training helped: {comparison.baseline} (no augmentation) beats the untrained zero-shot model, {figures}."]
+    return [f"Careful: {comparison.baseline} (no augmentation) does not clearly beat the untrained zero-shot model, {figures}; "
+            "the differences below compare models that have barely learned the task. A larger sample set or budget helps."]
+
+
 def answer(experiment_id: int, metric: str | None = None, n_boot: int = 1000) -> list[str]:
     """Plain sentences: which setting helped, on which slice, by how much, how sure (finished jobs only)."""
     checks = compare_checks.check_runs(experiment_id)
@@ -113,6 +128,8 @@ def answer(experiment_id: int, metric: str | None = None, n_boot: int = 1000) ->
         except (BadInput, MissingData):
             continue  # no finished job yet, or none has this slice (e.g. no cold-start products)
         where = "on all test queries" if slice_ == "all" else f"on the {slice_.replace('_', '-')} slice"
+        if slice_ == "all":
+            lines += against_zero_shot(comparison, name)
         for s in comparison.settings:
             if s.name == comparison.baseline:
                 continue
