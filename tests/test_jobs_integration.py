@@ -10,6 +10,7 @@ from storage import jobs as store
 from storage.db import begin
 from workbench.train.folder import JobFolder
 from workbench.jobs.queue import submit_job, wait_job
+from workbench.train.similarity import ALL_INPUTS
 from workbench.jobs.scheduler import is_running
 from workbench.train.config import TrainConfig
 
@@ -26,7 +27,7 @@ def test_the_bundled_model_trains_through_the_scheduler_and_its_metrics_are_stor
     assert done["device"] == "cpu" and done["progress"] == 1.0
     metrics = done["metrics"]
     assert metrics["samples_seen"] == 300 and metrics["best_epoch"] in (0, 1)  # 0: training did not beat the fitted start
-    assert set(k for k in metrics if k.startswith("head/")) == {"head/cosine", "head/bm25", "head/word_share"}
+    assert set(k for k in metrics if k.startswith("head/")) == {f"head/{name}" for name in ALL_INPUTS}
     assert "vs_zero_shot" in metrics
     for name in ("accuracy", "f1", "roc_auc", "ndcg@10", "mrr", "cold_start/accuracy", "tail/ndcg@10", "typo/f1"):
         assert 0.0 <= metrics[name] <= 1.0, name

@@ -13,14 +13,14 @@ import pytest
 import torch
 from test_train_support import build_tiny_model, build_tiny_sentence_encoder, make_samples
 
-from workbench.lexical import BM25, word_share, words
+from workbench.lexical import BM25, gram_share, number_share, word_share, words
 from workbench.models import BUNDLED
 from workbench.train import metrics as M
 from workbench.train.config import TrainConfig
 from workbench.train.data import encode_pairs
 from workbench.train.loop import TrainData, train
 from workbench.train.model import load_tokenizer
-from workbench.train.similarity import HEAD_FILE, OrdinalHead, SimilarityModel, apply_strategy, resolve_kind, sentence_pooling
+from workbench.train.similarity import ALL_INPUTS, HEAD_FILE, OrdinalHead, SimilarityModel, apply_strategy, resolve_kind, sentence_pooling
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_a_short_run_on_demo_data_improves_val_roc_auc_over_epoch_zero(demo_db):
 def test_saved_similarity_model_reloads_and_predicts_the_same(encoder, data, tmp_path):
     result = train(quick(encoder, epochs=1), data, out_dir=tmp_path / "job")
     folder = tmp_path / "job" / "model"
-    assert json.loads((folder / HEAD_FILE).read_text())["head"]["inputs"] == ["cosine", "bm25", "word_share"]
+    assert json.loads((folder / HEAD_FILE).read_text())["head"]["inputs"] == list(ALL_INPUTS)
     assert (folder / "modules.json").exists() and (folder / "1_Pooling" / "config.json").exists()
     model = SimilarityModel.load(str(folder), [0.0, 1.0]).eval()
     tokenizer = load_tokenizer(str(folder))
@@ -180,6 +180,16 @@ def test_word_share_and_bm25_on_hand_checkable_pairs():
     assert scores[0] == pytest.approx(bm25.idf["red"] + bm25.idf["drill"])
     assert scores[1] == 0.0 and scores[2] == 0.0
     assert BM25.from_dict(json.loads(json.dumps(bm25.to_dict()))).score(["red"], ["red lamp"]) == pytest.approx(bm25.score(["red"], ["red lamp"]))
+
+
+def test_gram_share_keeps_a_typo_close_and_number_share_checks_codes_on_hand_checkable_pairs():
+    # "drill": trigrams " dr", "dri", "ril", "ill", "ll " (padded); "drils" -> "dril": " dr", "dri", "ril", "il " -> 3 of 4 found
+    assert gram_share(["drils", "drill", "", "oak"], ["Cordless Drill", "drill", "x", "red lamp"]).tolist() == [0.75, 1.0, 0.0, 0.0]
+    assert word_share(["drils"], ["Cordless Drill"]).tolist() == [0.0]  # the typo loses the word, not its trigrams
+    codes = number_share(["vanity 60 in", "18v drill", "18v 1/2 in drill", "red lamp"],
+                         ["Sheffield 60 in. Vanity", "12V Drill", "18V Drill 1/2 in.", "Lamp"])  # fmt: skip
+    assert codes.tolist() == [1.0, 0.0, 1.0, 1.0]  # "18v" is missing from a 12V drill; no codes: nothing contradicts
+    assert number_share(["60 in vanity 48"], ["60 in vanity"]).tolist() == [0.5]
 
 
 def test_bm25_scores_texts_outside_the_corpus_with_the_frozen_statistics():

@@ -1,9 +1,12 @@
-"""Lexical signals between a query and a product text: BM25 and the share of query words found.
+"""Lexical signals between a query and a product text: BM25 and the shares of query words,
+character trigrams and numbers found.
 
     bm25 = BM25.fit(catalog_texts)            # corpus statistics: document frequencies, mean length
     scores = bm25.score(queries, texts)       # one BM25 score per (query, text) pair
     ranks = bm25.matrix(queries, catalog)     # every catalog text for every query (sparse)
     share = word_share(queries, texts)        # share of each query's words found in its text
+    grams = gram_share(queries, texts)        # share of its character trigrams (survives typos, compounds)
+    codes = number_share(queries, texts)      # share of its numbers and model codes (1 when it has none)
 
 Words are normalised the same way everywhere (`words`): case folded, accents stripped, split on
 anything that is not a letter or digit, and a simple plural "s" dropped ("drills" = "drill").
@@ -48,6 +51,34 @@ def word_share(queries, texts) -> np.ndarray:
         q_words = set(words(q))
         if q_words:
             out[i] = len(q_words & set(words(t))) / len(q_words)
+    return out
+
+
+def trigrams(text: str) -> set[str]:
+    """Character trigrams of the normalised words joined by spaces, padded with a space at each end."""
+    joined = f" {' '.join(words(text))} "
+    return {joined[i : i + 3] for i in range(len(joined) - 2)} if joined.strip() else set()
+
+
+def gram_share(queries, texts) -> np.ndarray:
+    """Per pair: the share of the query's character trigrams found in the text's. A typo ("drils")
+    or a split compound ("dish washer") keeps most of its trigrams where word_share drops to 0."""
+    out = np.zeros(len(queries), dtype=np.float64)
+    for i, (q, t) in enumerate(zip(queries, texts)):
+        q_grams = trigrams(q)
+        if q_grams:
+            out[i] = len(q_grams & trigrams(t)) / len(q_grams)
+    return out
+
+
+def number_share(queries, texts) -> np.ndarray:
+    """Per pair: the share of the query's numbers and model codes (words holding a digit: "60",
+    "18v", "sc141") that occur in the text; 1 when the query has none (nothing to contradict)."""
+    out = np.ones(len(queries), dtype=np.float64)
+    for i, (q, t) in enumerate(zip(queries, texts)):
+        codes = {w for w in words(q) if any(ch.isdigit() for ch in w)}
+        if codes:
+            out[i] = len(codes & set(words(t))) / len(codes)
     return out
 
 

@@ -30,7 +30,7 @@ class TrainConfig:
     epochs: int = _f(2, "Epochs", "passes over the training samples (early stopping may end sooner)")
     learning_rate: float = _f(2e-5, "Learning rate", "peak AdamW learning rate of the encoder after warm-up; head-only and LoRA like larger ones (1e-3, 5e-4)")
     head_learning_rate: float = _f(1e-3, "Head learning rate", "learning rate of the similarity head (fitted on train before the first step)")
-    lexical_inputs: bool = _f(True, "Lexical inputs", "the similarity head also takes BM25 and the share of query words found in the product text")
+    lexical_inputs: bool = _f(True, "Lexical inputs", "the similarity head also takes BM25 and the shares of query words, character trigrams and numbers found in the product text")
     references: bool = _f(True, "References", "also score the zero-shot base model and BM25 on the test split, for Compare")
     batch_size: int = _f(32, "Batch size", "samples per optimizer step; on GPU out-of-memory it is split into smaller micro-batches")
     max_length: int = _f(128, "Max length", "tokens of query + product text kept per sample; batches are padded only to their longest sample")

@@ -12,6 +12,8 @@ base's own pooling, read from the sentence-transformers files it ships: modules.
     cosine       cos(pool(encoder(query)), pool(encoder(product text)))
     bm25         BM25 of the product text for the query (workbench.lexical, corpus statistics saved)
     word_share   share of the query's words found in the product text
+    gram_share   share of the query's character trigrams found in it (typos, split compounds)
+    number_share share of the query's numbers and model codes found in it (1 when it has none)
 
 The head is a cumulative-logit (ordinal) model: s = w . standardised(inputs), and
 P(label > class k) = sigmoid(s - t_k) with ordered thresholds t. For binary labels that is plain
@@ -45,7 +47,7 @@ from workbench.models import resolve_model
 HEAD_FILE = "similarity_head.json"
 POOLING_MODES = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls",
                  "pooling_mode_max_tokens": "max", "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len"}  # fmt: skip
-ALL_INPUTS = ("cosine", "bm25", "word_share")
+ALL_INPUTS = ("cosine", "bm25", "word_share", "gram_share", "number_share")
 
 
 def sentence_pooling(folder: str | Path) -> str | None:
@@ -210,9 +212,10 @@ class SimilarityModel(nn.Module):
 
     def lexical_inputs(self, queries, texts) -> np.ndarray:
         """The head's inputs after cosine, per pair: (n, len(inputs) - 1)."""
-        from workbench.lexical import word_share
+        from workbench.lexical import gram_share, number_share, word_share
 
-        columns = {"bm25": lambda: self.bm25.score(queries, texts), "word_share": lambda: word_share(queries, texts)}
+        columns = {"bm25": lambda: self.bm25.score(queries, texts), "word_share": lambda: word_share(queries, texts),
+                   "gram_share": lambda: gram_share(queries, texts), "number_share": lambda: number_share(queries, texts)}
         wanted = [columns[name]() for name in self.head.inputs[1:]]
         return np.stack(wanted, 1) if wanted else np.zeros((len(queries), 0))
 
