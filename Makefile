@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+# pytest-xdist workers: one per core of the 2-core machine the suite is sized for; each test file
+# runs whole in one worker (--dist loadfile), so module fixtures are built once.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast test-ray install install-test wordnet chromium postgresql iproute2 bench clean
 
@@ -53,7 +56,7 @@ run: install
 
 # Everything but the Ray tests, then the Ray tests in a network namespace with only loopback.
 test: install-test
-	$(PY) -m pytest -q -m "not ray"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not ray"
 	$(MAKE) test-ray
 
 # Ray binds the machine's own address even when told 127.0.0.1, so Ray runs only inside a network
@@ -65,7 +68,7 @@ test-ray: install-test
 
 # The edit-test loop: everything but the tests that start processes (marked slow); under 3 minutes.
 test-fast: install $(VENV)/.installed-test  # no Chromium: the browser test is slow
-	$(PY) -m pytest -q -m "not slow and not ray"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow and not ray"
 
 bench: install
 	$(PY) bench/ingest.py

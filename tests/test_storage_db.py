@@ -133,14 +133,15 @@ WRITER = textwrap.dedent("""
 """)
 
 READER = textwrap.dedent("""
-    import sys, time
+    import os, sys, time
     from storage import datasets
     from storage.db import begin
-    seen, deadline = [], time.monotonic() + 100
+    seen, deadline = [], time.monotonic() + 600  # the writers' end is signalled by a file, not guessed from a clock
     while time.monotonic() < deadline:
+        done = os.path.exists(sys.argv[2])  # checked before the read: a read after it sees every row
         with begin() as conn:
             seen.append(len(datasets.list_datasets(conn)))
-        if seen[-1] >= int(sys.argv[1]):
+        if seen[-1] >= int(sys.argv[1]) or done:
             break
     assert seen == sorted(seen), seen
     print(len(seen), seen[-1])
@@ -148,18 +149,20 @@ READER = textwrap.dedent("""
 
 
 @pytest.mark.slow  # starts processes
-def test_two_writer_processes_and_a_reader_share_one_file_and_lose_nothing(db_url):
+def test_two_writer_processes_and_a_reader_share_one_file_and_lose_nothing(db_url, tmp_path):
     with begin():
         pass  # create the schema before the race
     per_writer = 25
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "WORKBENCH_DB_TIMEOUT_S": "60"}
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, name, str(per_writer)], cwd=PROJECT_ROOT, env=env,
                               stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(2 * per_writer)], cwd=PROJECT_ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writers_done = tmp_path / "writers-done"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(2 * per_writer), str(writers_done)], cwd=PROJECT_ROOT,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     for proc in procs:
-        assert proc.wait(timeout=180) == 0, proc.stderr.read()
-    out, err = reader.communicate(timeout=180)
+        assert proc.wait(timeout=600) == 0, proc.stderr.read()
+    writers_done.touch()
+    out, err = reader.communicate(timeout=600)
     assert reader.returncode == 0, err
     reads, last = map(int, out.split())
     assert reads >= 1 and last == 2 * per_writer
