@@ -210,3 +210,24 @@ def test_references_are_the_same_for_every_seed_and_setting_but_the_jobs_head_fi
     assert f"head fitted on {len(augmented)} training samples" in " ".join(logs)
     assert one.val_history[0]["epoch"] == two.val_history[0]["epoch"] == 0
     assert one.val_history[0]["loss"] != pytest.approx(two.val_history[0]["loss"], abs=1e-6)  # another head
+
+
+def test_scoring_encodes_each_distinct_text_once_and_equals_the_forward_pass(encoder, data):
+    """Search logs repeat queries and products: predict_probs encodes each distinct text once, and
+    its probabilities and loss are the forward pass's."""
+    from workbench.train.steps import MicroBatcher, predict_probs, unique_vectors
+
+    frame = pd.concat([data.val, data.val.assign(product_text=data.val["product_text"].iloc[::-1].to_numpy())], ignore_index=True)
+    model = SimilarityModel.load(encoder, [0.0, 1.0]).eval()
+    model.bm25 = BM25.fit(frame["product_text"])
+    tokenizer = load_tokenizer(encoder)
+    enc = encode_pairs(frame, tokenizer, 64, [0.0, 1.0], model.lexical_inputs(frame["query"], frame["product_text"]))
+    batcher = MicroBatcher(8, 0, lambda text: None)
+    vectors, rows = unique_vectors(model, enc.query, batcher, torch.device("cpu"), tokenizer.pad_token_id)
+    assert len(vectors) == frame["query"].nunique() < len(frame) and len(rows) == len(frame)
+    probs, loss = predict_probs(model, enc, batcher, torch.device("cpu"), tokenizer.pad_token_id, 2)
+    with torch.no_grad():
+        batch = enc.batch(np.arange(len(enc)), tokenizer.pad_token_id)
+        log_probs = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+    assert np.allclose(probs, log_probs.exp().numpy(), atol=1e-5)
+    assert loss == pytest.approx(float(torch.nn.functional.nll_loss(log_probs, batch["labels"])), abs=1e-5)

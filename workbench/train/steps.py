@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.train.data import Encoded, sequential_batches
+from workbench.train.data import Encoded, PairEncoded, collate, sequential_batches
 
 
 class MicroBatcher:
@@ -122,6 +122,8 @@ def consistency_loss(model, data: Encoded, rows: np.ndarray, clean: np.ndarray, 
 def predict_probs(model, data: Encoded, batcher: MicroBatcher, device, pad_id: int, n_classes: int) -> tuple[np.ndarray, float]:
     """Class probabilities per sample (in the data's order) and the mean cross-entropy loss.
     `data` is an Encoded (cross-encoder) or a PairEncoded (similarity model)."""
+    if isinstance(data, PairEncoded):
+        return predict_pair_probs(model, data, batcher, device, pad_id)
     model.eval()
     probs = np.zeros((len(data), n_classes), dtype=np.float32)
     loss_sum = 0.0
@@ -143,6 +145,44 @@ def predict_probs(model, data: Encoded, batcher: MicroBatcher, device, pad_id: i
             loss_sum += loss
     model.train()
     return probs, loss_sum / max(1, len(data))
+
+
+@torch.no_grad()
+def unique_vectors(model, side: Encoded, batcher: MicroBatcher, device, pad_id: int) -> tuple[torch.Tensor, np.ndarray]:
+    """(pooled vector of each distinct token sequence, the row of each sample's sequence in it)."""
+    rows: dict[tuple, int] = {}
+    where = np.array([rows.setdefault(tuple(ids), len(rows)) for ids in side.input_ids], dtype=np.int64)
+    first = np.unique(where, return_index=True)[1]  # a sample holding each distinct sequence, in row order
+    distinct = Encoded([side.input_ids[i] for i in first], [side.token_type_ids[i] for i in first],
+                       np.zeros(len(first), dtype=np.int64), side.lengths[first])  # fmt: skip
+    vectors = torch.zeros(len(first), model.config.hidden_size)
+    for index in sequential_batches(distinct.lengths, batcher.micro * 2):
+
+        def run(parts):
+            for part in parts:
+                batch = collate(distinct, part, pad_id, pad_multiple(device))
+                with autocast(device):
+                    out = model.embed(batch["input_ids"].to(device), batch["attention_mask"].to(device), batch["token_type_ids"].to(device))
+                vectors[torch.from_numpy(part)] = out.float().cpu()
+
+        batcher.run(distinct, index, run, on_retry=lambda: None)
+    return vectors, where
+
+
+@torch.no_grad()
+def predict_pair_probs(model, data: PairEncoded, batcher: MicroBatcher, device, pad_id: int) -> tuple[np.ndarray, float]:
+    """The similarity model's predict_probs with each distinct query and product text encoded once:
+    search logs repeat a query over many products and a product over many queries, so scoring a
+    split costs its distinct texts, not twice its pairs. The same vectors and head as the forward pass."""
+    model.eval()
+    queries, q_row = unique_vectors(model, data.query, batcher, device, pad_id)
+    products, p_row = unique_vectors(model, data.product, batcher, device, pad_id)
+    cosine = F.cosine_similarity(queries[torch.from_numpy(q_row)], products[torch.from_numpy(p_row)], dim=-1)
+    inputs = torch.cat([cosine[:, None], torch.from_numpy(data.lexical.astype(np.float32))], 1).to(device)
+    log_probs = model.head(inputs).float()
+    loss = F.nll_loss(log_probs, torch.from_numpy(data.labels).to(device), reduction="mean") if len(data) else torch.tensor(0.0)
+    model.train()
+    return log_probs.exp().cpu().numpy(), float(loss)
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
