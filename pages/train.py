@@ -37,7 +37,8 @@ budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10
 share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share", help=field_help("augmented_share"))
 everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all")
 with shown_errors():
-    sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share)
+    sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share,
+                               kind=plan.kind_of(values))
     config = TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": share})
 say(sized.summary(), "info")
 

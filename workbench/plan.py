@@ -5,9 +5,14 @@
 
 On a GPU the whole train split is used. On a CPU the cap on original samples comes from the
 measured throughput: the newest finished CPU jobs' samples_seen / train_time_s, or, before any
-job has finished here, the benchmark figure in README.md. Augmented rows come on top of the cap,
-in the share the user chooses, and count towards the ETA. Also the sweep's settings and seeds
-from the Train page's form.
+job has finished here, half the benchmark figure in README.md (a margin for a shared machine).
+Augmented rows come on top of the cap, in the share the user chooses, and count towards the ETA.
+
+What a job scores besides training (`scored_per_job`): val after every epoch (and at epoch 0 for
+the similarity kind, whose head is also fitted on the training rows first), the test split clean
+and with typos, and, for the first job of a sample set, the zero-shot reference (its head fitted
+on up to 4,000 original train samples, then the test split twice). Also the sweep's settings and
+seeds from the Train page's form.
 """
 from __future__ import annotations
 
@@ -23,9 +28,11 @@ from storage.db import begin
 from workbench.errors import BadInput
 from workbench.jobs.backend import gpu_count
 
-# bench/train.py, bundled MiniLM, full fine-tuning, 1 thread, a 2-core machine under load (README).
-BENCH_CPU_PER_S = 7.7
+# bench/train.py, bundled MiniLM, full fine-tuning, 1 thread, quiet 2-core machine (README): the
+# similarity kind 23.1 pairs/s, the cross-encoder 31.0; halved, for a machine that is doing other things too.
+BENCH_CPU_PER_S = {"similarity": 11.5, "cross-encoder": 15.5}
 EVAL_SPEEDUP = 3.0  # a forward pass without backward costs about a third of a training step
+REFERENCE_FIT_MAX = 4000  # workbench.train.references.HEAD_FIT_MAX (not imported: it pulls in torch)
 MIN_CAP = 200  # below this the model barely moves; the ETA says so rather than shrinking further
 
 
@@ -38,14 +45,14 @@ class TrainPlan:
     originals_available: int
     augmented: int  # augmented samples added
     augmented_available: int
-    evaluated: int  # val + test samples scored
+    evaluated: int  # samples scored besides training (scored_per_job)
     epochs: int
     max_train: int  # the config value (0 = all)
     eval_per_s: float = 0.0  # samples scored per second (0: a third of a training step's cost)
 
     @property
     def eval_s(self) -> float:
-        return self.evaluated * (self.epochs + 1) / (self.eval_per_s or self.per_s * EVAL_SPEEDUP)
+        return self.evaluated / (self.eval_per_s or self.per_s * EVAL_SPEEDUP)
 
     @property
     def eta_s(self) -> float:
@@ -69,6 +76,43 @@ def device() -> str:
     return "cuda" if gpu_count() else "cpu"
 
 
+def kind_of(config: dict | None) -> str:
+    """The model kind a job config trains; 'auto' is read as the similarity kind (the bundled model's)."""
+    kind = str((config or {}).get("model_kind") or "auto")
+    return "similarity" if kind == "auto" else kind
+
+
+def scored_per_job(counts: dict, epochs: int, train_rows: int, kind: str, references: bool) -> int:
+    """Samples a job scores besides its training steps (see the module's docstring)."""
+    val, test = int(counts.get("val", 0)), int(counts.get("test", 0))
+    similarity = kind == "similarity"
+    scored = val * (epochs + similarity) + 2 * test + (train_rows if similarity else 0)
+    return scored + (reference_scored(counts) if references else 0)
+
+
+def reference_scored(counts: dict) -> int:
+    """What the zero-shot reference scores: its head's fit on the original train samples, then the test split twice."""
+    test = int(counts.get("test", 0))
+    return min(int(counts.get("train", 0)), REFERENCE_FIT_MAX) + 2 * test if test else 0
+
+
+def reference_cost_s(sample_set_id: int, dev: str | None = None, kind: str = "similarity") -> float:
+    """Seconds the first job of a sweep spends on the references (0 when a finished job left them)."""
+    if has_references(sample_set_id):
+        return 0.0
+    with begin() as conn:
+        counts = samples.count_samples(conn, sample_set_id)
+    speed = measured_throughput(dev or device(), kind)
+    return reference_scored(counts) / (speed.eval_per_s or speed.train_per_s * EVAL_SPEEDUP)
+
+
+def has_references(sample_set_id: int) -> bool:
+    """Whether a finished job of the sample set left references for the next one to copy."""
+    from workbench.jobs.reuse import cached_references
+
+    return cached_references(sample_set_id, None) is not None
+
+
 @dataclass
 class Throughput:
     train_per_s: float  # training samples per second
@@ -76,7 +120,7 @@ class Throughput:
     source: str  # 'job 7' or 'the benchmark figure'
 
 
-def measured_throughput(dev: str) -> Throughput:
+def measured_throughput(dev: str, kind: str = "similarity") -> Throughput:
     """The newest finished job on this kind of device: samples_seen / train_time_s for training, and
     the samples it scored (val each epoch, test once) over the rest of its wall time for evaluation."""
     with begin() as conn:
@@ -91,19 +135,22 @@ def measured_throughput(dev: str) -> Throughput:
             if pd.notna(job.started_at) and pd.notna(job.finished_at):
                 counts = samples.count_samples(conn, int(job.sample_set_id))
                 epochs = int((job.config or {}).get("epochs") or 1)  # early stopping may end sooner: a lower bound
-                scored = counts["val"] * epochs + counts["test"]
+                rows = int(seen) // max(1, epochs)
+                scored = scored_per_job(counts, epochs, rows, kind_of(job.config), references=False)
                 rest_s = (pd.Timestamp(job.finished_at) - pd.Timestamp(job.started_at)).total_seconds() - float(took)
                 if scored and rest_s > 1:
                     eval_per_s = max(eval_per_s, scored / rest_s)  # the rest also loads the model: a lower bound
             return Throughput(train_per_s, eval_per_s, f"job {int(job.id)}")
-    per_s = BENCH_CPU_PER_S * 100 if dev == "cuda" else BENCH_CPU_PER_S
+    per_s = BENCH_CPU_PER_S.get(kind, BENCH_CPU_PER_S["similarity"]) * (100 if dev == "cuda" else 1)
     return Throughput(per_s, per_s * EVAL_SPEEDUP, "the benchmark figure")
 
 
 def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int, budget_s: float | None,
-                  augmented_share: float = 0.0, dev: str | None = None) -> TrainPlan:
+                  augmented_share: float = 0.0, dev: str | None = None, kind: str = "similarity",
+                  references: bool | None = None) -> TrainPlan:  # fmt: skip
     """What a job will train on and how long it takes: on CPU the original samples are capped so
-    that the job fits budget_s (None = no cap); on GPU every sample is used."""
+    that the job fits budget_s (None = no cap); on GPU every sample is used. `references`: whether
+    this job computes them (None: when no finished job of the sample set has them yet)."""
     dev = dev or device()
     with begin() as conn:
         samples.get_sample_set(conn, sample_set_id)  # NotFound names a missing set
@@ -111,17 +158,25 @@ def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int,
         sizes = candidates.list_augmented_sets(conn, sample_set_id).set_index("id")["size"]
     available = int(summary.get("train", 0))
     augmented_available = int(sum(int(sizes.get(i, 0)) for i in augmented_set_ids))
-    speed = measured_throughput(dev)
-    evaluated = int(summary.get("val", 0)) + int(summary.get("test", 0))
+    speed = measured_throughput(dev, kind)
+    references = (not has_references(sample_set_id)) if references is None else references
+
+    def scored(originals: int, augmented: int) -> int:
+        return scored_per_job(summary, int(epochs), originals + augmented, kind, references)
+
     sized = TrainPlan(device=dev, per_s=speed.train_per_s, measured_from=speed.source, originals=available,
                       originals_available=available, augmented=0, augmented_available=augmented_available,
-                      evaluated=evaluated, epochs=int(epochs), max_train=0, eval_per_s=speed.eval_per_s)
+                      evaluated=scored(available, augmented_available), epochs=int(epochs), max_train=0,
+                      eval_per_s=speed.eval_per_s)  # fmt: skip
     if dev == "cpu" and budget_s:
-        # Budget = (n + share*n) * epochs / per_s + evaluation; solve for n.
+        # Budget = rows * epochs / per_s + scored(rows) / eval_per_s, rows = n (1 + share); solve for n.
         share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
-        left = budget_s - sized.eval_s
-        sized.originals = min(available, max(MIN_CAP, int(left * sized.per_s / (epochs * (1 + share)))))
+        eval_per_s = speed.eval_per_s or speed.train_per_s * EVAL_SPEEDUP
+        fixed = scored(0, 0) / eval_per_s
+        per_original = (1 + share) * (epochs / speed.train_per_s + (1 / eval_per_s if kind == "similarity" else 0))
+        sized.originals = min(available, max(MIN_CAP, int((budget_s - fixed) / per_original)))
     sized.augmented = augmented_available if augmented_share <= 0 else min(augmented_available, round(augmented_share * sized.originals))
+    sized.evaluated = scored(sized.originals, sized.augmented)
     sized.max_train = 0 if sized.originals >= available else sized.originals
     return sized
 

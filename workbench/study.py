@@ -53,16 +53,18 @@ class StudyResult:
 
 def size_sweep(sample_set_id: int, augmented_set_ids: list[int], budget_s: float, augmented_share: float = 0.5,
                dev: str | None = None):
-    """(seeds, TrainPlan of the largest job: one recipe's set on top of the capped originals): the
-    most seeds whose jobs, one after another, fit the budget."""
+    """(seeds, TrainPlan of the largest job: one recipe's set on top of the capped originals, seconds
+    for the references): the most seeds whose jobs, one after another, fit the budget."""
     settings = 1 + len(augmented_set_ids)
+    references_s = plan.reference_cost_s(sample_set_id, dev)  # the sweep's first job computes them, the rest copy them
     sized = None
     for n_seeds in SEED_CHOICES:
-        sized = plan.plan_training(sample_set_id, augmented_set_ids[:1], epochs=1, budget_s=budget_s / (settings * n_seeds),
-                                   augmented_share=augmented_share, dev=dev)
-        if sized.eta_s * settings * n_seeds <= budget_s * 1.05 or sized.device != "cpu":
-            return n_seeds, sized
-    return 1, sized
+        jobs = settings * n_seeds
+        sized = plan.plan_training(sample_set_id, augmented_set_ids[:1], epochs=1, budget_s=(budget_s - references_s) / jobs,
+                                   augmented_share=augmented_share, dev=dev, references=False)  # fmt: skip
+        if sized.eta_s * jobs + references_s <= budget_s * 1.05 or sized.device != "cpu":
+            return n_seeds, sized, references_s
+    return 1, sized, references_s
 
 
 def run_study(config: StudyConfig, on_progress: Progress | None = None) -> StudyResult:
@@ -86,7 +88,7 @@ def run_study(config: StudyConfig, on_progress: Progress | None = None) -> Study
             raise BadInput(f"'{name}' kept no candidate for this sample set, so it cannot be studied; leave it out")
         sets[name] = result.augmented_set_id
     report(len(config.recipes), len(config.recipes) + 1, "sizing and queuing the sweep")
-    n_seeds, sized = size_sweep(config.sample_set_id, list(sets.values()), config.budget_s, config.augmented_share)
+    n_seeds, sized, references_s = size_sweep(config.sample_set_id, list(sets.values()), config.budget_s, config.augmented_share)
     values = plan.form_defaults(sized.device).to_dict() | {"epochs": 1, "max_train": sized.max_train,
                                                            "augmented_share": config.augmented_share}
     if config.model:
@@ -97,7 +99,7 @@ def run_study(config: StudyConfig, on_progress: Progress | None = None) -> Study
                                        f"study: which augmentation helps sample set {config.sample_set_id}?")
     report(1, 1, f"queued {len(job_ids)} jobs")
     return StudyResult(experiment_id=experiment_id, job_ids=job_ids, augmented_set_ids=sets, seeds=seeds,
-                       originals=sized.originals, eta_s=sized.eta_s * len(job_ids), dropped=dropped)
+                       originals=sized.originals, eta_s=sized.eta_s * len(job_ids) + references_s, dropped=dropped)
 
 
 def against_zero_shot(comparison, name: str) -> list[str]:

@@ -24,16 +24,16 @@ def has_references(folder: Path) -> bool:
     return all((folder / REFERENCES_DIR / name).exists() for name in REFERENCE_FILES)
 
 
-def cached_references(sample_set_id: int, config: dict) -> Path | None:
+def cached_references(sample_set_id: int, config: dict | None) -> Path | None:
     """The references folder of the newest finished job of this sample set with the same base model
-    and max length, if any."""
+    and max length (config None: any), if any."""
     from storage.experiments import list_finished_jobs
 
     with begin() as conn:
         jobs = list_finished_jobs(conn)
     jobs = jobs[jobs["sample_set_id"] == sample_set_id]
     for job_config, job_dir in zip(reversed(list(jobs["config"])), reversed(list(jobs["job_dir"]))):
-        same = all(job_config.get(k) == config.get(k) for k in REFERENCE_KEYS)
+        same = config is None or all(job_config.get(k) == config.get(k) for k in REFERENCE_KEYS)
         if same and has_references(Path(str(job_dir))):
             return Path(str(job_dir)) / REFERENCES_DIR
     return None
