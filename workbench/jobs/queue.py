@@ -11,7 +11,6 @@ leaves neither. Then it starts the scheduler if none runs.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 import time
 import uuid
 
