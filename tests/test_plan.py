@@ -103,6 +103,17 @@ def test_the_queue_never_shows_none_nan_or_over_100(db_url):
          "eta": "evaluating", "device": "", "error": ""}]
 
 
+def test_jobs_list_on_the_command_line_shows_the_same_honest_values(db_url, cli):
+    import json
+
+    _job("running", progress=0.25, eta_s=None, device=None, error=None)
+    result = cli("jobs", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout.strip().splitlines()[-1])["jobs"]
+    assert (job["progress %"], job["eta"], job["device"], job["error"], job["backend"]) == (25.0, "", "", "", "")
+    assert "NaN" not in result.stdout and "None" not in result.stdout
+
+
 def test_the_sidebar_line_reads_the_jobs_table_and_the_live_scheduler(db_url):
     assert scheduler_state().line == "Idle: no jobs queued or running"
     _job("running")

@@ -260,14 +260,14 @@ def cmd_jobs(args: argparse.Namespace) -> dict:
     from workbench.errors import BadInput
     from workbench.jobs import queue
 
-    if args.action == "list":
+    if args.action == "list":  # the queue as the page shows it: progress in [0, 100], ETA and device real or empty
         from storage import jobs as store
         from storage.db import begin
+        from workbench.jobs_view import queue_view
 
         with begin() as conn:
-            frame = store.list_jobs(conn)
-        columns = ["id", "status", "setting", "seed", "progress", "device", "experiment_id", "backend", "actor"]
-        return {"jobs": frame[columns].to_dict("records")}
+            who = store.list_jobs(conn)[["id", "backend", "actor"]].fillna("")
+        return {"jobs": queue_view().merge(who, on="id", how="left").to_dict("records")}
     if args.id is None:
         raise BadInput(f"`jobs {args.action}` needs a job id; `python -m workbench jobs list` shows them")
     if args.action == "show":
