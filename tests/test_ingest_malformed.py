@@ -47,3 +47,13 @@ def test_an_unclosed_quote_keeps_its_text_in_the_report_and_never_shows_an_engin
     assert (row["line"], row["reason"], row["raw"]) == (5, "unbalanced quotes", '{"text":"\\"saw,2,2"}')
     assert result.rows_accepted == 6
 
+
+
+def test_an_ascii_file_with_one_damaged_line_rejects_that_line_rather_than_reading_all_as_latin_1(db_url, tmp_path):
+    """No UTF-8 sequence anywhere, one line of stray bytes: read as Latin-1 it would go in as silent
+    garbage ("sÿþw"); read as UTF-8 the damaged line goes to the report with its line number."""
+    path = _file(tmp_path, [*GOOD[:10], b"s\xff\xfew,2,2", *GOOD[10:]])
+    result = ingest_file(path, kind="pairs")
+    assert result.encoding == "utf-8"
+    assert (result.rows_accepted, result.rejections) == (40, {"invalid text encoding": 1})
+    assert _rejected(result.dataset_id) == [[12, "invalid text encoding"]]

@@ -202,8 +202,11 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
         line = line_at(info.path, long_at)
         raise BadInput(f"{info.name}, line {line}: longer than {MAX_LINE_BYTES >> 20} MiB, the most one line may "
                        "hold; is a quote left open, or are the line breaks missing?")
-    if encoding is None and bad_utf8 >= 0 and _first_utf8_sequence(info.path) >= 0 and few_bad_utf8_lines(info.path, newlines):
-        bad_utf8 = -1  # UTF-8 with a few damaged lines: the reader rejects those lines, with their line numbers
+    if encoding is None and bad_utf8 >= 0 and few_bad_utf8_lines(info.path, newlines):
+        # UTF-8 (or plain ASCII) with a few damaged lines: the reader rejects those lines, with their line
+        # numbers and a reason that names the encoding. Read as Latin-1 they would go in as silent garbage;
+        # a real Latin-1 file has accents on more lines than that, or its encoding is chosen on the page.
+        bad_utf8 = -1
     if encoding is None and bad_utf8 < 0:
         info.encoding = "utf-8-sig" if sample.startswith(codecs.BOM_UTF8) else "utf-8"
     else:
