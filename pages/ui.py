@@ -75,13 +75,16 @@ def next_step(page: str, why: str = "", **query) -> None:
 
 
 def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) -> dict:
-    """One widget per dataclass field in `names` (label, help and choices from the field's metadata)."""
+    """One widget per dataclass field in `names` (label, help and choices from the field's metadata).
+    A value the user changed lives in the URL (?{prefix}{field}=value), so a reload keeps it."""
     import dataclasses
 
     values, cols = {}, st.columns(columns)
     for i, f in enumerate(f for f in dataclasses.fields(cls) if f.name in names):
-        col, default = cols[i % columns], getattr(defaults, f.name)
-        kw = {"help": f.metadata["help"], "key": f"{prefix}{f.name}"}
+        col, default, key = cols[i % columns], getattr(defaults, f.name), f"{prefix}{f.name}"
+        if key not in st.session_state and key in st.query_params:
+            st.session_state[key] = from_url(st.query_params[key], default, f.metadata.get("choices"))
+        kw = {"help": f.metadata["help"], "key": key}
         if f.metadata.get("choices"):
             values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
         elif isinstance(default, bool):
@@ -92,7 +95,23 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
                                               step=step, format=fmt, **kw)
         else:
             values[f.name] = col.text_input(f.metadata["label"], value=default, **kw)
+        if values[f.name] == default:
+            st.query_params.pop(key, None)
+        else:
+            st.query_params[key] = str(values[f.name])
     return values
+
+
+def from_url(text: str, default, choices=None):
+    """A form value read back from the URL, as the default's type; the default when it does not parse."""
+    try:
+        if choices:
+            return text if text in choices else default
+        if isinstance(default, bool):
+            return text == "True"
+        return type(default)(text) if isinstance(default, (int, float)) and float(text) >= 0 else (text if isinstance(default, str) else default)
+    except ValueError:
+        return default
 
 
 def confirmed(label: str, key: str, target, question: str, where=st) -> bool:

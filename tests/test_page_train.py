@@ -123,3 +123,25 @@ def test_a_sweep_without_seeds_says_so(env, tiny_model):
     at.button(key="train_sweep").click().run()
     assert not at.exception
     assert at.error[0].value == "Sweep seeds: write whole numbers separated by commas, e.g. 0, 1, 2 (got '')"
+
+
+def test_the_form_values_the_user_changed_survive_a_reload(env, tiny_model):
+    """Changed values go into the URL; a new session (a reload) opened on that URL shows them again,
+    and a value set back to its default leaves the URL."""
+    store_sample_set()
+    at = _page()
+    at.number_input(key="train_epochs").set_value(3)
+    at.selectbox(key="train_strategy").set_value("lora")
+    at.text_input(key="train_model").set_value(tiny_model).run()
+    assert not at.exception
+    url = {k: at.query_params[k] for k in ("train_epochs", "train_strategy", "train_model")}
+    assert url == {"train_epochs": "3", "train_strategy": "lora", "train_model": tiny_model}
+    assert "train_learning_rate" not in at.query_params  # untouched: not in the URL
+    reloaded = _page(**url, set=at.query_params["set"])
+    assert not reloaded.exception
+    assert reloaded.number_input(key="train_epochs").value == 3 and reloaded.selectbox(key="train_strategy").value == "lora"
+    assert reloaded.text_input(key="train_model").value == tiny_model
+    reloaded.number_input(key="train_epochs").set_value(1).run()  # the CPU default again
+    assert "train_epochs" not in reloaded.query_params
+    broken = _page(train_epochs="many")  # a hand-edited URL falls back to the default
+    assert not broken.exception and broken.number_input(key="train_epochs").value == 1
