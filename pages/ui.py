@@ -104,14 +104,17 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
 
 def from_url(text: str, default, choices=None):
     """A form value read back from the URL, as the default's type; the default when it does not parse."""
-    try:
-        if choices:
-            return text if text in choices else default
-        if isinstance(default, bool):
-            return text == "True"
-        return type(default)(text) if isinstance(default, (int, float)) and float(text) >= 0 else (text if isinstance(default, str) else default)
-    except ValueError:
-        return default
+    if choices:
+        return text if text in choices else default
+    if isinstance(default, bool):
+        return text == "True"
+    if isinstance(default, (int, float)):
+        try:
+            value = type(default)(text)
+        except ValueError:
+            return default
+        return value if value >= 0 else default
+    return text
 
 
 def confirmed(label: str, key: str, target, question: str, where=st) -> bool:
