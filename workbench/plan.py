@@ -8,7 +8,7 @@ measured throughput: the newest finished CPU jobs' samples_seen / train_time_s, 
 job has finished here, half the benchmark figure in README.md (a margin for a shared machine).
 Augmented rows come on top of the cap, in the share the user chooses, and count towards the ETA.
 
-What a job scores besides training (`scored_per_job`): val after every epoch (and at epoch 0 for
+What a job scores besides training (`scored_per_job`, at EVAL_SPEEDUP times the training speed before a job has measured it): val after every epoch (and at epoch 0 for
 the similarity kind, whose head is also fitted on the training rows first), the test split clean
 and with typos, and, for the first job of a sample set, the zero-shot reference (its head fitted
 on up to 4,000 original train samples, then the test split twice). Also the sweep's settings and
@@ -31,7 +31,10 @@ from workbench.jobs.backend import gpu_count
 # bench/train.py, bundled MiniLM, full fine-tuning, 1 thread, quiet 2-core machine (README): the
 # similarity kind 23.1 pairs/s, the cross-encoder 31.0; halved, for a machine that is doing other things too.
 BENCH_CPU_PER_S = {"similarity": 11.5, "cross-encoder": 15.5}
-EVAL_SPEEDUP = 3.0  # a forward pass without backward costs about a third of a training step
+# Scoring speed over training speed: a forward pass without backward costs about a third of a
+# training step; the similarity kind also encodes each distinct text once (the demo's val split,
+# 2,288 pairs of 1,464 queries and 2,040 products, scored at about 450 pairs/s on 2 threads).
+EVAL_SPEEDUP = {"similarity": 10.0, "cross-encoder": 3.0}
 REFERENCE_FIT_MAX = 4000  # workbench.train.references.HEAD_FIT_MAX (not imported: it pulls in torch)
 MIN_CAP = 200  # below this the model barely moves; the ETA says so rather than shrinking further
 
@@ -52,7 +55,7 @@ class TrainPlan:
 
     @property
     def eval_s(self) -> float:
-        return self.evaluated / (self.eval_per_s or self.per_s * EVAL_SPEEDUP)
+        return self.evaluated / (self.eval_per_s or self.per_s * EVAL_SPEEDUP["cross-encoder"])
 
     @property
     def eta_s(self) -> float:
@@ -103,7 +106,7 @@ def reference_cost_s(sample_set_id: int, dev: str | None = None, kind: str = "si
     with begin() as conn:
         counts = samples.count_samples(conn, sample_set_id)
     speed = measured_throughput(dev or device(), kind)
-    return reference_scored(counts) / (speed.eval_per_s or speed.train_per_s * EVAL_SPEEDUP)
+    return reference_scored(counts) / speed.eval_per_s
 
 
 def has_references(sample_set_id: int) -> bool:
@@ -131,7 +134,7 @@ def measured_throughput(dev: str, kind: str = "similarity") -> Throughput:
             if not (str(job.device or "cpu").startswith(dev) and seen and took and took > 0):
                 continue
             train_per_s = float(seen) / float(took)
-            eval_per_s = train_per_s * EVAL_SPEEDUP
+            eval_per_s = train_per_s * EVAL_SPEEDUP.get(kind_of(job.config), 3.0)
             if pd.notna(job.started_at) and pd.notna(job.finished_at):
                 counts = samples.count_samples(conn, int(job.sample_set_id))
                 epochs = int((job.config or {}).get("epochs") or 1)  # early stopping may end sooner: a lower bound
@@ -142,7 +145,7 @@ def measured_throughput(dev: str, kind: str = "similarity") -> Throughput:
                     eval_per_s = max(eval_per_s, scored / rest_s)  # the rest also loads the model: a lower bound
             return Throughput(train_per_s, eval_per_s, f"job {int(job.id)}")
     per_s = BENCH_CPU_PER_S.get(kind, BENCH_CPU_PER_S["similarity"]) * (100 if dev == "cuda" else 1)
-    return Throughput(per_s, per_s * EVAL_SPEEDUP, "the benchmark figure")
+    return Throughput(per_s, per_s * EVAL_SPEEDUP.get(kind, 3.0), "the benchmark figure")
 
 
 def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int, budget_s: float | None,
@@ -171,7 +174,7 @@ def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int,
     if dev == "cpu" and budget_s:
         # Budget = rows * epochs / per_s + scored(rows) / eval_per_s, rows = n (1 + share); solve for n.
         share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
-        eval_per_s = speed.eval_per_s or speed.train_per_s * EVAL_SPEEDUP
+        eval_per_s = speed.eval_per_s
         fixed = scored(0, 0) / eval_per_s
         per_original = (1 + share) * (epochs / speed.train_per_s + (1 / eval_per_s if kind == "similarity" else 0))
         sized.originals = min(available, max(MIN_CAP, int((budget_s - fixed) / per_original)))
