@@ -57,3 +57,21 @@ def test_an_ascii_file_with_one_damaged_line_rejects_that_line_rather_than_readi
     assert result.encoding == "utf-8"
     assert (result.rows_accepted, result.rejections) == (40, {"invalid text encoding": 1})
     assert _rejected(result.dataset_id) == [[12, "invalid text encoding"]]
+
+
+def test_two_stray_quotes_on_whole_rows_are_rejected_and_the_rows_between_go_in(db_url, tmp_path):
+    """'"bolt saw' opens a quoted field at a field's start and 'blade",' closes one: the reader would
+    read the five rows between as part of one field and lose them without a word."""
+    path = _file(tmp_path, [*GOOD[:10], '"bolt saw,50,1', *GOOD[10:15], 'blade",51,2', *GOOD[15:]])
+    result = ingest_file(path, kind="pairs")
+    assert (result.rows_accepted, result.rejections) == (40, {"unbalanced quotes": 2})
+    assert _rejected(result.dataset_id) == [[12, "unbalanced quotes"], [18, "unbalanced quotes"]]
+
+
+def test_quotes_inside_words_and_a_real_multi_line_field_are_read_as_written(db_url, tmp_path):
+    path = _file(tmp_path, [*GOOD[:5], 'bolt 12" saw,50,1', *GOOD[5:10], 'blade 6" x,51,2', '"two line\nquery, with a comma",52,1', *GOOD[10:]])
+    result = ingest_file(path, kind="pairs")
+    assert (result.rows_accepted, result.rows_rejected) == (43, 0)
+    with begin() as conn:
+        queries = set(datasets.read_pairs(conn, result.dataset_id)["query"])
+    assert {'bolt 12" saw', 'blade 6" x', "two line\nquery, with a comma"} <= queries

@@ -30,7 +30,7 @@ from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import (FIELDS, KINDS, LABEL_MAX, LABEL_WORDS, guess_columns, guess_mapping, label_names,
                                       missing_fields, normalise)
 from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
-from workbench.ingest.lines import blank_lines, lines_at, row_starts, set_lines_aside, unclosed_quote_lines
+from workbench.ingest.lines import blank_lines, lines_at, row_starts, set_lines_aside, stray_quote_pairs, unclosed_quote_lines
 
 Progress = Callable[[int, int, str], None]
 
@@ -172,16 +172,17 @@ def _catalog_for_logs(conn, catalog_dataset_id: int | None) -> int:
 
 def _set_aside_open_quotes(info: FileInfo, workdir: Path) -> tuple[FileInfo, dict[int, str]]:
     """A quote that never closes makes the reader take the rest of the file for one field (or give
-    up on the file). Such lines are set aside in a copy, so they land in the rejected rows with
+    up on the file); two stray quotes on lines that are whole rows make it take every row between
+    them for one field. Such lines are set aside in a copy, so they land in the rejected rows with
     their line, and every other row goes in. Returns the info to read and line -> original text."""
     if info.format not in ("csv", "tsv"):
-        return info, {}
-    lines = unclosed_quote_lines(info.path)
-    if not lines:
         return info, {}
     with info.path.open("rb") as f:
         header = f.readline()
     width = max(len(info.columns), header.count(info.delimiter.encode()) + 1)
+    lines = sorted(set(unclosed_quote_lines(info.path)) | set(stray_quote_pairs(info.path, info.delimiter.encode(), width)))
+    if not lines:
+        return info, {}
     fixed = workdir / f"quotes-set-aside.{info.format}"
     texts = set_lines_aside(info.path, fixed, lines, b"x" + (info.delimiter.encode() + b"x") * width)  # one field too many
     return dataclasses.replace(info, path=fixed), texts

@@ -105,6 +105,37 @@ def unclosed_quote_lines(path: Path, quote: bytes = b'"', most: int = 100) -> li
     return found
 
 
+def stray_quote_pairs(path: Path, delimiter: bytes, width: int, quote: bytes = b'"', most: int = 100) -> list[int]:
+    """Pairs of lines (1-based, both listed) whose quotes the reader would take for one quoted field
+    spanning lines, although each line from the one to the other holds a whole row on its own
+    (width - 1 delimiters): two stray quotes ('"bolt saw,50,1' ... 'blade",51,2') that would merge
+    every row between them into one field, silently. A real multi-line field (a description with
+    line breaks) rarely has a whole row's delimiters on every one of its lines.
+
+    Only a quote where the reader sees one opens or closes a field: at a field's start (line start
+    or after a delimiter) to open, before a delimiter or the line end to close; a quote inside a
+    word (12" saw) opens nothing."""
+    found: list[int] = []
+    opened, whole_rows = None, True
+    with path.open("rb") as f:
+        for line, text in enumerate(f, start=1):
+            body = text.rstrip(b"\r\n")
+            whole = body.count(delimiter) == width - 1
+            odd = body.count(quote) & 1
+            if opened is None:
+                if odd and (body.startswith(quote) or delimiter + quote in body):
+                    opened, whole_rows = line, whole
+            else:
+                whole_rows = whole_rows and whole
+                if odd and (body.endswith(quote) or quote + delimiter in body):
+                    if whole_rows:
+                        found += [opened, line]
+                    opened = None
+                    if len(found) >= most:
+                        break
+    return found
+
+
 def set_lines_aside(path: Path, out: Path, lines: list[int], filler: bytes) -> dict[int, str]:
     """A copy of the file with each of `lines` replaced by `filler` (same number of lines, so every
     other row keeps its line number; the reader then rejects those rows). Returns line -> its text."""
