@@ -8,11 +8,12 @@ measured throughput: the newest finished CPU jobs' samples_seen / train_time_s, 
 job has finished here, half the benchmark figure in README.md (a margin for a shared machine).
 Augmented rows come on top of the cap, in the share the user chooses, and count towards the ETA.
 
-What a job scores besides training (`scored_per_job`, at EVAL_SPEEDUP times the training speed before a job has measured it): val after every epoch (and at epoch 0 for
+What a job scores besides training (`scored_per_job`): val after every epoch (and at epoch 0 for
 the similarity kind, whose head is also fitted on the training rows first), the test split clean
 and with typos, and, for the first job of a sample set, the zero-shot reference (its head fitted
-on up to 4,000 original train samples, then the test split twice). Also the sweep's settings and
-seeds from the Train page's form.
+on up to 4,000 original train samples, then the test split twice). Before a job has measured it,
+scoring runs at EVAL_SPEEDUP times the training speed. Also the sweep's settings and seeds from
+the Train page's form.
 """
 from __future__ import annotations
 
@@ -174,9 +175,8 @@ def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int,
     if dev == "cpu" and budget_s:
         # Budget = rows * epochs / per_s + scored(rows) / eval_per_s, rows = n (1 + share); solve for n.
         share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
-        eval_per_s = speed.eval_per_s
-        fixed = scored(0, 0) / eval_per_s
-        per_original = (1 + share) * (epochs / speed.train_per_s + (1 / eval_per_s if kind == "similarity" else 0))
+        fixed = scored(0, 0) / speed.eval_per_s
+        per_original = (1 + share) * (epochs / speed.train_per_s + (1 / speed.eval_per_s if kind == "similarity" else 0))
         sized.originals = min(available, max(MIN_CAP, int((budget_s - fixed) / per_original)))
     sized.augmented = augmented_available if augmented_share <= 0 else min(augmented_available, round(augmented_share * sized.originals))
     sized.evaluated = scored(sized.originals, sized.augmented)
