@@ -34,6 +34,11 @@ def keyboard_typos(text: str, seed: int, rate: float = TYPO_RATE) -> str:
     """Replace letters by a neighbouring QWERTY key with probability `rate`; at least one per text.
 
     Seeded per text, so the same query always gets the same typos for a given seed.
+
+    Kept apart from the `keyboard_typo` augmenter (nlpaug's KeyboardAug) on purpose: this makes the
+    typo slice a model is judged on, and the augmenter makes training rows. If one generator made
+    both, a typo-aware model would be scored on the very noise it was trained on; and the slice
+    must stay the same across nlpaug versions, so that runs of different months compare.
     """
     rng = random.Random(f"{seed}:{text}")
     letters = [i for i, ch in enumerate(text) if ch.lower() in _NEIGHBOURS]
