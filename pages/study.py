@@ -32,6 +32,6 @@ if st.button("Run the study", key="study_run", type="primary", disabled=not reci
                                                    max_source_samples=int(sources)),
                                  on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), text=m))
     flash(f"Study queued as experiment {result.experiment_id}: {len(result.job_ids)} jobs ({len(result.seeds)} seed(s), "
-          f"{result.originals:,} original samples each), about {plan.minutes(result.eta_s)} in all. "
+          f"{result.originals:,} original samples each), {study.eta_text(result)}. "
           "The answer fills in here as they finish.")
     st.switch_page("pages/compare.py", query_params={"experiment": result.experiment_id})

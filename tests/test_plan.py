@@ -121,3 +121,12 @@ def test_the_sidebar_line_reads_the_jobs_table_and_the_live_scheduler(db_url):
     state = scheduler_state()
     assert state.pid is None  # no scheduler process holds the lock in this test
     assert state.line == "Running job 1; 1 queued (no scheduler process yet: starting one)"
+
+
+def test_the_study_says_its_time_as_measured_or_as_a_cautious_bound():
+    from workbench.study import StudyResult, eta_text
+
+    result = StudyResult(experiment_id=1, job_ids=[1, 2], augmented_set_ids={}, seeds=[0], originals=300, eta_s=590.0)
+    assert eta_text(result).startswith("at most about 10 min in all: no job has run on this machine yet")
+    result.sized_from = "job 7"
+    assert eta_text(result) == "about 10 min in all (speed measured from job 7)"

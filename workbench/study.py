@@ -45,6 +45,7 @@ class StudyResult:
     seeds: list[int]
     originals: int  # original train samples per job
     eta_s: float  # the whole sweep, jobs one after another on CPU
+    sized_from: str = ""  # 'job 7' (measured here) or 'the benchmark figure' (cautious: often done sooner)
     dropped: dict[str, dict] = field(default_factory=dict)  # recipe -> reason -> count
 
     def as_dict(self) -> dict:
@@ -99,7 +100,16 @@ def run_study(config: StudyConfig, on_progress: Progress | None = None) -> Study
                                        f"study: which augmentation helps sample set {config.sample_set_id}?")
     report(1, 1, f"queued {len(job_ids)} jobs")
     return StudyResult(experiment_id=experiment_id, job_ids=job_ids, augmented_set_ids=sets, seeds=seeds,
-                       originals=sized.originals, eta_s=sized.eta_s * len(job_ids) + references_s, dropped=dropped)
+                       originals=sized.originals, eta_s=sized.eta_s * len(job_ids) + references_s, dropped=dropped,
+                       sized_from=sized.measured_from)  # fmt: skip
+
+
+def eta_text(result: StudyResult) -> str:
+    """The study's time in words: measured on this machine, or a cautious bound before any job ran here."""
+    if result.sized_from.startswith("job"):
+        return f"about {plan.minutes(result.eta_s)} in all (speed measured from {result.sized_from})"
+    return (f"at most about {plan.minutes(result.eta_s)} in all: no job has run on this machine yet, so it was sized "
+            "from a cautious benchmark figure and often finishes sooner")
 
 
 def against_zero_shot(comparison, name: str) -> list[str]:
