@@ -130,3 +130,12 @@ def test_the_study_says_its_time_as_measured_or_as_a_cautious_bound():
     assert eta_text(result).startswith("at most about 10 min in all: no job has run on this machine yet")
     result.sized_from = "job 7"
     assert eta_text(result) == "about 10 min in all (speed measured from job 7)"
+
+
+def test_the_plan_says_when_its_speed_is_only_the_cautious_benchmark_figure(demo_db):
+    set_id = build_sample_set(2, SampleConfig(seed=0)).sample_set_id
+    before = plan.plan_training(set_id, [], epochs=1, budget_s=600, dev="cpu")
+    assert before.summary().endswith("per job (a cautious 11.5 samples/s from the benchmark figure until a job has run here: often sooner).")
+    newest = _job("done", device="cpu", metrics={"samples_seen": 600, "train_time_s": 60.0})
+    after = plan.plan_training(set_id, [], epochs=1, budget_s=600, dev="cpu")
+    assert after.summary().endswith(f"per job (10.0 samples/s measured from job {newest}).")

@@ -66,7 +66,8 @@ class TrainPlan:
         """One sentence the Train page shows before queuing."""
         used = f"{self.originals:,} of {self.originals_available:,} original samples"
         extra = f" + {self.augmented:,} augmented (of {self.augmented_available:,})" if self.augmented_available else ""
-        speed = f"{self.per_s:,.1f} samples/s measured from {self.measured_from}"
+        speed = f"{self.per_s:,.1f} samples/s measured from {self.measured_from}" if self.measured_from.startswith("job") else \
+            f"a cautious {self.per_s:,.1f} samples/s from the benchmark figure until a job has run here: often sooner"
         return (f"Trains on {used}{extra}, {self.epochs} epoch(s), on {self.device.upper()}: "
                 f"about {minutes(self.eta_s)} per job ({speed}).")
 
