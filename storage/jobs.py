@@ -102,6 +102,14 @@ def set_job_status(conn: Connection, job_id: int, status: str, **fields) -> None
         raise NotFound(f"no job with id {job_id}; `python -m workbench jobs list` shows them")
 
 
+def mark_started(conn: Connection, job_id: int, **fields) -> bool:
+    """Record a claimed job's worker (handle, backend, heartbeat) only if the job is still running:
+    False when it was cancelled or deleted while its worker was starting."""
+    t = tables.jobs
+    found = conn.execute(t.update().where(t.c.id == job_id, t.c.status == "running").values(**fields).returning(t.c.id)).first()
+    return found is not None
+
+
 def claim_next_job(conn: Connection) -> dict | None:
     """The oldest queued job, marked running in the same transaction; None when nothing is queued.
     The UPDATE is conditional on the job still being queued, so two schedulers on one PostgreSQL

@@ -174,6 +174,38 @@ def test_cli_train_queues_a_job_and_jobs_wait_reports_the_test_metrics(env, tiny
     assert code == 0 and [(j["id"], j["status"], j["backend"]) for j in listed["jobs"]] == [(queued["job_id"], "done", "local")]
 
 
+@pytest.mark.slow  # starts a worker
+def test_a_job_cancelled_while_its_worker_starts_stays_cancelled_and_the_worker_is_stopped(env, tiny_model):
+    """The scheduler claims a job (running, no worker yet); the user cancels it then, which finds no
+    worker to stop; the worker the scheduler then starts is stopped again, and the job stays cancelled."""
+    set_id = store_sample_set()
+    job_id = submit_job(set_id, quick(tiny_model, epochs=2000, patience=0), start_scheduler=False)
+    with begin() as conn:
+        claimed = store.claim_next_job(conn)
+    assert claimed["id"] == job_id and claimed["handle"] is None
+    assert cancel_job(job_id)["status"] == "cancelled"
+    scheduler = Scheduler()
+    scheduler.start(claimed)
+    assert job_id not in scheduler.running
+    with begin() as conn:
+        job = store.get_job(conn, job_id)
+    assert (job["status"], job["handle"]) == ("cancelled", None)
+    assert _workers_of(job["job_dir"]) == []
+
+
+def _workers_of(job_dir: str) -> list[int]:
+    """Live processes whose command line names this job folder (a zombie's is empty)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f"--job-dir {job_dir}" in command:
+            found.append(int(pid))
+    return found
+
+
 @pytest.mark.slow  # starts processes
 def test_cancel_stops_the_worker_and_its_process_group(env, tiny_model):
     set_id = store_sample_set()

@@ -96,7 +96,11 @@ class Scheduler:
                                      backend=backend.name, finished_at=utc_now())  # fmt: skip
             return
         with begin() as conn:
-            store.set_job_status(conn, job["id"], "running", handle=handle, backend=backend.name, heartbeat_at=utc_now())
+            started = store.mark_started(conn, job["id"], handle=handle, backend=backend.name, heartbeat_at=utc_now())
+        if not started:  # cancelled (or deleted) between the claim and now: its cancel saw no worker to stop
+            log.info(f"job {job['id']}: cancelled while its worker started; stopping worker {handle}")
+            backend.cancel(handle)
+            return
         self.running[job["id"]] = {"handle": handle, "backend": backend, "slot": slot, "folder": folder, "metric_lines": -1}
         log.info(f"job {job['id']}: started worker {handle} on {backend.name}")
 
