@@ -44,14 +44,20 @@ def words(text: str) -> list[str]:
     return [normalize_word(w) for w in _WORD.findall(str(text))]
 
 
+def shares(queries, texts, units, none: float = 0.0) -> np.ndarray:
+    """Per pair: the share of the query's units (a set from `units(text)`) that the text's units
+    hold; `none` for a query with no units."""
+    out = np.full(len(queries), none, dtype=np.float64)
+    for i, (q, t) in enumerate(zip(queries, texts)):
+        wanted = units(q)
+        if wanted:
+            out[i] = len(wanted & units(t)) / len(wanted)
+    return out
+
+
 def word_share(queries, texts) -> np.ndarray:
     """Per pair: the share of the query's distinct words that also occur in the text (0 for no words)."""
-    out = np.zeros(len(queries), dtype=np.float64)
-    for i, (q, t) in enumerate(zip(queries, texts)):
-        q_words = set(words(q))
-        if q_words:
-            out[i] = len(q_words & set(words(t))) / len(q_words)
-    return out
+    return shares(queries, texts, lambda text: set(words(text)))
 
 
 def trigrams(text: str) -> set[str]:
@@ -63,23 +69,13 @@ def trigrams(text: str) -> set[str]:
 def gram_share(queries, texts) -> np.ndarray:
     """Per pair: the share of the query's character trigrams found in the text's. A typo ("drils")
     or a split compound ("dish washer") keeps most of its trigrams where word_share drops to 0."""
-    out = np.zeros(len(queries), dtype=np.float64)
-    for i, (q, t) in enumerate(zip(queries, texts)):
-        q_grams = trigrams(q)
-        if q_grams:
-            out[i] = len(q_grams & trigrams(t)) / len(q_grams)
-    return out
+    return shares(queries, texts, trigrams)
 
 
 def number_share(queries, texts) -> np.ndarray:
     """Per pair: the share of the query's numbers and model codes (words holding a digit: "60",
     "18v", "sc141") that occur in the text; 1 when the query has none (nothing to contradict)."""
-    out = np.ones(len(queries), dtype=np.float64)
-    for i, (q, t) in enumerate(zip(queries, texts)):
-        codes = {w for w in words(q) if any(ch.isdigit() for ch in w)}
-        if codes:
-            out[i] = len(codes & set(words(t))) / len(codes)
-    return out
+    return shares(queries, texts, lambda text: {w for w in words(text) if any(ch.isdigit() for ch in w)}, none=1.0)
 
 
 @dataclass
