@@ -20,12 +20,14 @@ FINISHED_JOB_COLUMNS = [
 ]  # fmt: skip
 
 
-def list_finished_jobs(conn: Connection, experiment_id: int | None = None) -> pd.DataFrame:
+def list_finished_jobs(conn: Connection, experiment_id: int | None = None, sample_set_id: int | None = None) -> pd.DataFrame:
     """Jobs with status 'done', oldest first; config and metrics parsed from JSON into dicts."""
     t = tables.jobs
     query = select(*[t.c[c] for c in FINISHED_JOB_COLUMNS]).where(t.c.status == "done").order_by(t.c.id)
     if experiment_id is not None:
         query = query.where(t.c.experiment_id == experiment_id)
+    if sample_set_id is not None:
+        query = query.where(t.c.sample_set_id == sample_set_id)
     frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=FINISHED_JOB_COLUMNS)
     for column in ("config", "metrics"):
         frame[column] = [json.loads(text) if text else {} for text in frame[column]]

@@ -30,8 +30,7 @@ def cached_references(sample_set_id: int, config: dict | None) -> Path | None:
     from storage.experiments import list_finished_jobs
 
     with begin() as conn:
-        jobs = list_finished_jobs(conn)
-    jobs = jobs[jobs["sample_set_id"] == sample_set_id]
+        jobs = list_finished_jobs(conn, sample_set_id=sample_set_id)
     for job_config, job_dir in zip(reversed(list(jobs["config"])), reversed(list(jobs["job_dir"]))):
         same = config is None or all(job_config.get(k) == config.get(k) for k in REFERENCE_KEYS)
         if same and has_references(Path(str(job_dir))):
@@ -42,8 +41,10 @@ def cached_references(sample_set_id: int, config: dict | None) -> Path | None:
 def copy_references(folder: Path, sample_set_id: int, config: dict) -> bool:
     """Copy an earlier job's references into `folder` unless it has them; True when it has them now.
     The copy lands under a temporary name and is renamed, so a worker never reads half of it."""
-    if has_references(folder) or not config.get("references", True):
-        return has_references(folder)
+    if has_references(folder):
+        return True
+    if not config.get("references", True):
+        return False
     cached = cached_references(sample_set_id, config)
     if cached is None:
         return False
