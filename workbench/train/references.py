@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from workbench.lexical import BM25
 from workbench.train.predictions import as_predictions, scored, test_variants
@@ -37,28 +38,21 @@ def head_fit_sample(train: pd.DataFrame, seed: int = 0, original_only: bool = Tr
     return frame.sample(n=limit, random_state=seed) if len(frame) > limit else frame
 
 
-@torch.no_grad()
-def embed_texts(model: SimilarityModel, tokenizer, texts, max_length: int, device) -> dict[str, np.ndarray]:
-    """Pooled vector of each distinct text, computed once, in length-sorted batches."""
-    unique = sorted({str(t) for t in texts}, key=len)
-    was_training = model.training
-    model.eval()
-    out = {}
-    for start in range(0, len(unique), EMBED_BATCH):
-        chunk = unique[start : start + EMBED_BATCH]
-        enc = tokenizer(chunk, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        vectors = model.embed(enc["input_ids"].to(device), enc["attention_mask"].to(device))
-        out.update(zip(chunk, vectors.float().cpu().numpy()))
-    model.train(was_training)
-    return out
-
-
 def cosines(model: SimilarityModel, tokenizer, frame: pd.DataFrame, max_length: int, device) -> np.ndarray:
-    vectors = embed_texts(model, tokenizer, list(frame["query"]) + list(frame["product_text"]), max_length, device)
-    q = np.stack([vectors[str(t)] for t in frame["query"]]) if len(frame) else np.zeros((0, 1))
-    p = np.stack([vectors[str(t)] for t in frame["product_text"]]) if len(frame) else np.zeros((0, 1))
-    norms = np.linalg.norm(q, axis=1) * np.linalg.norm(p, axis=1)
-    return (q * p).sum(1) / np.maximum(norms, 1e-12)
+    """The untrained pair cosine of each row, each distinct text encoded once (steps.unique_vectors)."""
+    from workbench.train.data import encode_pairs
+    from workbench.train.steps import MicroBatcher, unique_vectors
+
+    if frame.empty:
+        return np.zeros(0)
+    enc = encode_pairs(frame.assign(label=0.0), tokenizer, max_length, [0.0], np.zeros((len(frame), 0)))
+    batcher, pad_id = MicroBatcher(EMBED_BATCH, 0, lambda text: None), tokenizer.pad_token_id or 0
+    device, was_training = torch.device(device), model.training
+    model.eval()
+    queries, q_row = unique_vectors(model, enc.query, batcher, device, pad_id)
+    products, p_row = unique_vectors(model, enc.product, batcher, device, pad_id)
+    model.train(was_training)
+    return F.cosine_similarity(queries[torch.from_numpy(q_row)], products[torch.from_numpy(p_row)], dim=-1).numpy()
 
 
 def column(values) -> torch.Tensor:
