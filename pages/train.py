@@ -3,13 +3,13 @@ budget on a CPU, and watch the queue: status, progress, ETA, device, live curves
 cancel, resume, delete."""
 import streamlit as st
 
-from pages.ui import config_form, confirmed, flash, next_step, pick, say, show_flash, shown_errors
+from pages.jobs_panel import show_queue
+from pages.ui import config_form, flash, pick, say, show_flash, shown_errors
 from storage.candidates import list_augmented_sets
 from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan
 from workbench.jobs import queue
-from workbench.jobs_view import job_notes, queue_view
 from workbench.train.config import TrainConfig, field_help
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
@@ -56,40 +56,6 @@ with shown_errors():
         st.session_state._new_job = ids[0]
         flash(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}, about {plan.minutes(sized.eta_s * len(ids))} in all.")
         st.rerun()
-
-
-@st.fragment(run_every=2 if queue.active_jobs() else None)
-def show_queue():
-    table = queue_view()
-    if table.empty:
-        st.info("No jobs yet: choose the settings above and Queue job.")
-        return
-    st.dataframe(table, hide_index=True, column_config={"progress %": st.column_config.ProgressColumn(min_value=0, max_value=100)})
-    job_id = pick("Job", table["id"].tolist(), key="train_job", param="job", chosen=st.session_state.pop("_new_job", None))
-    loss, val = queue.job_curves(int(job_id))
-    for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
-                                    ["Training loss by step", "Validation metrics by epoch"]):
-        column.caption(title if not frame.empty else f"{title}: nothing yet")
-        if not frame.empty:
-            column.line_chart(frame)
-    for kind, text in job_notes(int(job_id)):
-        say(text, kind)
-    st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
-    status = table.set_index("id").loc[job_id, "status"]
-    cancel, resume, delete = st.columns(3)
-    with shown_errors():
-        if status in ("queued", "running") and cancel.button(f"Cancel job {job_id}", key="train_cancel"):
-            flash(f"Job {job_id} is {queue.cancel_job(int(job_id))['status']}.")
-            st.rerun()
-        if status in ("failed", "cancelled") and resume.button(f"Resume job {job_id}", key="train_resume"):
-            flash(f"Job {job_id} is {queue.resume_job(int(job_id))['status']} again.")
-            st.rerun()
-        if confirmed(f"Delete job {job_id}", "train_delete", job_id, f"Delete job {job_id}, its metrics and its folder?", delete):
-            queue.delete_job(int(job_id))
-            flash(f"Deleted job {job_id}.")
-            st.rerun()
-    if status == "done":
-        next_step("pages/compare.py", "see how the settings compare")
 
 
 st.header("Queue")

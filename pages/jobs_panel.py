@@ -1,0 +1,41 @@
+"""The job queue under the Train page (not a page): the table, the chosen job's curves, notes and
+log, and its cancel, resume and delete buttons. Refreshes itself every 2 s while jobs are active."""
+import streamlit as st
+
+from pages.ui import confirmed, flash, next_step, pick, say, shown_errors
+from workbench.jobs import queue
+from workbench.jobs_view import job_notes, queue_view
+
+
+@st.fragment(run_every=2 if queue.active_jobs() else None)
+def show_queue():
+    table = queue_view()
+    if table.empty:
+        st.info("No jobs yet: choose the settings above and Queue job.")
+        return
+    st.dataframe(table, hide_index=True, column_config={"progress %": st.column_config.ProgressColumn(min_value=0, max_value=100)})
+    job_id = pick("Job", table["id"].tolist(), key="train_job", param="job", chosen=st.session_state.pop("_new_job", None))
+    loss, val = queue.job_curves(int(job_id))
+    for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
+                                    ["Training loss by step", "Validation metrics by epoch"]):
+        column.caption(title if not frame.empty else f"{title}: nothing yet")
+        if not frame.empty:
+            column.line_chart(frame)
+    for kind, text in job_notes(int(job_id)):
+        say(text, kind)
+    st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)
+    status = table.set_index("id").loc[job_id, "status"]
+    cancel, resume, delete = st.columns(3)
+    with shown_errors():
+        if status in ("queued", "running") and cancel.button(f"Cancel job {job_id}", key="train_cancel"):
+            flash(f"Job {job_id} is {queue.cancel_job(int(job_id))['status']}.")
+            st.rerun()
+        if status in ("failed", "cancelled") and resume.button(f"Resume job {job_id}", key="train_resume"):
+            flash(f"Job {job_id} is {queue.resume_job(int(job_id))['status']} again.")
+            st.rerun()
+        if confirmed(f"Delete job {job_id}", "train_delete", job_id, f"Delete job {job_id}, its metrics and its folder?", delete):
+            queue.delete_job(int(job_id))
+            flash(f"Deleted job {job_id}.")
+            st.rerun()
+    if status == "done":
+        next_step("pages/compare.py", "see how the settings compare")
