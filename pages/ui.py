@@ -16,6 +16,7 @@ import streamlit as st
 from storage.errors import StorageError
 from workbench.errors import WorkbenchError
 from workbench.escaping import plain
+from workbench.train.config import value_from_text
 
 STEPS = {  # the flow's pages, in order: path -> title (app.py lists the same files)
     "pages/home.py": "Home", "pages/data.py": "1 Data", "pages/samples.py": "2 Samples",
@@ -83,7 +84,7 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
     for i, f in enumerate(f for f in dataclasses.fields(cls) if f.name in names):
         col, default, key = cols[i % columns], getattr(defaults, f.name), f"{prefix}{f.name}"
         if key not in st.session_state and key in st.query_params:
-            st.session_state[key] = from_url(st.query_params[key], default, f.metadata.get("choices"))
+            st.session_state[key] = value_from_text(st.query_params[key], default, f.metadata.get("choices"))
         kw = {"help": f.metadata["help"], "key": key}
         if f.metadata.get("choices"):
             values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
@@ -100,21 +101,6 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
         else:
             st.query_params[key] = str(values[f.name])
     return values
-
-
-def from_url(text: str, default, choices=None):
-    """A form value read back from the URL, as the default's type; the default when it does not parse."""
-    if choices:
-        return text if text in choices else default
-    if isinstance(default, bool):
-        return text == "True"
-    if isinstance(default, (int, float)):
-        try:
-            value = type(default)(text)
-        except ValueError:
-            return default
-        return value if value >= 0 else default
-    return text
 
 
 def confirmed(label: str, key: str, target, question: str, where=st) -> bool:

@@ -108,6 +108,22 @@ def _field(name: str):
     return next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
 
 
+def value_from_text(text: str, default, choices=None):
+    """A form value read back as text (the page's URL), as the default's type; the default when it
+    does not parse or is negative."""
+    if choices:
+        return text if text in choices else default
+    if isinstance(default, bool):
+        return text == "True"
+    if isinstance(default, (int, float)):
+        try:
+            value = type(default)(text)
+        except ValueError:
+            return default
+        return value if value >= 0 else default
+    return text
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One --flag per TrainConfig field, with its help text; defaults stay None (= the field default)."""
     for f in dataclasses.fields(TrainConfig):
