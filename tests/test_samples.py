@@ -86,6 +86,15 @@ def test_product_text_adds_brand_and_category_unless_in_the_title():
     assert product_texts(products)["product_text"].tolist() == ["Toro Mower 22 in. | Garden", "Drill | DeWalt"]
 
 
+def test_html_character_references_are_decoded_in_titles_brands_and_queries():
+    products = pd.DataFrame({"product_id": ["1", "2"], "title": ["Briggs &amp; Stratton Engine", "Baker&#39;s Rack"],
+                             "brand": ["Steves &amp; Sons", None]})
+    assert product_texts(products)["product_text"].tolist() == ["Briggs & Stratton Engine | Steves & Sons", "Baker's Rack"]
+    labeled = pd.DataFrame({"query": ["b&amp;d drill", "r&d lab"], "product_id": ["1", "2"], "label": [1.0, 0.0]})
+    frame, _ = make_samples(labeled, products, SampleConfig(val_share=0.0, test_share=0.0))
+    assert sorted(frame["query"]) == ["b&d drill", "r&d lab"]
+
+
 def _labeled(n_queries=60, per_query=4):
     rows = [(f"query {q}" if q % 7 else f"Query  {q // 7}", f"p{(q * per_query + i) % 90}", float(i % 2))
             for q in range(n_queries) for i in range(per_query)]

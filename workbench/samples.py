@@ -12,6 +12,7 @@ Every step is vectorised pandas, so the Home Depot file (74k pairs) builds in se
 from __future__ import annotations
 
 import dataclasses
+import html
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -173,15 +174,24 @@ def label_pairs(pairs: pd.DataFrame, rule: LabelRule) -> tuple[pd.DataFrame, dic
     return frame, stats
 
 
+def plain_text(values: pd.Series) -> pd.Series:
+    """Text as a shopper reads it: HTML character references decoded ("Briggs &amp; Stratton",
+    "Baker&#39;s Rack": 2% of the Home Depot titles), which would otherwise reach the encoder and
+    BM25 as the words "amp" and "39"; missing values become ""."""
+    text = values.fillna("").astype(str)
+    coded = text.str.contains("&", regex=False)
+    return text.where(~coded, text[coded].map(html.unescape)).str.strip()
+
+
 def product_texts(products: pd.DataFrame) -> pd.DataFrame:
     """product_id -> product_text (title, plus brand and category when present) and category."""
     frame = products.drop_duplicates("product_id")
-    title = frame["title"].fillna("").astype(str).str.strip()
+    title = plain_text(frame["title"])
     text = title.copy()
     for column in ("brand", "category"):
         if column not in frame:
             continue
-        value = frame[column].fillna("").astype(str).str.strip()
+        value = plain_text(frame[column])
         # A brand already in the title adds nothing; "Toro | Toro ..." only makes the text longer.
         add = (value != "") & ~pd.Series(
             [v.casefold() in t.casefold() for v, t in zip(value, title)], index=frame.index, dtype=bool
@@ -208,7 +218,7 @@ def make_samples(labeled: pd.DataFrame, products: pd.DataFrame, config: SampleCo
     """Labeled (query, product_id, label) + products -> (samples frame, summary). No storage."""
     stats = dict(stats or {})
     texts = product_texts(products) if len(products) else pd.DataFrame(columns=["product_id", "product_text", "category"])
-    frame = labeled.merge(texts, on="product_id", how="left")
+    frame = labeled.assign(query=plain_text(labeled["query"])).merge(texts, on="product_id", how="left")
     missing = frame["product_text"].isna() | (frame["product_text"].astype(str).str.strip() == "")
     stats["no_product_text"] = int(missing.sum())
     frame = frame[~missing]

@@ -33,6 +33,7 @@ from workbench.augment.filters import (EvalIndex, FilterConfig, changed_text, ch
                                        string_similarity)
 from workbench.augment.recipes import Recipe, build_params
 from workbench.errors import MissingData
+from workbench.samples import plain_text
 
 Progress = Callable[[int, int, str], None]
 
@@ -268,6 +269,8 @@ def load_context(conn, sample_set: dict, samples: pd.DataFrame, settings: dict |
     if dataset["kind"] == "pairs" and catalog_id != dataset["id"]:
         products = pd.concat([datasets.read_products(conn, dataset["id"]), products], ignore_index=True)
     events = datasets.read_events(conn, dataset["id"]) if dataset["kind"] == "logs" else None
+    if "title" in products:  # as the samples read it: no "&amp;" in a pseudo-query
+        products["title"] = plain_text(products["title"])
     return AugmentContext(products=products, events=events, samples=samples, settings=dict(settings or {}))
 
 
