@@ -126,6 +126,41 @@ def test_metrics_from_predictions_match_scikit_learn_and_weights_repeat_queries(
     assert f1[1] == pytest.approx(expected_f1)
 
 
+def test_concordance_is_roc_auc_for_two_labels_and_orders_every_pair_of_grades():
+    from workbench.train.metrics import concordance
+
+    rng = np.random.default_rng(1)
+    labels, scores = rng.integers(0, 2, 60).astype(float), rng.choice([0.1, 0.3, 0.5, 0.8], 60)
+    assert concordance(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    # Grades 0, 1, 2, 2: five pairs differ; the 0 is below all three, the 1 ties one 2 (half) and is below the
+    # other; the two 2s are no pair -> 4.5 / 5.
+    assert concordance(np.array([0.0, 1.0, 2.0, 2.0]), np.array([0.1, 0.5, 0.5, 0.9])) == pytest.approx(4.5 / 5)
+    assert concordance(np.array([1.0, 1.0]), np.array([0.2, 0.3])) != concordance(np.array([1.0, 1.0]), np.array([0.2, 0.3]))  # NaN
+    # Bootstrap counts weigh samples as if repeated.
+    graded, score = rng.integers(0, 4, 30).astype(float), rng.random(30)
+    counts = rng.integers(0, 3, 30)
+    weighted = concordance(graded, score, np.vstack([np.ones(30), counts]))
+    assert weighted[0] == pytest.approx(concordance(graded, score))
+    assert weighted[1] == pytest.approx(concordance(np.repeat(graded, counts), np.repeat(score, counts)))
+
+
+def test_graded_metrics_carry_roc_auc_over_grades_and_say_when_queries_cannot_be_ranked():
+    from workbench.train.config import TrainConfig
+    from workbench.train.metrics import compute_metrics, ranks_within_queries
+
+    one_each = pd.DataFrame({"query": ["a", "b", "c", "d"], "label": [3.0, 2.0, 0.0, 3.0], "score": [2.5, 1.0, 1.5, 0.5],
+                             "pred": [3.0, 1.0, 2.0, 0.0]})  # fmt: skip
+    metrics = compute_metrics(one_each, [0.0, 1.0, 2.0, 3.0])
+    assert metrics["ndcg@10"] == 1.0  # any order of one product is ideal
+    assert metrics["roc_auc"] == pytest.approx(2 / 5)  # of 5 pairs with different grades, (a,b) and (b,c) are right
+    assert not ranks_within_queries(one_each)
+    several = pd.DataFrame({"query": ["a", "a", "b", "b"], "label": [2.0, 0.0, 1.0, 1.0]})
+    assert ranks_within_queries(several, share=0.5) and not ranks_within_queries(several, share=0.6)
+    config = TrainConfig()
+    assert (config.stop_metric(4, True), config.stop_metric(4, False), config.stop_metric(2, True)) == ("ndcg@10", "roc_auc", "roc_auc")
+    assert TrainConfig(early_stopping_metric="loss").stop_metric(4, False) == "loss"
+
+
 def test_ndcg_at_10_and_mrr_per_query_by_hand():
     rows = pd.DataFrame({"query_key": ["a", "a", "b", "b", "c"], "label": [0.0, 1.0, 1.0, 0.0, 0.0],
                          "score": [0.9, 0.1, 0.8, 0.2, 0.5]})  # fmt: skip

@@ -120,6 +120,22 @@ def test_imbalanced_labels_open_on_roc_auc_and_the_cost_note_is_shown(db_url):
     assert any(c.value.startswith("Times were taken on a shared machine whose load was not recorded") for c in at.caption)
 
 
+def test_graded_labels_with_one_product_per_query_open_on_roc_auc_over_grades(db_url):
+    made = add_finished_jobs({"none": [(6, 2)], "typo": [(8, 3)]})
+    for job_id in made["jobs"]["none"] + made["jobs"]["typo"]:  # ESCI-like: every sample its own query, grades 0 to 2
+        with begin() as conn:
+            folder = job_store.get_job(conn, job_id)["job_dir"]
+        frame = pd.read_parquet(f"{folder}/predictions.parquet")
+        frame["label"] = (frame["sample_id"] % 3).astype(float)
+        frame["query"] = frame["query"] + " " + frame["sample_id"].astype(str)
+        frame.assign(prob=float("nan")).to_parquet(f"{folder}/predictions.parquet")
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.selectbox(key="metric").value == "roc_auc"
+    assert any(w.value.startswith("Most test queries have products of one grade only") for w in at.warning)
+    assert _settings(at) == ["none", "typo"]
+
+
 def test_references_are_shown_as_rows_and_lines_and_untrained_level_runs_are_flagged(db_url):
     add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(11, 10), (12, 11)]}, references={"zero_shot": (6, 4), "lexical": (3, 3)})
     at = open_page(PAGE)

@@ -207,11 +207,12 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     baseline with a paired bootstrap over test queries. Example: compare --metric f1 --slice typo --json"""
     from pathlib import Path
 
-    from workbench import experiments, report
+    from workbench import compare_checks, experiments, report
     from workbench.errors import BadInput
 
+    metric = args.metric or compare_checks.check_runs(args.experiment).default_metric
     comparison = experiments.load_comparison(
-        args.experiment, metric=args.metric, slice_=args.slice, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed
+        args.experiment, metric=metric, slice_=args.slice, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed
     )
     result = comparison.as_dict()
     result["summary"] = report.summary_lines(comparison)
@@ -232,7 +233,9 @@ def cmd_compare(args: argparse.Namespace) -> dict:
 def add_compare_commands(sub) -> None:
     p = add_command(sub, "compare", cmd_compare)
     p.add_argument("--experiment", type=int, help="one experiment's jobs (default: every finished job)")
-    p.add_argument("--metric", default="accuracy", help="accuracy, f1, roc_auc, ndcg@10, mrr, train_time_s, ...")
+    p.add_argument("--metric", help="accuracy, f1, roc_auc, ndcg@10, mrr, train_time_s, ... (default: the one that suits the "
+                                    "labels, as the Compare page opens: accuracy for balanced binary labels, ROC-AUC for "
+                                    "imbalanced ones, nDCG@10 for grades)")
     p.add_argument("--slice", default="all", choices=["all", "cold_start", "tail", "typo"], help="which test samples (default: all)")
     p.add_argument("--baseline", help='setting to test against (default: the pinned job\'s setting, else "none")')
     p.add_argument("--csv", metavar="FILE", help="also write the settings table as CSV")

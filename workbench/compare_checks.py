@@ -7,7 +7,8 @@ suits the labels, and what the cost figures can and cannot tell.
 A run is judged on what the page reads for its labels. Balanced binary labels are read on accuracy:
 a run whose accuracy equals the share of the most common label (within half a point), or whose
 predictions are all one class, has learned to answer one class. Imbalanced binary and graded labels
-are read on how the scores rank (ROC-AUC, nDCG@10): there a run is degenerate when its scores rank
+are read on how the scores rank (ROC-AUC; nDCG@10 for grades, or ROC-AUC over grades where most
+queries have one judged product): there a run is degenerate when its scores rank
 like chance (ROC-AUC within AUC_TOLERANCE of 0.5, or a rank correlation with the grades within it of
 0) or are all equal. A run that ranks well but puts every sample on one side of the 0.5 cut is not
 degenerate; its accuracy and F1 are flagged as unreadable instead. A degenerate run's figures are
@@ -23,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from workbench.experiments import METRICS, job_folder, read_predictions
+from workbench.train.metrics import ranks_within_queries
 
 METRIC_NAMES = {"roc_auc": "ROC-AUC", "ndcg@10": "nDCG@10", "f1": "macro-F1", "mrr": "MRR", "accuracy": "accuracy"}
 TOLERANCE = 0.005  # accuracy within half a point of the majority share counts as "equal"
@@ -99,6 +101,10 @@ class Checks:
         if len(self.degenerate) > 1 and len(self.degenerate) == len(self.runs):
             out.append('Every run is degenerate, so "no significant difference" here says nothing about augmentation: '
                        "train longer, on more samples, or with a higher learning rate.")
+        if self.label_kind == "graded" and self.default_metric == "roc_auc":
+            out.append("Most test queries have products of one grade only (often one judged product each): any model "
+                       "ranks those ideally, so nDCG@10 and MRR say little here. Compare opens on ROC-AUC over grades: "
+                       "of the pairs of test samples with different grades, the share the model orders right.")
         if self.label_kind == "imbalanced binary":
             out.append(f"The labels are imbalanced ({self.minority_share:.0%} positive or negative): accuracy rewards "
                        f"guessing the common label, so Compare opens on {METRIC_NAMES.get(self.default_metric, self.default_metric)}.")
@@ -107,10 +113,11 @@ class Checks:
 
 def label_profile(predictions: pd.DataFrame) -> tuple[str, float | None, str]:
     """(label kind, the smaller class's share for binary labels, the metric that suits them)."""
-    labels = predictions.loc[predictions["variant"].fillna("clean") == "clean", "label"].dropna()
+    clean = predictions[predictions["variant"].fillna("clean") == "clean"].dropna(subset=["label"])
+    labels = clean["label"]
     values = sorted(labels.unique())
-    if len(values) > 2:
-        return "graded", None, "ndcg@10"
+    if len(values) > 2:  # one judged product per query: nDCG@10 is 1 for any model, so ROC-AUC over grades
+        return "graded", None, "ndcg@10" if ranks_within_queries(clean) else "roc_auc"
     if len(values) < 2:
         return "unknown", None, "accuracy"
     minority = float(labels.value_counts(normalize=True).min())

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.errors import BadInput, MissingData
-from workbench.train.metrics import ndcg_at_k, reciprocal_rank
+from workbench.train.metrics import concordance, ndcg_at_k, reciprocal_rank
 
 BASELINE = "none"  # the setting trained on the train split alone
 METRICS = ["accuracy", "f1", "roc_auc", "ndcg@10", "mrr"]  # computed from predictions too
@@ -144,20 +144,8 @@ def metric_replicates(rows: pd.DataFrame, metric: str, keys: pd.Index, weights: 
                 per_class.append(np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan))
         return np.nanmean(np.vstack(per_class), axis=0)
     if metric == "roc_auc":
-        return _weighted_auc(y, rows["prob"].fillna(rows["score"]).to_numpy(float), w)
+        return concordance(y, rows["prob"].fillna(rows["score"]).to_numpy(float), w)
     raise BadInput(f"metric {metric!r} cannot be computed from predictions; choose one of {', '.join(METRICS)}")
-
-
-def _weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """ROC-AUC per replicate: weighted share of (positive, negative) pairs ranked right, ties half."""
-    order = np.argsort(score, kind="stable")
-    s, pos, w = score[order], y[order] >= 1, w[:, order]
-    neg_w, pos_w = w * ~pos, w * pos
-    _, starts, group = np.unique(s, return_index=True, return_inverse=True)
-    below = (np.cumsum(neg_w, axis=1) - neg_w)[:, starts]  # negatives strictly below each score
-    tied = np.add.reduceat(neg_w, starts, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (pos_w * (below[:, group] + 0.5 * tied[:, group])).sum(axis=1) / (pos_w.sum(1) * neg_w.sum(1))
 
 
 def query_weights(n_queries: int, n_boot: int, seed: int) -> np.ndarray:

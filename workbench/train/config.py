@@ -37,7 +37,7 @@ class TrainConfig:
     warmup_ratio: float = _f(0.1, "Warm-up share", "share of the steps over which the learning rate rises from 0 before decaying linearly to 0")
     weight_decay: float = _f(0.01, "Weight decay", "AdamW weight decay (not applied to biases and LayerNorm)")
     max_grad_norm: float = _f(1.0, "Gradient clipping", "clip the gradient norm to this (0 = off)")
-    early_stopping_metric: str = _f("auto", "Early stopping metric", "validation metric that picks the best epoch; auto: ROC-AUC for binary labels, nDCG@10 for graded", choices=STOP_METRICS)
+    early_stopping_metric: str = _f("auto", "Early stopping metric", "validation metric that picks the best epoch; auto: ROC-AUC for binary labels, nDCG@10 for graded (ROC-AUC over grades when most queries have one judged product)", choices=STOP_METRICS)
     patience: int = _f(2, "Patience", "stop after this many epochs without a better validation metric (0 = never stop early)")
     adversarial: bool = _f(False, "Adversarial training (FGM)", "add a second loss on embeddings pushed along their gradient (FGM); slower, often more robust to typos")
     adversarial_epsilon: float = _f(1.0, "FGM epsilon", "size of the embedding perturbation for adversarial training")
@@ -65,12 +65,14 @@ class TrainConfig:
         config.validate()
         return config
 
-    def stop_metric(self, n_classes: int) -> str:
+    def stop_metric(self, n_classes: int, queries_rank: bool = True) -> str:
         """The early-stopping metric; 'auto' is ROC-AUC for binary labels (nDCG@10 saturates on small
-        validation sets) and nDCG@10 for graded ones."""
+        validation sets) and nDCG@10 for graded ones, unless the validation queries seldom hold two
+        different grades (`queries_rank` False: one judged product per query, where nDCG@10 is 1 for
+        any model); then ROC-AUC over grades (workbench.train.metrics.concordance)."""
         if self.early_stopping_metric != "auto":
             return self.early_stopping_metric
-        return "roc_auc" if n_classes == 2 else "ndcg@10"
+        return "ndcg@10" if n_classes > 2 and queries_rank else "roc_auc"
 
     def validate(self) -> None:
         """Raise BadInput naming the first field whose value cannot be used."""

@@ -104,7 +104,7 @@ def train(
     classes = class_values(train_frame, data.val, data.test)
     source = config.warm_start or config.model
     kind = resolve_kind(config.model_kind, source)
-    stop_metric = config.stop_metric(len(classes))
+    stop_metric = config.stop_metric(len(classes), M.ranks_within_queries(data.val))
     tokenizer = load_tokenizer(source)
     pad_id = tokenizer.pad_token_id or 0
 

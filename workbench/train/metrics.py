@@ -1,8 +1,14 @@
 """Evaluation metrics and slices.
 
-Classification: accuracy, macro-F1, ROC-AUC (binary labels only). Ranking, per query, averaged
+Classification: accuracy, macro-F1, ROC-AUC. For graded labels ROC-AUC is its generalisation, the
+concordance: of the pairs of samples with different grades, the share the scores put in the grades'
+order (`concordance`); for binary labels the two are the same number. Ranking, per query, averaged
 over queries: nDCG@10 with the label as the gain (2^label - 1) and MRR of the first relevant
 product (relevant = a label above the lowest class). The ranking score is the expected label.
+
+nDCG@10 tells models apart only where a query holds products of different grades: a query with one
+judged product (most of the ESCI samples) is ranked ideally by any model. `ranks_within_queries`
+says whether a split has enough such queries to be read on nDCG@10.
 
 Slices of the test split: `cold_start` (products held out of training), `tail` (queries with the
 fewest samples: at or below the 33rd percentile of samples per query) and `typo` (every test
@@ -80,6 +86,35 @@ def reciprocal_rank(relevant: np.ndarray, scores: np.ndarray) -> float | None:
     return 1.0 / (int(np.argmax(relevant[order])) + 1)
 
 
+def concordance(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None):
+    """Of the pairs of samples with different labels, the share whose scores order them as the labels
+    do, ties counted half: ROC-AUC for binary labels, its generalisation (the concordance index) for
+    grades. With `weights` (replicates x samples, e.g. bootstrap counts) one value per replicate."""
+    labels, scores = np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+    w = np.ones((1, len(labels))) if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    s, y, w = scores[order], labels[order], w[:, order]
+    _, starts, group = np.unique(s, return_index=True, return_inverse=True)
+    right, pairs = np.zeros(len(w)), np.zeros(len(w))
+    for grade in np.unique(y)[1:]:  # each sample against every sample of a lower grade
+        upper, lower = w * (y == grade), w * (y < grade)
+        below = (np.cumsum(lower, axis=1) - lower)[:, starts]  # lower-grade weight strictly below each score
+        tied = np.add.reduceat(lower, starts, axis=1)
+        right += (upper * (below[:, group] + 0.5 * tied[:, group])).sum(axis=1)
+        pairs += upper.sum(axis=1) * lower.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = right / pairs
+    return float(out[0]) if weights is None else out
+
+
+def ranks_within_queries(frame: pd.DataFrame, share: float = 0.5) -> bool:
+    """Whether at least `share` of the queries that hold a gain also hold two different labels: then
+    nDCG@10 can tell models apart on this split."""
+    labels = frame.groupby("query", sort=False)["label"]
+    has_gain = labels.max() > frame["label"].min()
+    return bool(has_gain.any() and (labels.nunique()[has_gain] > 1).mean() >= share)
+
+
 def compute_metrics(frame: pd.DataFrame, classes: list[float]) -> dict[str, float]:
     """Metrics of predictions: columns query, label, score, pred and (binary) prob."""
     if frame.empty:
@@ -91,6 +126,8 @@ def compute_metrics(frame: pd.DataFrame, classes: list[float]) -> dict[str, floa
     }
     if len(classes) == 2 and "prob" in frame and len(set(labels)) == 2:
         out["roc_auc"] = float(roc_auc_score(labels == classes[1], frame["prob"].to_numpy(dtype=float)))
+    elif len(classes) > 2 and len(set(labels)) > 1:
+        out["roc_auc"] = concordance(labels, frame["score"].to_numpy(dtype=float))
     lowest = min(classes)
     ndcgs, rrs = [], []
     for _, group in frame.groupby("query", sort=False):
