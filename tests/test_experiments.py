@@ -196,6 +196,16 @@ def test_compare_tests_each_setting_against_the_baseline_with_predictions():
     assert as_dict["baseline"] == "none"
 
 
+def test_a_metric_a_job_did_not_store_is_computed_from_its_predictions():
+    base = predictions({f"q{i}": [i < 5, i < 5] for i in range(10)})
+    better = predictions({f"q{i}": [True, True] for i in range(10)})
+    runs = _runs().assign(roc_auc=[0.5, np.nan, np.nan, np.nan])  # jobs 2 to 4 trained before the metric was stored
+    result = ex.compare(runs, {1: base, 2: base, 3: better, 4: better}, metric="roc_auc", n_boot=500)
+    none, typo = result.settings
+    assert none.mean == pytest.approx(0.5) and typo.mean == pytest.approx(1.0)
+    assert list(result.runs["roc_auc"]) == pytest.approx([0.5, 0.5, 1.0, 1.0])
+
+
 def test_compare_falls_back_to_seeds_without_predictions_and_reads_slices():
     result = ex.compare(_runs(), {}, metric="accuracy", slice_="typo", baseline="typo", n_boot=1000)
     none = result.settings[0]

@@ -286,12 +286,32 @@ def learning_curves(metric_rows: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFra
     return curves.merge(labels[["job_id", "run", "setting"]], on="job_id")
 
 
+def with_recomputed(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], metric: str, slice_: str) -> pd.DataFrame:
+    """runs, with the metric computed from predictions where a job did not store it (a job trained
+    before graded labels had ROC-AUC, say), so no finished job drops out of a comparison."""
+    key = metric_key(metric, slice_)
+    if metric not in METRICS:
+        return runs
+    missing = runs[key].isna() if key in runs else pd.Series(True, index=runs.index)
+    todo = [(i, predictions.get(j)) for i, j in zip(runs.index[missing], runs.loc[missing, "job_id"])]
+    todo = [(i, p) for i, p in todo if p is not None]
+    if not todo:
+        return runs
+    runs = runs.copy()
+    for i, frame in todo:
+        rows = slice_rows(frame, slice_)
+        keys = pd.Index(rows["query_key"].unique())
+        runs.loc[i, key] = float(metric_replicates(rows, metric, keys, np.ones((1, len(keys))))[0]) if len(keys) else np.nan
+    return runs
+
+
 def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, metric: str = "accuracy",
             slice_: str = "all", baseline: str = BASELINE, n_boot: int = 2000, seed: int = 0,
             references: dict[str, pd.DataFrame] | None = None) -> Comparison:  # fmt: skip
     """Every setting against `baseline` (and against zero-shot) on `metric` in `slice_`.
     predictions: job_id -> frame or None; references: REFERENCES name -> predictions frame."""
     key = metric_key(metric, slice_)
+    runs = with_recomputed(runs, predictions, metric, slice_)
     if key not in runs or runs[key].isna().all():
         known = sorted(c for c in runs.columns if c not in ("job_id", "setting", "seed") and "/" not in c)
         raise BadInput(f"no finished job has the metric {key!r}; choose one of {', '.join(known)}")
