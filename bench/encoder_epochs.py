@@ -78,10 +78,9 @@ def main(argv=None) -> dict:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n-boot", type=int, default=2000)
     args = p.parse_args(argv)
-    from head_inputs import DATA
+    from head_inputs import load_home_depot
 
-    if not DATA.exists():
-        sys.exit(f"{DATA} is missing: this bench reads the Home Depot data from ../shared/data (see its README)")
+    source = load_home_depot()
     import torch
 
     from workbench.experiments import paired_bootstrap
@@ -89,9 +88,6 @@ def main(argv=None) -> dict:
     from workbench.train.loop import TrainData, train
 
     torch.set_num_threads(args.threads)
-    source = pd.read_csv(DATA, dtype={"search_term": str, "product_title": str}, keep_default_na=False)
-    source = source.rename(columns={"search_term": "query", "product_title": "product_text"})
-    source["label"] = (source["relevance"].astype(float) >= 2.5).astype(float)
     rows = []
     for seed in range(1, args.draws + 1):
         data = TrainData(*splits(source, seed, args.val_pairs))

@@ -45,6 +45,16 @@ INPUT_SETS = {
 }
 
 
+def load_home_depot() -> pd.DataFrame:
+    """../shared/data/home_depot/train.csv as query, product_text, label (relevance >= 2.5); exits
+    with a clear message when the file is missing."""
+    if not DATA.exists():
+        sys.exit(f"{DATA} is missing: this bench reads the Home Depot data from ../shared/data (see its README)")
+    source = pd.read_csv(DATA, dtype={"search_term": str, "product_title": str}, keep_default_na=False)
+    source = source.rename(columns={"search_term": "query", "product_title": "product_text"})
+    return source.assign(label=(source["relevance"].astype(float) >= 2.5).astype(float))
+
+
 def draw(source: pd.DataFrame, train_pairs: int, test_pairs: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Whole queries, shuffled with the seed, until about train_pairs + test_pairs; test = the last queries."""
     counts = source.groupby("query").size().sample(frac=1.0, random_state=seed)
@@ -144,8 +154,7 @@ def main(argv=None) -> dict:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
-    if not DATA.exists():
-        sys.exit(f"{DATA} is missing: this bench reads the Home Depot data from ../shared/data (see its README)")
+    source = load_home_depot()
     import torch
 
     from workbench.models import BUNDLED
@@ -153,9 +162,6 @@ def main(argv=None) -> dict:
     from workbench.train.similarity import SimilarityModel
 
     torch.set_num_threads(args.threads)
-    source = pd.read_csv(DATA, dtype={"search_term": str, "product_title": str}, keep_default_na=False)
-    source = source.rename(columns={"search_term": "query", "product_title": "product_text"})
-    source["label"] = (source["relevance"].astype(float) >= 2.5).astype(int)
     model, tokenizer = SimilarityModel.load(BUNDLED, [0.0, 1.0], inputs=("cosine",)).eval(), load_tokenizer(BUNDLED)
     draws = []
     for seed in range(1, args.draws + 1):
