@@ -152,7 +152,7 @@ def test_graded_metrics_carry_roc_auc_over_grades_and_say_when_queries_cannot_be
                              "pred": [3.0, 1.0, 2.0, 0.0]})  # fmt: skip
     metrics = compute_metrics(one_each, [0.0, 1.0, 2.0, 3.0])
     assert metrics["ndcg@10"] == 1.0  # any order of one product is ideal
-    assert metrics["roc_auc"] == pytest.approx(2 / 5)  # of 5 pairs with different grades, (a,b) and (b,c) are right
+    assert metrics["roc_auc"] == pytest.approx(2 / 5)  # of 5 pairs with different grades, (a,b) and (a,c) are right
     assert not ranks_within_queries(one_each)
     several = pd.DataFrame({"query": ["a", "a", "b", "b"], "label": [2.0, 0.0, 1.0, 1.0]})
     assert ranks_within_queries(several, share=0.5) and not ranks_within_queries(several, share=0.6)
