@@ -16,8 +16,9 @@ Reported per draw and input set: ROC-AUC, and nDCG@10 over the test queries with
 with its difference to zero-shot and a 95% paired bootstrap interval over test queries, and the
 within-query AUC (the share of a query's positive-negative product pairs ordered right: the part of
 the ranking that nDCG@10 reads). Then the mean over draws, and in how many the nDCG@10 gain is
-significant. The last line is one JSON object. What a row shows is the fitted head alone; a job's epoch 0 is exactly this
-head (cosine over the untrained encoder), so these are also the figures training must beat.
+significant. The last line is one JSON object. What a row shows is the fitted head alone; a job's
+epoch 0 is exactly this head (cosine over the untrained encoder), so these are also the figures
+training must beat.
 """
 from __future__ import annotations
 
