@@ -17,6 +17,7 @@ from storage import experiments as store
 from storage import jobs as job_store
 from storage.db import begin
 from workbench import experiments as ex
+from workbench import report
 from workbench.cli import main
 from workbench.train.metrics import compute_metrics, slice_metrics
 
@@ -163,7 +164,9 @@ def test_jobs_of_several_sample_sets_have_no_references(db_url):
     with begin() as conn:
         job_store.create_job(conn, sample_set_id=2, config={}, setting="none", seed=1, augmented_set_ids=[])
         job_store.set_job_status(conn, 2, "done", metrics={"accuracy": 0.5})
-    assert ex.load_comparison(n_boot=50).references == []
+    comparison = ex.load_comparison(n_boot=50)
+    assert comparison.references == [] and comparison.sample_sets == 2
+    assert report.summary_lines(comparison)[0].startswith("These jobs were trained on 2 sample sets, whose test splits differ")
 
 
 @pytest.mark.parametrize(

@@ -248,6 +248,7 @@ class Comparison:
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # job_id, run, setting, split, name, step, epoch, value
     experiment_id: int | None = None
     references: list[ReferenceResult] = field(default_factory=list)
+    sample_sets: int = 1  # sample sets the jobs were trained on: above 1, their test splits differ
 
     def table(self) -> pd.DataFrame:
         """The settings as a table (what the page shows and the CSV holds)."""
@@ -412,4 +413,5 @@ def load_comparison(experiment_id: int | None = None, *, metric: str = "accuracy
                          references=references)  # fmt: skip
     comparison.curves = learning_curves(metric_rows, runs)
     comparison.experiment_id = experiment_id
+    comparison.sample_sets = int(jobs["sample_set_id"].nunique())
     return comparison

@@ -114,8 +114,14 @@ def figures(comparison: Comparison) -> dict[str, go.Figure]:
 def summary_lines(comparison: Comparison) -> list[str]:
     """Plain sentences: the references, then per setting: better, worse or no significant difference,
     with the interval; a setting that does not beat zero-shot says so."""
-    lines = [f"{r.name} (no training): {r.metric} {r.value:.4f} (95% interval {r.ci_low:.4f} to {r.ci_high:.4f}, "
-             f"{r.n_queries} test queries)" for r in comparison.references]  # fmt: skip
+    lines = []
+    if comparison.sample_sets > 1:
+        lines.append(f"These jobs were trained on {comparison.sample_sets} sample sets, whose test splits differ: a "
+                     "setting's seeds mix data sets, and there are no zero-shot or lexical references. Compare one "
+                     "experiment (--experiment ID, or pick one on the page); a sweep from the Train page or "
+                     "`python -m workbench study` makes one.")
+    lines += [f"{r.name} (no training): {r.metric} {r.value:.4f} (95% interval {r.ci_low:.4f} to {r.ci_high:.4f}, "
+              f"{r.n_queries} test queries)" for r in comparison.references]  # fmt: skip
     for s in comparison.settings:
         if comparison.references and s.metric in (r.metric for r in comparison.references) and s.delta_vs_zero_shot == s.delta_vs_zero_shot:
             verdict = "beats" if s.beats_zero_shot else "is worse than" if s.significant_vs_zero_shot else "does not beat"
