@@ -207,12 +207,11 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     baseline with a paired bootstrap over test queries. Example: compare --metric f1 --slice typo --json"""
     from pathlib import Path
 
-    from workbench import compare_checks, experiments, report
+    from workbench import experiments, report
     from workbench.errors import BadInput
 
-    metric = args.metric or compare_checks.check_runs(args.experiment).default_metric
     comparison = experiments.load_comparison(
-        args.experiment, metric=metric, slice_=args.slice, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed
+        args.experiment, metric=args.metric, slice_=args.slice, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed
     )
     result = comparison.as_dict()
     result["summary"] = report.summary_lines(comparison)

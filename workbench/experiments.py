@@ -385,12 +385,13 @@ def read_references(jobs: pd.DataFrame, baseline: str) -> dict[str, pd.DataFrame
     return {}
 
 
-def load_comparison(experiment_id: int | None = None, *, metric: str = "accuracy", slice_: str = "all",
+def load_comparison(experiment_id: int | None = None, *, metric: str | None = "accuracy", slice_: str = "all",
                     baseline: str | None = None, n_boot: int = 2000, seed: int = 0) -> Comparison:  # fmt: skip
     """The comparison of the finished jobs (of one experiment, or all), with curves.
 
-    baseline: a setting name; None takes the experiment's pinned run's setting, else "none",
-    else the first setting trained.
+    metric: None takes the one that suits the labels, as the Compare page opens
+    (compare_checks.label_profile). baseline: a setting name; None takes the experiment's pinned
+    run's setting, else "none", else the first setting trained.
     """
     from storage import experiments as store
     from storage.db import begin
@@ -408,6 +409,10 @@ def load_comparison(experiment_id: int | None = None, *, metric: str = "accuracy
         baseline = pinned_setting.iloc[0] if len(pinned_setting) else BASELINE
         baseline = baseline if baseline in set(runs["setting"]) else runs["setting"].iloc[0]
     predictions = {int(j): read_predictions(job_folder(j, d)) for j, d in zip(jobs["id"], jobs["job_dir"])}
+    if metric is None:
+        from workbench.compare_checks import label_profile
+
+        metric = next((label_profile(p)[2] for p in predictions.values() if p is not None), "accuracy")
     references = read_references(jobs, baseline)
     comparison = compare(runs, predictions, metric=metric, slice_=slice_, baseline=baseline, n_boot=n_boot, seed=seed,
                          references=references)  # fmt: skip
