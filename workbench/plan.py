@@ -52,11 +52,11 @@ class TrainPlan:
     evaluated: int  # samples scored besides training (scored_per_job)
     epochs: int
     max_train: int  # the config value (0 = all)
-    eval_per_s: float = 0.0  # samples scored per second (0: a third of a training step's cost)
+    eval_per_s: float  # samples scored per second (Throughput.eval_per_s)
 
     @property
     def eval_s(self) -> float:
-        return self.evaluated / (self.eval_per_s or self.per_s * EVAL_SPEEDUP["cross-encoder"])
+        return self.evaluated / self.eval_per_s
 
     @property
     def eta_s(self) -> float:
@@ -136,7 +136,7 @@ def measured_throughput(dev: str, kind: str = "similarity") -> Throughput:
             if not (str(job.device or "cpu").startswith(dev) and seen and took and took > 0):
                 continue
             train_per_s = float(seen) / float(took)
-            eval_per_s = train_per_s * EVAL_SPEEDUP.get(kind_of(job.config), 3.0)
+            eval_per_s = train_per_s * EVAL_SPEEDUP[kind_of(job.config)]
             if pd.notna(job.started_at) and pd.notna(job.finished_at):
                 counts = samples.count_samples(conn, int(job.sample_set_id))
                 epochs = int((job.config or {}).get("epochs") or 1)  # early stopping may end sooner: a lower bound
@@ -147,7 +147,7 @@ def measured_throughput(dev: str, kind: str = "similarity") -> Throughput:
                     eval_per_s = max(eval_per_s, scored / rest_s)  # the rest also loads the model: a lower bound
             return Throughput(train_per_s, eval_per_s, f"job {int(job.id)}")
     per_s = BENCH_CPU_PER_S.get(kind, BENCH_CPU_PER_S["similarity"]) * (100 if dev == "cuda" else 1)
-    return Throughput(per_s, per_s * EVAL_SPEEDUP.get(kind, 3.0), "the benchmark figure")
+    return Throughput(per_s, per_s * EVAL_SPEEDUP[kind], "the benchmark figure")
 
 
 def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int, budget_s: float | None,
