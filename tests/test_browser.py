@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 import pytest
+from tests.test_page_train import progress_label
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -135,6 +136,31 @@ def _selected(page, label: str) -> str:
 
 def _main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def _listen_for_tables(page) -> list[tuple[dict, pd.DataFrame]]:
+    """Every st.dataframe the server sends from now on, as (column config, values). The grid is drawn
+    on a canvas, so its text is not in the page; these messages are what the browser draws it from."""
+    import json
+
+    import pyarrow as pa
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    received = []
+
+    def on_frame(payload):
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg()
+        message.ParseFromString(payload)
+        if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element" \
+                and message.delta.new_element.WhichOneof("type") == "dataframe":
+            table = message.delta.new_element.dataframe
+            if table.arrow_data.data:
+                received.append((json.loads(table.columns or "{}"), pa.ipc.open_stream(table.arrow_data.data).read_pandas()))
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    return received
 
 
 def _db():
@@ -253,19 +279,25 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
     page.wait_for_url(re.compile(r"[?&]job=1"))
     # 3. While it runs: the sidebar names it; the queue never shows None, nan, 0m 0s or more than 100%.
     page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"Running job 1")).wait_for(timeout=120_000)
-    seen = []
+    tables = _listen_for_tables(page)  # the queue table is a canvas: read what the browser draws it from
+    page.reload()  # a new connection, which the listener hears
+    _settle(page)
     for _ in range(400):
-        table = page.locator('[data-testid="stDataFrame"]').first
-        seen.append(table.inner_text() if table.count() else "")
         with _db() as conn:
             job = job_store.get_job(conn, 1)
         if job["status"] in ("done", "failed"):
             break
         page.wait_for_timeout(2000)
     assert job["status"] == "done", job["error"]
-    for text in seen:
-        assert "None" not in text and "nan" not in text and "0m 0s" not in text
-        assert all(float(p) <= 100 for p in re.findall(r"(\d+(?:\.\d+)?)%", text))
+    page.wait_for_timeout(3000)  # the queue's last refresh
+    queues = [(config, frame) for config, frame in tables if "progress %" in frame]
+    assert queues, "no queue table was sent"
+    for config, frame in queues:
+        shown = frame[["progress %", "eta", "device", "error"]]
+        assert not shown.isna().any().any() and "None" not in shown.astype(str).to_numpy() and "0m 0s" not in frame["eta"].tolist()
+        labels = [progress_label(config["progress %"], p) for p in frame["progress %"]]
+        assert all(0 <= float(label.rstrip("%").replace(",", "")) <= 100 for label in labels), labels
+    assert progress_label(queues[-1][0]["progress %"], queues[-1][1]["progress %"].iloc[0]) == "100%"  # done
     page.reload()
     _settle(page)
     page.get_by_text(re.compile(r"test: accuracy \d")).first.wait_for(timeout=120_000)  # the worker's last log lines

@@ -145,3 +145,31 @@ def test_the_form_values_the_user_changed_survive_a_reload(env, tiny_model):
     assert "train_epochs" not in reloaded.query_params
     broken = _page(train_epochs="many")  # a hand-edited URL falls back to the default
     assert not broken.exception and broken.number_input(key="train_epochs").value == 1
+
+
+def progress_label(column_config: dict, value: float, integer: bool = False) -> str:
+    """The text a ProgressColumn draws on its bar, as Streamlit's frontend makes it (DataFrame.js,
+    the progress column): without a format an integer column is '%3d%%' of 0..100 and a float column
+    'percent' of 0..1 (the value times 100); a printf format is applied to the value as it is."""
+    fmt = (column_config.get("type_config") or {}).get("format") or ("%3d%%" if integer else "percent")
+    if fmt == "percent":
+        return f"{value * 100:,.2f}%"
+    return fmt.replace("%3d", f"{int(value):3d}").replace("%.0f", f"{value:.0f}").replace("%%", "%")
+
+
+def test_the_queue_shows_a_job_at_35_percent_as_35_percent(env):
+    """The queue's progress column holds percentages; its bar once read '3,450%' for 34.5 (scaled twice).
+    The table is drawn on a canvas, so the test reads the value and the column config the browser gets."""
+    import json
+
+    set_id = store_sample_set()
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=set_id, config={}, setting="none", seed=0, augmented_set_ids=[])
+        store.set_job_status(conn, job_id, "cancelled", progress=0.35)  # not active: no scheduler starts
+    at = _page()
+    assert not at.exception
+    table = at.dataframe[0]
+    assert table.value["progress %"].tolist() == [35.0]
+    config = json.loads(table.proto.columns)["progress %"]
+    assert config["type_config"]["max_value"] == 100
+    assert progress_label(config, 35.0) == "35%"
