@@ -37,7 +37,8 @@ with shown_errors():
 st.dataframe(shown.summary, hide_index=True)
 say(f"{shown.total:,} candidates match; page {min(page, shown.pages)} of {shown.pages}.", "caption")
 view, last = shown.rows, shown.last
-picked = st.dataframe(view, hide_index=True, key="review_table", on_select="rerun", selection_mode="multi-row")
+st.session_state._review_table = review.table_key(st.session_state, run_id, where, shown)  # a new table when its rows change: no stale ticks
+picked = st.dataframe(view, hide_index=True, key=st.session_state._review_table, on_select="rerun", selection_mode="multi-row")
 selected = view.iloc[[r for r in picked.selection.rows if r < len(view)]]["id"].tolist()  # plain cells: never HTML
 taught = shown.teacher_margin  # the teacher's suggestion: accept at 1 - margin
 score = st.number_input("Accept pending candidates scoring at least", 0.0, 1.0, 0.9 if taught is None else 1.0 - taught, 0.05,

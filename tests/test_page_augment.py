@@ -27,7 +27,7 @@ def _generate(sources: int = 60) -> AppTest:
 
 
 def _select_rows(at: AppTest, positions: list[int]) -> AppTest:
-    at.session_state["review_table"] = {"selection": {"rows": positions, "columns": [], "cells": []}}
+    at.session_state[at.session_state["_review_table"]] = {"selection": {"rows": positions, "columns": [], "cells": []}}
     return at.run()
 
 
@@ -88,6 +88,34 @@ def test_rows_are_picked_in_the_table_itself(sample_set):
     with begin() as conn:
         rejected = stored.read_candidates_page(conn, 1, stored.CandidateFilter(status="rejected"))
     assert rejected["candidate_id"].tolist() == [ids[0], ids[2]]
+
+
+def test_a_selection_never_outlives_the_rows_it_picked(sample_set):
+    """Ticks were kept by position: a tick on page 1's first row became page 3's first row, and
+    "Reject 1 selected" rejected a candidate the user never saw picked."""
+    _generate()
+    at = open_page("pages/review.py", {"run": 1})
+    assert count(1) > 50  # two pages
+    at = _select_rows(at, [0])
+    assert at.button(key="review_reject_selected").label == "Reject 1 selected"
+    at.number_input(key="review_page").set_value(2).run()  # another page
+    assert at.button(key="review_reject_selected").label == "Reject 0 selected"
+    assert at.button(key="review_reject_selected").disabled
+    at.number_input(key="review_page").set_value(1).run()  # and back: the tick is gone, not restored by position
+    assert at.button(key="review_reject_selected").disabled
+
+    at = _select_rows(at, [0])
+    at.selectbox(key="review_status").set_value("pending").run()  # another filter
+    assert at.button(key="review_accept_selected").disabled
+
+    ids = at.dataframe[1].value["id"].tolist()
+    at = _select_rows(at, [1])
+    at.button(key="review_accept_selected").click().run()  # an action: the rows change under the same positions
+    assert at.success[0].value == "Accept 1 selected: 1 rows now accepted."
+    assert at.button(key="review_accept_selected").disabled and at.button(key="review_reject_selected").disabled
+    with begin() as conn:
+        accepted = stored.read_candidates_page(conn, 1, stored.CandidateFilter(status="accepted"))
+    assert accepted["candidate_id"].tolist() == [ids[1]]
 
 
 def test_save_selects_the_new_set_and_links_to_train(sample_set):

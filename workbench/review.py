@@ -9,7 +9,9 @@ picks, each counted before it runs.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -90,6 +92,7 @@ class Screen:
     pages: int
     rows: pd.DataFrame  # the page of candidates as the review table shows them
     teacher_margin: float | None = None  # the run was scored by the teacher with this margin
+    page: int = 1  # the page shown (the one asked for, within 1..pages)
 
     @property
     def accepted(self) -> int:
@@ -109,4 +112,17 @@ def screen(run_id: int, where: CandidateFilter, page: int, page_size: int) -> Sc
         pages = max(1, -(-total // page_size))
         page = min(max(1, int(page)), pages)
         rows = store.read_candidates_page(conn, run_id, where, (page - 1) * page_size, page_size)
-    return Screen(summary, last, total, pages, review_view(rows, margin), margin)
+    return Screen(summary, last, total, pages, review_view(rows, margin), margin, page)
+
+
+def table_key(state: MutableMapping, run_id: int, where: CandidateFilter, shown: Screen) -> str:
+    """The review table's widget key, new whenever what the table shows changes (the run, the filter,
+    the page, its rows, the last action), so a selection never outlives the rows it picked: kept by
+    position, a tick on page 1's first row had become a tick on page 3's first row. `state` (the
+    page's session state) counts the changes, so going back to a page does not bring its ticks back."""
+    ids = [int(i) for i in shown.rows["id"]] if "id" in shown.rows else []
+    what = [int(run_id), dataclasses.asdict(where), shown.page, ids, (shown.last or {}).get("id")]
+    shows = hashlib.sha1(json.dumps(what, default=str).encode()).hexdigest()[:12]
+    if state.get("_review_shows") != shows:
+        state["_review_shows"], state["_review_tables"] = shows, int(state.get("_review_tables", 0)) + 1
+    return f"review_table_{state['_review_tables']}"
