@@ -10,7 +10,7 @@ from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan
 from workbench.jobs import queue
-from workbench.train.config import TrainConfig, field_help
+from workbench.train.config import TrainConfig
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
         "patience", "adversarial", "consistency_weight", "seed"]  # fmt: skip
@@ -34,12 +34,14 @@ chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names),
 values = config_form(TrainConfig, FORM, plan.form_defaults(), "train_")
 budget_col, share_col, all_col = st.columns(3)
 budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget")
-share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share", help=field_help("augmented_share"))
+share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share",
+                               help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many "
+                                    "as the chosen sets hold per original sample; the time budget cuts both alike)")
 everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all")
 with shown_errors():
     sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share,
                                kind=plan.kind_of(values))
-    config = TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": share})
+    config = TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": sized.augmented_share})
 say(sized.summary(), "info")
 
 one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds

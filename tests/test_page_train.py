@@ -89,7 +89,8 @@ def test_the_cap_and_the_augmented_share_are_shown_and_stored(env, tiny_model):
     at.text_input(key="train_model").set_value(tiny_model)
     at.multiselect(key="train_augmented").set_value([extra])
     at.number_input(key="train_augmented_share").set_value(0.5).run()
-    assert at.info[0].value.startswith("Trains on 240 of 240 original samples + 120 augmented (of 240), 1 epoch(s)")
+    assert at.info[0].value.startswith("Trains on 240 of 240 original samples + 120 of 240 augmented = 360 samples in all "
+                                       "(0.5 augmented per original), 1 epoch(s)")
     at.button(key="train_queue").click().run()
     with begin() as conn:
         config = store.get_job(conn, 1)["config"]

@@ -139,3 +139,39 @@ def test_the_plan_says_when_its_speed_is_only_the_cautious_benchmark_figure(demo
     newest = _job("done", device="cpu", metrics={"samples_seen": 600, "train_time_s": 60.0})
     after = plan.plan_training(set_id, [], epochs=1, budget_s=600, dev="cpu")
     assert after.summary().endswith(f"per job (10.0 samples/s measured from job {newest}).")
+
+
+def test_the_budget_sizes_originals_and_augmented_samples_together(demo_db):
+    """Share 0 once meant every augmented sample on top of capped originals: a 2-minute budget
+    planned 200 originals + 10,426 augmented, a 20-minute job of 98% augmented rows."""
+    import pandas as pd
+    from test_train_support import store_augmented_set
+
+    from workbench.train.data import cap_train
+
+    set_id = build_sample_set(2, SampleConfig(seed=0)).sample_set_id
+    aug_id = store_augmented_set(set_id)  # one augmented sample per train sample
+    with begin() as conn:
+        train = store_samples.count_samples(conn, set_id)["train"]
+    sized = plan.plan_training(set_id, [aug_id], epochs=1, budget_s=600, dev="cpu")
+    assert sized.augmented_available == train and sized.originals < train
+    assert sized.augmented == sized.originals and sized.augmented_share == 1.0  # the sets' own proportion, cut alike
+    assert sized.eta_s == pytest.approx(600, rel=0.01)  # the whole job fits the budget
+    assert sized.summary().startswith(f"Trains on {sized.originals:,} of {train:,} original samples + {sized.augmented:,} of "
+                                      f"{train:,} augmented = {2 * sized.originals:,} samples in all (1 augmented per "
+                                      "original, the sets' own proportion), 1 epoch(s), on CPU: about 10 min per job")
+    # The worker, given the plan's config values, trains on exactly the planned rows.
+    frame = pd.DataFrame({"source": ["sample"] * train + ["augmented"] * train})
+    assert len(cap_train(frame, sized.max_train, 0, sized.augmented_share)) == sized.originals + sized.augmented
+
+    half = plan.plan_training(set_id, [aug_id], epochs=1, budget_s=600, augmented_share=0.5, dev="cpu")
+    assert (half.augmented, half.augmented_share) == (round(0.5 * half.originals), 0.5)
+    assert half.eta_s == pytest.approx(600, rel=0.01)
+
+    short = plan.plan_training(set_id, [aug_id], epochs=1, budget_s=60, dev="cpu")
+    assert (short.originals, short.augmented) == (plan.MIN_CAP, plan.MIN_CAP) and short.eta_s > 60
+    assert short.summary().endswith(f"That is over the 1 min budget: a job trains on at least {plan.MIN_CAP} original samples "
+                                    f"(and their augmented share), and scoring takes about {plan.minutes(short.eval_s)} of it.")
+    everything = plan.plan_training(set_id, [aug_id], epochs=1, budget_s=None, dev="cpu")
+    assert (everything.augmented, everything.augmented_share, everything.max_train) == (train, 0.0, 0)
+    assert f"+ {train:,} of {train:,} augmented = {2 * train:,} samples in all (every augmented sample)" in everything.summary()

@@ -6,7 +6,11 @@
 On a GPU the whole train split is used. On a CPU the cap on original samples comes from the
 measured throughput: the newest finished CPU jobs' samples_seen / train_time_s, or, before any
 job has finished here, half the benchmark figure in README.md (a margin for a shared machine).
-Augmented rows come on top of the cap, in the share the user chooses, and count towards the ETA.
+The budget sizes the whole job, originals and augmented rows together: augmented rows come in the
+share the user chooses (augmented per original), or, with share 0, in the chosen sets' own proportion
+to the train split, so a capped job keeps the mix of the full data (share 0 once meant "every
+augmented sample" on top of a capped original count: a 2-minute budget gave a 20-minute job of 98%
+augmented rows). The plan's `augmented_share` is what the job's config must carry.
 
 What a job scores besides training (`scored_per_job`): val after every epoch (and at epoch 0 for
 the similarity kind, whose head is also fitted on the training rows first), the test split clean
@@ -53,6 +57,8 @@ class TrainPlan:
     epochs: int
     max_train: int  # the config value (0 = all)
     eval_per_s: float  # samples scored per second (Throughput.eval_per_s)
+    augmented_share: float = 0.0  # the config value: augmented per original (0 = every augmented sample)
+    budget_s: float | None = None  # the budget it was sized to (None: none)
 
     @property
     def eval_s(self) -> float:
@@ -63,13 +69,28 @@ class TrainPlan:
         return (self.originals + self.augmented) * self.epochs / self.per_s + self.eval_s
 
     def summary(self) -> str:
-        """One sentence the Train page shows before queuing."""
+        """What the Train page shows before queuing: what the job trains on and how long it takes,
+        and plainly when that is over the budget."""
         used = f"{self.originals:,} of {self.originals_available:,} original samples"
-        extra = f" + {self.augmented:,} augmented (of {self.augmented_available:,})" if self.augmented_available else ""
+        if self.augmented_available:
+            how = "every augmented sample" if self.augmented >= self.augmented_available else \
+                f"{self.augmented_share:.2g} augmented per original" + (", the sets' own proportion" if self.proportional else "")
+            used += (f" + {self.augmented:,} of {self.augmented_available:,} augmented = {self.originals + self.augmented:,} "
+                     f"samples in all ({how})")
         speed = f"{self.per_s:,.1f} samples/s measured from {self.measured_from}" if self.measured_from.startswith("job") else \
             f"a cautious {self.per_s:,.1f} samples/s from the benchmark figure until a job has run here: often sooner"
-        return (f"Trains on {used}{extra}, {self.epochs} epoch(s), on {self.device.upper()}: "
+        text = (f"Trains on {used}, {self.epochs} epoch(s), on {self.device.upper()}: "
                 f"about {minutes(self.eta_s)} per job ({speed}).")
+        if self.budget_s and self.device == "cpu" and self.eta_s > self.budget_s * 1.05:
+            text += (f" That is over the {minutes(self.budget_s)} budget: a job trains on at least {MIN_CAP} original samples "
+                     f"(and their augmented share), and scoring takes about {minutes(self.eval_s)} of it.")
+        return text
+
+    @property
+    def proportional(self) -> bool:
+        """The augmented rows were cut in the sets' own proportion (share 0 with a capped job)."""
+        return 0 < self.augmented < self.augmented_available and self.originals < self.originals_available \
+            and abs(self.augmented_share - self.augmented_available / max(1, self.originals_available)) < 1e-9
 
 
 def minutes(seconds: float) -> str:
@@ -173,15 +194,19 @@ def plan_training(sample_set_id: int, augmented_set_ids: list[int], epochs: int,
                       originals_available=available, augmented=0, augmented_available=augmented_available,
                       evaluated=scored(available, augmented_available), epochs=int(epochs), max_train=0,
                       eval_per_s=speed.eval_per_s)  # fmt: skip
+    # Share 0: the chosen sets' own proportion, so a cap on the originals cuts the augmented rows alike.
+    share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
     if dev == "cpu" and budget_s:
         # Budget = rows * epochs / per_s + scored(rows) / eval_per_s, rows = n (1 + share); solve for n.
-        share = augmented_share if augmented_share > 0 else (augmented_available / max(1, available))
         fixed = scored(0, 0) / speed.eval_per_s
         per_original = (1 + share) * (epochs / speed.train_per_s + (1 / speed.eval_per_s if kind == "similarity" else 0))
         sized.originals = min(available, max(MIN_CAP, int((budget_s - fixed) / per_original)))
-    sized.augmented = augmented_available if augmented_share <= 0 else min(augmented_available, round(augmented_share * sized.originals))
+    sized.augmented = min(augmented_available, round(share * sized.originals))
     sized.evaluated = scored(sized.originals, sized.augmented)
     sized.max_train = 0 if sized.originals >= available else sized.originals
+    # The worker reads share 0 as every augmented sample: a capped job must carry the share itself.
+    sized.augmented_share = float(augmented_share) if augmented_share > 0 or not sized.max_train else share
+    sized.budget_s = budget_s
     return sized
 
 
