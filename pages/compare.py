@@ -10,8 +10,9 @@ from workbench import compare_checks, experiments, report, study
 st.title("Compare")
 show_flash()
 st.caption(
-    "Each setting's mean over seeds with a 95% bootstrap interval; the delta against the baseline is tested "
-    "with a paired bootstrap over test queries. The baseline is the pinned run's setting, all its seeds."
+    "Each setting's mean over seeds with a 95% bootstrap interval over seeds (none for one seed); the delta against "
+    "the baseline is tested with a paired bootstrap over test queries, one seed too. The baseline is the pinned run's "
+    "setting, all its seeds."
 )
 with shown_errors(), begin() as conn:
     experiment_list = store.list_experiments(conn)
@@ -55,6 +56,8 @@ if experiment_id is not None and st.button("Pin this run as the experiment's bas
 with shown_errors():
     comparison = experiments.load_comparison(experiment_id, metric=metric, slice_=slice_,
                                              baseline=scope.set_index("id").loc[baseline_job, "setting"])
+for note in report.notes(comparison):
+    say(note, "warning")
 for line in compare_checks.summary(report.summary_lines(comparison), comparison, checks):
     say(f"- {line}", "markdown")
 charts = report.figures(comparison)

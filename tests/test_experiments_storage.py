@@ -192,6 +192,6 @@ def test_cli_compare_without_json_prints_a_table_first(db_url, capsys):
     assert main(["compare", "--n-boot", "200"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["name", "mean", "ci_low", "ci_high", "n_seeds", "delta", "delta_ci_low", "delta_ci_high", "significant"]
-    assert lines[1].split()[:3] == ["none", "0.5000", "0.5000"]
-    assert lines[2].split()[:3] == ["typo", "1.0000", "1.0000"]
+    assert lines[1].split()[:4] == ["none", "0.5000", "NaN", "NaN"]  # one seed: no interval over seeds
+    assert lines[2].split()[:4] == ["typo", "1.0000", "NaN", "NaN"]
     assert "baseline: none" in lines

@@ -116,7 +116,9 @@ def test_imbalanced_labels_open_on_roc_auc_and_the_cost_note_is_shown(db_url):
     assert not at.exception
     assert at.selectbox(key="metric").value == "roc_auc"
     assert [w.value for w in at.warning] == ["The labels are imbalanced (17% positive or negative): accuracy rewards "
-                                             "guessing the common label, so Compare opens on ROC-AUC."]
+                                             "guessing the common label, so Compare opens on ROC-AUC.",
+                                             "Settings with one seed have no interval over seeds (n=1); their deltas are "
+                                             "still tested over the test queries. A sweep with several seeds gives the interval."]
     assert any(c.value.startswith("Times were taken on a shared machine whose load was not recorded") for c in at.caption)
 
 
@@ -182,3 +184,40 @@ def test_on_imbalanced_labels_a_run_is_judged_on_how_it_ranks_not_on_the_cut(db_
     assert warnings[1].startswith(f"Runs #{ranks} rank the test samples (their ROC-AUC is a result) but put every sample on "
                                   "one side of the 0.5 cut")
     assert not any(w.startswith(f"Run #{ranks} ") for w in warnings)
+
+
+def test_a_setting_that_kept_epoch_0_is_not_credited_to_augmentation_and_one_seed_has_no_interval(db_url):
+    """Every typo job kept epoch 0 (training did not beat the fitted zero-shot head): the page said the
+    setting 'beats zero-shot', which reads as 'typo augmentation helped'. One seed showed a zero-width
+    '95% interval', and nothing gave the accuracy of always answering the most common label."""
+    from workbench import experiments
+
+    made = add_finished_jobs({"none": [(6, 2)], "typo": [(11, 10)]}, references={"zero_shot": (6, 4), "lexical": (3, 3)})
+    with begin() as conn:
+        for job_id in made["jobs"]["typo"]:
+            metrics = job_store.get_job(conn, job_id)["metrics"] | {"best_epoch": 0}
+            job_store.set_job_status(conn, job_id, "done", metrics=metrics)
+    at = open_page(PAGE)
+    at.selectbox(key="metric").select("accuracy").run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert ("Every job of typo kept epoch 0: training did not beat the fitted zero-shot head on val, so its model is that "
+            "head (the untrained encoder, with the head over cosine and lexical signals fitted on the training samples). "
+            "Augmentation did not change the model through training: its figures and deltas are not an effect of "
+            "augmentation.") in warnings
+    assert ("Always answering the most common label scores accuracy 0.6667 on this test split; below it: none (0.5000), "
+            "zero-shot (0.5000), lexical (BM25) (0.2500). Those models answer worse than that guess.") in warnings
+    assert ("Settings with one seed have no interval over seeds (n=1); their deltas are still tested over the test "
+            "queries. A sweep with several seeds gives the interval.") in warnings
+    lines = [m.value.replace("\\", "") for m in at.markdown]
+    assert any(line.startswith("- typo beats zero-shot on accuracy (its model is the fitted zero-shot head: this is the "
+                               "head's fit, not augmentation): +0.4167") for line in lines), lines
+    assert any(line.startswith("- typo: better than none on accuracy (its model is the fitted zero-shot head") and
+               line.endswith("paired bootstrap over 12 test queries, 1 seed: no interval over seeds)") for line in lines), lines
+    table = at.dataframe[0].value
+    assert table["ci_low"].isna().all() and table["ci_high"].isna().all()  # no zero-width interval
+    assert table["kept_epoch_0"].tolist() == [False, True]
+    assert "always the most common label: 0.6667" in at.get("plotly_chart")[0].proto.spec
+    as_json = experiments.load_comparison(metric="accuracy", n_boot=200).as_dict()  # what compare --json prints
+    assert [s["kept_epoch_0"] for s in as_json["settings"]] == [False, True]
+    assert as_json["majority_share"] == pytest.approx(2 / 3) and as_json["settings"][0]["ci_low"] is None

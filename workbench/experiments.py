@@ -44,13 +44,14 @@ def metric_key(metric: str, slice_: str = "all") -> str:
 
 
 def bootstrap_ci(values, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of `values` (NaN dropped); one value gives (v, v)."""
+    """Percentile bootstrap interval of the mean of `values` (NaN dropped); one value has no interval
+    (NaN, NaN): resampling one seed gives it back every time, a zero-width interval that claims too much."""
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     if len(v) == 0:
         return float("nan"), float("nan")
     if len(v) == 1:
-        return float(v[0]), float(v[0])
+        return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
     alpha = (1 - level) / 2
@@ -90,9 +91,16 @@ def aggregate(runs: pd.DataFrame, key: str, *, n_boot: int = 2000, seed: int = 0
             "name": name, "n_seeds": len(values), "mean": float(values.mean()) if len(values) else float("nan"),
             "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0, "ci_low": low, "ci_high": high,
             **{c: float(group[c].mean()) if c in group else float("nan") for c in COSTS[:2]},
-            "job_ids": [int(j) for j in group["job_id"]],
+            "job_ids": [int(j) for j in group["job_id"]], "kept_epoch_0": kept_epoch_0(group),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def kept_epoch_0(group: pd.DataFrame) -> bool:
+    """Every job of the group kept epoch 0 (its metrics' best_epoch, written by workbench/train/loop.py):
+    training never beat the fitted zero-shot head on val, so that head is the job's model."""
+    epochs = group["best_epoch"].dropna() if "best_epoch" in group else pd.Series(dtype=float)
+    return bool(len(epochs) == len(group) and len(epochs) and (epochs.astype(float) == 0).all())
 
 
 # --- metrics from predictions, for any weighting of the test queries ------------------------
@@ -235,6 +243,9 @@ class SettingResult:
     vs_zero_shot_ci_high: float = float("nan")
     significant_vs_zero_shot: bool = False  # the interval excludes 0
     beats_zero_shot: bool = False  # significantly above zero-shot: the only trained result worth reading
+    # Every job kept epoch 0: the model is the fitted zero-shot head (the untrained encoder, the head over
+    # cosine and lexical signals fitted on the training samples); training on the augmented samples did not change it.
+    kept_epoch_0: bool = False
 
 
 @dataclass
@@ -249,6 +260,7 @@ class Comparison:
     experiment_id: int | None = None
     references: list[ReferenceResult] = field(default_factory=list)
     sample_sets: int = 1  # sample sets the jobs were trained on: above 1, their test splits differ
+    majority_share: float | None = None  # accuracy: the share of the test slice's most common label (always answering it)
 
     def table(self) -> pd.DataFrame:
         """The settings as a table (what the page shows and the CSV holds)."""
@@ -264,7 +276,8 @@ class Comparison:
         settings = [{k: clean(v) for k, v in asdict(s).items()} for s in self.settings]
         references = [{k: clean(v) for k, v in asdict(r).items()} for r in self.references]
         return {"experiment_id": self.experiment_id, "baseline": self.baseline, "metric": self.metric,
-                "slice": self.slice, "settings": settings, "references": references}  # fmt: skip
+                "slice": self.slice, "settings": settings, "references": references,
+                "majority_share": self.majority_share}  # fmt: skip
 
 
 def slice_table(runs: pd.DataFrame, metric: str, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -339,7 +352,7 @@ def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, 
             name=row.name, metric=key, mean=row.mean, ci_low=row.ci_low, ci_high=row.ci_high, n_seeds=row.n_seeds,
             delta=float(row.mean - base["mean"]), delta_ci_low=test["low"], delta_ci_high=test["high"],
             p_value=test["p_value"], significant=bool(test["low"] > 0 or test["high"] < 0), test=how,
-            train_time_s=row.train_time_s, samples_seen=row.samples_seen, job_ids=row.job_ids,
+            train_time_s=row.train_time_s, samples_seen=row.samples_seen, job_ids=row.job_ids, kept_epoch_0=row.kept_epoch_0,
         ))  # fmt: skip
         own = [predictions.get(j) for j in row.job_ids]
         zero_shot = (references or {}).get("zero_shot")
@@ -351,7 +364,14 @@ def compare(runs: pd.DataFrame, predictions: dict[int, pd.DataFrame | None], *, 
     slices = slice_table(runs, metric, n_boot=n_boot, seed=seed)
     refs = [reference_result(label, references[name], metric, slice_, n_boot=n_boot, seed=seed)
             for name, label in REFERENCES.items() if metric in METRICS and name in (references or {})]  # fmt: skip
-    return Comparison(baseline=baseline, metric=metric, slice=slice_, settings=results, runs=runs, slices=slices, references=refs)
+    return Comparison(baseline=baseline, metric=metric, slice=slice_, settings=results, runs=runs, slices=slices, references=refs,
+                      majority_share=majority_share(predictions, slice_) if metric == "accuracy" else None)
+
+
+def majority_share(predictions: dict[int, pd.DataFrame | None], slice_: str = "all") -> float | None:
+    """The accuracy of always answering the test slice's most common label (None without predictions)."""
+    rows = next((slice_rows(p, slice_) for p in predictions.values() if p is not None), None)
+    return None if rows is None or rows.empty else float(rows["label"].value_counts(normalize=True).max())
 
 
 # --- reading jobs from the database and their folders --------------------------------------------

@@ -42,6 +42,10 @@ def metric_figure(comparison: Comparison) -> go.Figure:
     if len(base):
         fig.add_hline(y=float(base.iloc[0]), line_dash="dash", line_color=BASELINE_COLOUR,
                       annotation_text=f"baseline: {comparison.baseline}")  # fmt: skip
+    if comparison.majority_share is not None:  # accuracy: what always answering the common label scores
+        fig.add_hline(y=comparison.majority_share, line_dash="dashdot", line_color=NOT_SIGNIFICANT,
+                      annotation_text=f"always the most common label: {comparison.majority_share:.4f}",
+                      annotation_position="top left")  # fmt: skip
     for ref in comparison.references:  # what the user had before training
         fig.add_hline(y=ref.value, line_dash="dot", line_color=REFERENCE_COLOURS.get(ref.name, BASELINE_COLOUR),
                       annotation_text=f"{ref.name} (untrained): {ref.value:.4f}", annotation_position="bottom right")  # fmt: skip
@@ -122,20 +126,41 @@ def summary_lines(comparison: Comparison) -> list[str]:
                      "`python -m workbench study` makes one.")
     lines += [f"{r.name} (no training): {r.metric} {r.value:.4f} (95% interval {r.ci_low:.4f} to {r.ci_high:.4f}, "
               f"{r.n_queries} test queries)" for r in comparison.references]  # fmt: skip
+    head = " (its model is the fitted zero-shot head: this is the head's fit, not augmentation)"
     for s in comparison.settings:
         if comparison.references and s.metric in (r.metric for r in comparison.references) and s.delta_vs_zero_shot == s.delta_vs_zero_shot:
             verdict = "beats" if s.beats_zero_shot else "is worse than" if s.significant_vs_zero_shot else "does not beat"
-            lines.append(f"{s.name} {verdict} zero-shot on {s.metric}: {s.delta_vs_zero_shot:+.4f} (95% interval "
-                         f"{s.vs_zero_shot_ci_low:+.4f} to {s.vs_zero_shot_ci_high:+.4f})"
+            lines.append(f"{s.name} {verdict} zero-shot on {s.metric}{head if s.kept_epoch_0 else ''}: "
+                         f"{s.delta_vs_zero_shot:+.4f} (95% interval {s.vs_zero_shot_ci_low:+.4f} to {s.vs_zero_shot_ci_high:+.4f})"
                          + ("" if s.beats_zero_shot else "; read its other figures as no result"))  # fmt: skip
     for s in comparison.settings:
         if s.name == comparison.baseline:
             continue
         verdict = ("better than" if s.delta > 0 else "worse than") if s.significant else "no significant difference from"
-        lines.append(f"{s.name}: {verdict} {comparison.baseline} on {s.metric}, delta {s.delta:+.4f} "
-                     f"(95% interval {s.delta_ci_low:+.4f} to {s.delta_ci_high:+.4f}, {s.test}, "
-                     f"{s.n_seeds} seed{'' if s.n_seeds == 1 else 's'})")  # fmt: skip
+        seeds = "1 seed: no interval over seeds" if s.n_seeds == 1 else f"{s.n_seeds} seeds"
+        lines.append(f"{s.name}: {verdict} {comparison.baseline} on {s.metric}{head if s.kept_epoch_0 else ''}, delta "
+                     f"{s.delta:+.4f} (95% interval {s.delta_ci_low:+.4f} to {s.delta_ci_high:+.4f}, {s.test}, {seeds})")  # fmt: skip
     return lines
+
+
+def notes(comparison: Comparison) -> list[str]:
+    """What must be read before the figures (warnings on the page and in the report): settings whose
+    model is the fitted zero-shot head because training kept epoch 0, and models below the accuracy of
+    always answering the most common label."""
+    out = [f"Every job of {s.name} kept epoch 0: training did not beat the fitted zero-shot head on val, so its model "
+           "is that head (the untrained encoder, with the head over cosine and lexical signals fitted on the training "
+           "samples). Augmentation did not change the model through training: its figures and deltas are not an "
+           "effect of augmentation." for s in comparison.settings if s.kept_epoch_0]  # fmt: skip
+    if comparison.majority_share is not None:
+        below = [f"{s.name} ({s.mean:.4f})" for s in comparison.settings if s.mean < comparison.majority_share]
+        below += [f"{r.name} ({r.value:.4f})" for r in comparison.references if r.value < comparison.majority_share]
+        out.append(f"Always answering the most common label scores accuracy {comparison.majority_share:.4f} on this "
+                   "test split" + (f"; below it: {', '.join(below)}. Those models answer worse than that guess." if below
+                                   else "; every model here is above it."))  # fmt: skip
+    if any(s.n_seeds == 1 for s in comparison.settings):
+        out.append("Settings with one seed have no interval over seeds (n=1); their deltas are still tested over the "
+                   "test queries. A sweep with several seeds gives the interval.")
+    return out
 
 
 def html_report(comparison: Comparison, warnings: list[str] | tuple = ()) -> str:
@@ -158,9 +183,9 @@ p.warning{{background:#fffce7;border-left:4px solid #ffbd45;padding:8px 12px}}</
 </head><body>
 <h1>Augmentation comparison: {html.escape(_title(comparison))}</h1>
 <p>{html.escape(where)}; baseline <b>{html.escape(comparison.baseline)}</b>; {len(comparison.runs)} training jobs;
-created {created}. Intervals are 95% bootstrap intervals: over seeds for each setting's mean, over
-test queries (paired) for the delta against the baseline.</p>
-{''.join(f'<p class="warning">{html.escape(w)}</p>' for w in warnings)}
+created {created}. Intervals are 95% bootstrap intervals: over seeds for each setting's mean (none for
+one seed), over test queries (paired) for the delta against the baseline.</p>
+{''.join(f'<p class="warning">{html.escape(w)}</p>' for w in [*warnings, *notes(comparison)])}
 <ul>{summary}</ul>
 {table_html}
 {comparison.reference_table().to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0, classes="settings") if comparison.references else ""}
