@@ -60,17 +60,16 @@ st.header("Save and download")
 accepted = shown.accepted
 name = st.text_input("Name of the accepted set", key="save_name")
 if st.button(f"Save {accepted:,} accepted as a set", key="save_set", disabled=not name.strip() or accepted == 0):
-    with shown_errors(), begin() as conn:
-        saved_id = store.save_augmented_set(conn, run_id, name.strip())
-    st.session_state._new_saved = saved_id
-    flash(f"Saved augmented set {saved_id}: {accepted:,} samples.")
+    with shown_errors():
+        st.session_state._new_saved, message, made = review.save(run_id, name.strip())
+    flash(message, "success" if made else "warning")
     st.rerun()
 with shown_errors(), begin() as conn:
     saved = store.list_augmented_sets(conn, int(runs.set_index("id").loc[run_id, "sample_set_id"]))
 if saved.empty:
     st.info("No augmented sets for this sample set yet: accept candidates and save them.")
     st.stop()
-sizes = dict(zip(saved["id"], saved["name"] + " (" + saved["size"].astype(str) + " samples)"))
+sizes = review.set_labels(saved)
 download_id = pick("Augmented set", list(sizes), key="download_set", param="saved", format_func=sizes.get,
                    chosen=st.session_state.pop("_new_saved", None))
 next_step("pages/train.py", "train with and without this set", set=int(runs.set_index("id").loc[run_id, "sample_set_id"]))

@@ -10,6 +10,7 @@ from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan
 from workbench.jobs import queue
+from workbench.review import set_labels
 from workbench.train.config import TrainConfig
 
 FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
@@ -28,7 +29,7 @@ names = dict(zip(sets["id"], sets["name"]))
 set_id = pick("Sample set", list(names), key="train_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 with begin() as conn:
     accepted = list_augmented_sets(conn, int(set_id))
-aug_names = dict(zip(accepted["id"], accepted["name"] + " (" + accepted["size"].astype(str) + " samples)"))
+aug_names = set_labels(accepted)
 chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names), format_func=aug_names.get,
                         key="train_augmented", help="The train split is always used; these are added to it.")
 values = config_form(TrainConfig, FORM, plan.form_defaults(), "train_")

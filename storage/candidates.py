@@ -221,6 +221,18 @@ def save_augmented_set(conn: Connection, augment_run_id: int, name: str) -> int:
     return set_id
 
 
+def find_same_augmented_set(conn: Connection, augment_run_id: int) -> int | None:
+    """The newest set of the run that holds exactly the run's accepted candidates now (saving them
+    again would make an identical copy), else None."""
+    sets, m = tables.augmented_sets, tables.augmented_set_members
+    accepted = conn.execute(select(func.count()).select_from(C).where(C.c.augment_run_id == augment_run_id,
+                                                                      C.c.status == "accepted")).scalar_one()
+    still_accepted = (select(func.count()).select_from(m.join(C, C.c.id == m.c.candidate_id))
+                      .where(m.c.augmented_set_id == sets.c.id, C.c.status == "accepted").scalar_subquery())
+    return conn.execute(select(sets.c.id).where(sets.c.augment_run_id == augment_run_id, sets.c.size == accepted,
+                                                still_accepted == accepted).order_by(sets.c.id.desc()).limit(1)).scalar()
+
+
 def _augmented_set_columns():
     t = tables.augmented_sets
     return t.c.id, t.c.name, t.c.augment_run_id, t.c.sample_set_id, t.c.size, t.c.created_at

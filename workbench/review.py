@@ -76,6 +76,26 @@ def apply(run_id: int, action: Action) -> str:
     return f"{action.label}: {changed:,} rows now {action.status}."
 
 
+def save(run_id: int, name: str) -> tuple[int, str, bool]:
+    """Save the run's accepted candidates as a set: (set id, what happened, whether a set was made).
+    A set of the run that already holds exactly these candidates is named instead of copied (a second
+    click on Save made an identical set, and training on both doubled every augmented sample)."""
+    with begin() as conn:
+        same = store.find_same_augmented_set(conn, run_id)
+        if same is not None:
+            size = int(store.get_augmented_set(conn, same)["size"])
+            return same, (f"Not saved: augmented set {same} already holds these {size:,} accepted samples. Accept or "
+                          "reject candidates to save a different set."), False
+        set_id = store.save_augmented_set(conn, run_id, name)
+        size = int(store.get_augmented_set(conn, set_id)["size"])
+    return set_id, f"Saved augmented set {set_id}: {size:,} samples.", True
+
+
+def set_labels(sets: pd.DataFrame) -> dict[int, str]:
+    """Augmented set id -> '3: typos (1,234 samples)': names repeat, ids do not."""
+    return {int(r.id): f"{int(r.id)}: {r.name} ({int(r.size):,} samples)" for r in sets.itertuples()}
+
+
 def undo(run_id: int) -> str:
     with begin() as conn:
         done = store.undo_last_action(conn, run_id)
