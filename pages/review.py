@@ -72,7 +72,8 @@ if saved.empty:
 sizes = review.set_labels(saved)
 download_id = pick("Augmented set", list(sizes), key="download_set", param="saved", format_func=sizes.get,
                    chosen=st.session_state.pop("_new_saved", None))
-next_step("pages/train.py", "train with and without this set", set=int(runs.set_index("id").loc[run_id, "sample_set_id"]))
+next_step("pages/train.py", "train with and without this set", set=int(runs.set_index("id").loc[run_id, "sample_set_id"]),
+          augmented=int(download_id))
 excel = st.checkbox("Excel-friendly CSV (UTF-8 with BOM)", key="download_excel")
 frame = export_frame(int(download_id))
 d1, d2 = st.columns(2)

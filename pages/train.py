@@ -30,6 +30,9 @@ set_id = pick("Sample set", list(names), key="train_sample_set", param="set", fo
 with begin() as conn:
     accepted = list_augmented_sets(conn, int(set_id))
 aug_names = set_labels(accepted)
+if "augmented" in st.query_params:  # Review's "Next" link: the set just saved, chosen once
+    wanted = st.query_params.pop("augmented").split(",")
+    st.session_state.train_augmented = [i for i in aug_names if str(i) in wanted]
 chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names), format_func=aug_names.get,
                         key="train_augmented", help="The train split is always used; these are added to it.")
 values = config_form(TrainConfig, FORM, plan.form_defaults(), "train_")

@@ -137,6 +137,7 @@ def test_save_selects_the_new_set_and_links_to_train(sample_set):
     with begin() as conn:
         assert stored.list_augmented_sets(conn)["id"].tolist() == [1]
     assert links(at) == ["Next: 4 Train: train with and without this set"]
+    assert "augmented=1" in at.get("page_link")[0].proto.query_string.split("&")  # Train opens with the set chosen
     assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download Parquet"]
 
 

@@ -174,3 +174,17 @@ def test_the_queue_shows_a_job_at_35_percent_as_35_percent(env):
     config = json.loads(table.proto.columns)["progress %"]
     assert config["type_config"]["max_value"] == 100
     assert progress_label(config, 35.0) == "35%"
+
+
+def test_reviews_next_link_opens_train_with_the_saved_set_chosen(env):
+    """Review's 'Next: 4 Train: train with and without this set' opened Train with no set chosen."""
+    set_id = store_sample_set()
+    store_augmented_set(set_id, "other")
+    extra = store_augmented_set(set_id, "typos")
+    at = _page(set=set_id, augmented=extra)  # the link's query
+    assert not at.exception
+    assert at.multiselect(key="train_augmented").value == [extra]
+    assert at.multiselect(key="train_augmented").format_func(extra) == f"{extra}: typos (72 samples)"
+    assert "augmented" not in at.query_params  # read once: the user's later choice is not overridden
+    at.multiselect(key="train_augmented").set_value([]).run()
+    assert at.multiselect(key="train_augmented").value == []
