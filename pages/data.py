@@ -35,9 +35,11 @@ if uploaded is not None:
     st.dataframe(preview.rows, hide_index=True)
     st.subheader("Columns")
     options, mapping = [NONE, *preview.columns], {}
+    either = {"product_id": "title", "title": "product_id"} if kind == "pairs" else {}  # one of the two is needed
     for field, column in zip(FIELDS[kind], st.columns(len(FIELDS[kind]))):
         guess = preview.mapping.get(field.name, NONE)
-        choice = column.selectbox(field.name + (" *" if field.required else ""), options,
+        mark = " *" if field.required else f" (or {either[field.name]}) *" if field.name in either else ""
+        choice = column.selectbox(field.name + mark, options,
                                   index=options.index(guess), key=f"map_{kind}_{field.name}")
         mapping[field.name] = None if choice == NONE else choice
     missing = missing_fields(mapping, kind)

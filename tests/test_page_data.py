@@ -56,6 +56,8 @@ def test_a_changed_mapping_is_used(db_url):
     data = b"a,b,c\ndrill,1,E\nsaw,2,I\n"
     at = _upload(_page(), "odd.csv", data)
     assert at.warning[0].value == "Choose a column for query and label and product\\_id or title above (fields marked \\* are needed)."
+    labels = [at.selectbox(key=f"map_pairs_{name}").label for name in ("query", "product_id", "title", "label", "description")]
+    assert labels == ["query *", "product_id (or title) *", "title (or product_id) *", "label *", "description"]  # the marks agree
     assert at.button(key="ingest").disabled
     at.selectbox(key="map_pairs_query").set_value("a").run()
     assert at.warning[0].value.startswith("Choose a column for label and product")
