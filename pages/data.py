@@ -2,7 +2,7 @@
 download what was rejected; list and delete datasets; or load the demo."""
 import streamlit as st
 
-from pages.ui import confirmed, flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import attempted, confirmed, flash, next_step, pick, say, show_flash, shown_errors
 from storage import datasets
 from storage.db import begin
 from workbench import demo
@@ -27,10 +27,9 @@ kind = st.radio("What is in the file?", list(KINDS), format_func=KINDS.get, key=
 uploaded = st.file_uploader("CSV, TSV, Parquet or JSON Lines (gzip or zip too)", key="upload",
                             type=["csv", "tsv", "txt", "parquet", "jsonl", "ndjson", "json", "gz", "zip"])
 encoding = st.selectbox("Text encoding", ENCODINGS, key="encoding")
-if uploaded is not None:
-    data, chosen = uploaded.getvalue(), None if encoding == "detect" else encoding
-    with shown_errors():
-        preview = preview_bytes(data, uploaded.name, kind=kind, encoding=chosen)
+data, chosen = uploaded.getvalue() if uploaded is not None else b"", None if encoding == "detect" else encoding
+preview = attempted(lambda: preview_bytes(data, uploaded.name, kind=kind, encoding=chosen)) if uploaded is not None else None
+if preview is not None:  # a bad file's error is shown above; the datasets below stay
     say(f"First rows of {uploaded.name} (encoding: {preview.encoding or 'binary format'})", "caption")
     st.dataframe(preview.rows, hide_index=True)
     st.subheader("Columns")
@@ -45,11 +44,13 @@ if uploaded is not None:
     missing = missing_fields(mapping, kind)
     if missing:  # follows the drop-downs: gone as soon as every required field has a column
         say(f"Choose a column for {' and '.join(missing)} above (fields marked * are needed).", "warning")
+    result = None
     if st.button("Ingest", key="ingest", type="primary", disabled=bool(missing)):
         bar = st.progress(0.0, text="Reading")
-        with shown_errors():  # a bad file, a busy or unwritable database
-            result = ingest_bytes(data, uploaded.name, kind=kind, mapping=mapping, encoding=chosen,
-                                  on_progress=lambda done, total, msg: bar.progress(done / total, text=msg))
+        result = attempted(lambda: ingest_bytes(data, uploaded.name, kind=kind, mapping=mapping, encoding=chosen,
+                                                on_progress=lambda done, total, msg: bar.progress(done / total, text=msg)))
+        bar.empty()
+    if result is not None:  # a bad file, a busy database: the error above instead, and the datasets below stay
         st.session_state._new_dataset = result.dataset_id
         note = " (this file was already here; nothing added)" if result.already_present else ""
         flash(f"Dataset {result.dataset_id}: {result.rows_accepted:,} rows in, {result.rows_rejected:,} set aside{note}.")

@@ -36,6 +36,16 @@ def shown_errors():
         st.stop()
 
 
+def attempted(call):
+    """call(), or None after showing its WorkbenchError or StorageError as st.error: the rest of the
+    page still renders (a bad upload no longer hid the dataset list, the picker and Delete)."""
+    try:
+        return call()
+    except (WorkbenchError, StorageError) as e:
+        st.error(plain(e))
+        return None
+
+
 def say(text: str, kind: str = "success") -> None:
     """st.success / st.info / st.warning / st.error with user text shown as typed (no markdown)."""
     getattr(st, kind)(plain(text))

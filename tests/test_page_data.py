@@ -131,3 +131,16 @@ def test_a_newly_ingested_file_is_selected_not_the_one_selected_before(demo_db):
     at.button(key="ingest").click().run()
     assert at.selectbox(key="dataset").value == 3
     assert at.metric[2].value == "pairs"
+
+
+def test_a_bad_upload_shows_its_error_and_keeps_the_rest_of_the_page(demo_db):
+    """The error used to stop the page: the dataset list, the picker and Delete were gone until the file was removed."""
+    at = _upload(_page(), "broken.parquet", b"PAR1 not really parquet")
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("broken.parquet ")
+    assert [h.value for h in at.header] == ["Datasets"]
+    assert at.selectbox(key="dataset").value == 2 and at.button(key="delete").label == "Delete dataset 2"
+    at = _upload(_page(), "empty.csv", b"query,product_id,label\n")
+    at.button(key="ingest").click().run()  # refused at ingest: the same
+    assert at.error[0].value == "empty.csv has a header but no rows; add rows below the header line"
+    assert at.selectbox(key="dataset").value == 2 and not at.get("progress")  # no stranded "Reading" bar
