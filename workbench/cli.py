@@ -6,7 +6,8 @@
 
 Each subcommand is a thin wrapper over one core function and returns a dict. With `--json` the
 last line printed is that dict as one JSON object; without it, the same keys as text. Errors
-become one line on stderr and a non-zero exit; nothing is half-written.
+become one line on stderr and a non-zero exit (2 for a usage error, as argparse has it); with
+`--json` the last stdout line is then {"error": ..., "exit_code": ...}. Nothing is half-written.
 """
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ def _json_default(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
+
+
+class UsageError(Exception):
+    def __init__(self, message: str, usage: str):
+        super().__init__(message)
+        self.usage = usage
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose usage errors reach main() (subparsers are built with the same class), so that
+    a script asking for --json gets its error as JSON too."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}", self.format_usage())
 
 
 # The output flag, declared once and shared by every subcommand (sqlite-utils' output_options).
@@ -135,7 +150,7 @@ def cmd_augment(args: argparse.Namespace) -> dict:
     """Generate augmented candidates for a sample set's train split from a recipe, filter and store
     them; optionally accept those scoring at least S (or all) and export them. Example: augment --sample-set 1
     --recipe recipe.json --accept-above 0.8 --out accepted.csv --json"""
-    from workbench.augment.export import export_augmented_set
+    from workbench.augment.export import check_export_path, export_augmented_set
     from workbench.augment.pipeline import run_recipe
     from workbench.augment.recipes import load_recipe, preset
     from workbench.errors import BadInput
@@ -146,6 +161,13 @@ def cmd_augment(args: argparse.Namespace) -> dict:
         raise BadInput("--out writes the accepted candidates; add --accept-above S or --accept-all")
     if args.accept_all and args.accept_above is not None:
         raise BadInput("give --accept-above S or --accept-all, not both")
+    if args.accept_above is not None and not 0 <= args.accept_above <= 1:
+        raise BadInput(f"--accept-above: a score is in [0, 1], got {args.accept_above}")
+    for flag, value in (("--seed", args.seed), ("--max-sources", args.max_sources)):
+        if value is not None and value < 0:
+            raise BadInput(f"{flag}: expected 0 or more, got {value}")
+    if args.out:  # checked before anything is generated or stored
+        check_export_path(args.out)
     recipe = load_recipe(args.recipe) if args.recipe else preset(args.preset)
     if args.seed is not None:
         recipe.seed = args.seed
@@ -340,19 +362,30 @@ REGISTRARS: list[Callable] = [add_ingest_commands, add_samples_commands, add_tra
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__.split("\n")[0])
+    parser = Parser(prog="python -m workbench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for register in REGISTRARS:
         register(sub)
     return parser
 
 
+def fail(message: str, code: int, as_json: bool) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    if as_json:
+        emit({"error": message, "exit_code": code}, True)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        print(e.usage, end="", file=sys.stderr)
+        return fail(str(e), 2, "--json" in argv)
     try:
         result = args.handler(args)
     except (WorkbenchError, StorageError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e), 1, args.json)
     emit(result, args.json)
     return int(result.get("exit_code", 0)) if isinstance(result, dict) else 0
