@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -71,7 +72,9 @@ def parse_label_rule(text: str | None) -> LabelRule | None:
     kind, rest = kind.strip().lower(), rest.strip()
     try:
         if kind == "cut":
-            return LabelRule(kind="cut", threshold=float(rest or 2.5))
+            if not rest or not math.isfinite(float(rest)):
+                raise ValueError("a cut needs a finite threshold, e.g. 'cut:2.5'")
+            return LabelRule(kind="cut", threshold=float(rest))
         if kind == "graded":
             if rest not in ("", "round"):
                 raise ValueError(f"'graded' takes only ':round', got {rest!r}")
@@ -92,6 +95,8 @@ def parse_label_rule(text: str | None) -> LabelRule | None:
                 name, _, value = part.partition("=")
                 if name.strip() not in ("min_clicks", "min_purchases", "min_impressions"):
                     raise ValueError(f"unknown threshold {name.strip()!r}")
+                if int(value) < 1:
+                    raise ValueError(f"{name.strip()} must be at least 1, got {value.strip()}")
                 setattr(rule, name.strip(), int(value))
             return rule
     except ValueError as e:
@@ -303,6 +308,7 @@ def build_sample_set(dataset_id: int, config: SampleConfig | None = None, on_pro
     labeled, stats = (label_events if kind == "logs" else label_pairs)(raw, rule)
     report(2, 4, "splitting by query")
     frame, summary = make_samples(labeled, products, config, stats)
+    check_trainable(frame, rule, config, raw)
     stored_config = dataclasses.asdict(config) | {"label_rule": rule.text(), "label_kind": rule.label_kind}
     report(3, 4, f"storing {len(frame):,} samples")
     with begin(url) as conn:
@@ -312,6 +318,26 @@ def build_sample_set(dataset_id: int, config: SampleConfig | None = None, on_pro
     report(4, 4, "done")
     return SampleSetResult(sample_set_id, summary)
 
+
+
+def check_trainable(frame: pd.DataFrame, rule: LabelRule, config: SampleConfig, raw: pd.DataFrame) -> None:
+    """Refuse a sample set no model can learn from: one label in train (a cut above or below every
+    raw label, logs with no click), or a val/test share so small that it rounds to no query."""
+    train = frame.loc[frame["split"] == "train", "label"]
+    if train.nunique() < 2:
+        label = f"{train.iloc[0]:g}" if len(train) else "?"
+        hint = "a model learns from two labels or more"
+        numeric = pd.to_numeric(raw["label"], errors="coerce").dropna() if "label" in raw else pd.Series(dtype=float)
+        if rule.kind == "cut" and len(numeric):
+            hint += f": the raw labels run from {numeric.min():g} to {numeric.max():g}, so choose a cut above the lowest and at most the highest"
+        elif rule.kind == "clicks":
+            hint += ": the logs need pairs shown without a click (negatives) and clicked or bought pairs (positives)"
+        raise BadInput(f"label rule {rule.text()!r} gives every train sample the label {label} ({len(train):,} samples); {hint}")
+    queries = frame["query"].nunique()
+    for split, share in (("val", config.val_share), ("test", config.test_share)):
+        if share > 0 and not (frame["split"] == split).any():
+            raise BadInput(f"{split} share {share:g} of {queries:,} queries rounds to no query; "
+                           f"use at least {1 / queries:.2g}, or 0 for no {split} split")
 
 
 def sample_sources(url: str | None = None) -> pd.DataFrame:

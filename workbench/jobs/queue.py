@@ -25,6 +25,7 @@ from workbench.jobs.backend import get_backend
 from workbench.train.folder import JobFolder, jobs_dir
 from workbench.jobs.reuse import copy_references
 from workbench.jobs.scheduler import ensure_scheduler, is_running
+from workbench.models import model_positions, resolve_model
 from workbench.train.config import TrainConfig
 
 FINISHED = ("done", "failed", "cancelled")
@@ -47,6 +48,9 @@ def training_frames(conn, sample_set_id: int, augmented_set_ids: list[int]) -> d
     for split, frame in frames.items():
         if frame.empty and split != "test":
             raise MissingData(f"sample set {sample_set_id} has no {split} samples; rebuild it with a {split} share above 0")
+    if frames["train"]["label"].nunique() < 2:
+        raise BadInput(f"the train split of sample set {sample_set_id} has one label only "
+                       f"({frames['train']['label'].iloc[0]:g}); rebuild it with a label rule that gives two")
     train = [frames["train"].assign(source="sample")]
     for set_id in augmented_set_ids:
         info = candidates.get_augmented_set(conn, set_id)
@@ -69,6 +73,11 @@ def submit_job(
 ) -> int:
     """Queue one training job; returns its id."""
     config.validate()
+    positions = model_positions(config.model)  # a model that cannot load fails here, not in the worker
+    if positions and config.max_length > positions:
+        raise BadInput(f"training config field 'max_length': {config.model} takes at most {positions} tokens, got {config.max_length}")
+    if config.warm_start and not warm_start_job_id:
+        resolve_model(config.warm_start)  # a folder given by hand must hold a saved model
     augmented_set_ids = [int(i) for i in augmented_set_ids]
     with begin() as conn:
         frames = training_frames(conn, sample_set_id, augmented_set_ids)
