@@ -258,10 +258,13 @@ def test_out_of_memory_in_a_worker_halves_the_batch_and_the_job_finishes(env, ti
 @pytest.mark.slow  # starts processes
 def test_a_failing_worker_marks_the_job_failed_with_its_reason(env, tiny_model, tmp_path):
     set_id = store_sample_set()
-    job_id = submit_job(set_id, quick(str(tmp_path / "no-such-model")))
+    broken = tmp_path / "weights-and-tokenizer-lost"  # passes the submit check (its config.json reads), fails to load
+    broken.mkdir()
+    shutil.copy(Path(tiny_model) / "config.json", broken / "config.json")
+    job_id = submit_job(set_id, quick(str(broken)))
     failed = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert failed["status"] == "failed"
-    assert failed["error"].startswith("ModelUnavailable: cannot load a tokenizer from")
+    assert failed["error"].startswith(f"ModelUnavailable: cannot load the encoder {str(broken)!r}")
 
 
 @pytest.mark.slow  # starts processes
@@ -336,5 +339,6 @@ def test_a_job_goes_on_while_postgresql_restarts_and_ends_done(env, data_dir, ti
 
 def test_cli_train_on_a_missing_sample_set_fails_with_one_clear_line(env, cli):
     proc = cli("train", "--sample-set", "99", "--json")
-    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {"error": "no sample set with id 99; `python -m workbench samples list` shows them", "exit_code": 1}
     assert proc.stderr == "error: no sample set with id 99; `python -m workbench samples list` shows them\n"

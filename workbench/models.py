@@ -50,7 +50,23 @@ def resolve_model(name_or_path: str | None) -> str:
         return str(bundled_model_dir())
     path = Path(name_or_path).expanduser()
     if path.exists():
-        if not (path / "config.json").exists():
+        if not path.is_dir() or not (path / "config.json").exists():
             raise ModelUnavailable(f"model folder {path} has no config.json; point at a saved transformers model")
         return str(path.resolve())
+    if path.is_absolute() or name_or_path.startswith((".", "~")):
+        raise ModelUnavailable(f"model folder {path} does not exist")
     return name_or_path  # a hub name: works only when it is in the local cache (offline)
+
+
+def model_positions(name_or_path: str | None) -> int | None:
+    """How many token positions the model takes (its config's max_position_embeddings, None when it
+    does not say), read offline: a check before a job is queued that the model loads at all."""
+    from transformers import AutoConfig
+
+    source = resolve_model(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as e:
+        raise ModelUnavailable(f"model {name_or_path!r} is neither a local model folder nor in the Hugging Face cache "
+                               "(nothing is downloaded: give a folder with config.json)") from e  # fmt: skip
+    return getattr(config, "max_position_embeddings", None)

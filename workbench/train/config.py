@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from workbench.errors import BadInput
@@ -80,7 +81,11 @@ class TrainConfig:
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 raise BadInput(f"training config field '{f.name}': expected one of {list(choices)}, got {getattr(self, f.name)!r}")
-        positive = ("epochs", "batch_size", "max_length", "logging_steps", "lora_r")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise BadInput(f"training config field '{f.name}': must be a finite number, got {value}")
+        positive = ("epochs", "batch_size", "max_length", "logging_steps", "lora_r", "lora_alpha")
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise BadInput(f"training config field '{name}': must be at least 1, got {getattr(self, name)}")
@@ -89,7 +94,8 @@ class TrainConfig:
                 raise BadInput(f"training config field '{name}': must be above 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:
             raise BadInput(f"training config field 'warmup_ratio': must be in [0, 1), got {self.warmup_ratio}")
-        for name in ("patience", "max_train", "simulated_memory_tokens", "augmented_share", "consistency_weight"):
+        for name in ("patience", "max_train", "simulated_memory_tokens", "augmented_share", "consistency_weight",
+                     "weight_decay", "max_grad_norm", "adversarial_epsilon"):
             if getattr(self, name) < 0:
                 raise BadInput(f"training config field '{name}': must be 0 or more, got {getattr(self, name)}")
 
