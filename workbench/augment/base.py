@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -136,3 +137,30 @@ class Augmenter:
             original=original,
             **values,
         )
+
+
+# Parameter ranges, by name, for every augmenter's Params and the recipe's FilterConfig.
+SHARES = {"word_p", "rate", "min_overlap", "min_query_overlap", "min_title_overlap", "min_similarity", "min_score",
+          "teacher_margin"}  # fmt: skip
+AT_LEAST_ONE = {"per_sample", "word_max", "char_max", "top_k", "batch_size", "num_beams", "concurrency", "max_tokens",
+                "max_new_tokens", "max_length", "max_products", "max_vocab", "max_senses", "max_chars"}  # fmt: skip
+
+
+def check_params(params) -> None:
+    """Raise ValueError("NAME: ...") for the first field of a parameters dataclass whose value has
+    another type than its default's, or is out of range: shares in [0, 1], counts and sizes at
+    least 1, every other number finite and at least 0."""
+    for f in dataclasses.fields(params):
+        value, default = getattr(params, f.name), f.default
+        if isinstance(default, bool) or isinstance(value, bool):
+            if not isinstance(value, bool) or not isinstance(default, bool):
+                raise ValueError(f"{f.name}: expected {'true or false' if isinstance(default, bool) else 'a number'}, got {value!r}")
+        elif isinstance(default, (int, float)):
+            if not isinstance(value, (int, float)) or (isinstance(default, int) and not isinstance(value, int)):
+                raise ValueError(f"{f.name}: expected {'a whole number' if isinstance(default, int) else 'a number'}, got {value!r}")
+            low, high = (0, 1) if f.name in SHARES else (1 if f.name in AT_LEAST_ONE else 0, math.inf)
+            if not (math.isfinite(value) and low <= value <= high):
+                limits = f"in [{low}, {high}]" if high < math.inf else f"at least {low}"
+                raise ValueError(f"{f.name}: expected a number {limits}, got {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ValueError(f"{f.name}: expected text, got {value!r}")

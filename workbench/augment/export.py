@@ -45,12 +45,21 @@ def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def export_augmented_set(augmented_set_id: int, path: str | Path, excel: bool = False, url: str | None = None) -> Path:
-    """Write the set to `path`; the format follows the suffix (.csv or .parquet)."""
+def check_export_path(path: str | Path) -> Path:
+    """The export path, or BadInput when its suffix is not .csv or .parquet or its folder is missing."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise BadInput(f"{path.name}: export writes .csv or .parquet, got {suffix or 'no suffix'!r}")
+    if not path.parent.is_dir():
+        raise BadInput(f"{path}: the folder {path.parent} does not exist")
+    return path
+
+
+def export_augmented_set(augmented_set_id: int, path: str | Path, excel: bool = False, url: str | None = None) -> Path:
+    """Write the set to `path`; the format follows the suffix (.csv or .parquet)."""
+    path = check_export_path(path)
+    suffix = path.suffix.lower()
     frame = export_frame(augmented_set_id, url)
     path.write_bytes(to_csv_bytes(frame, excel) if suffix == ".csv" else to_parquet_bytes(frame))
     return path

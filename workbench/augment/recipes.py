@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.augment import REGISTRY, get
+from workbench.augment.base import check_params
 from workbench.augment.filters import SCORERS, FilterConfig
 from workbench.errors import BadInput
 
@@ -95,18 +96,26 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
     if unknown:
         raise BadInput(f"{source}: unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     steps = []
-    for i, raw in enumerate(data.get("steps") or []):
+    raw_steps = data.get("steps") or []
+    if not isinstance(raw_steps, list):
+        raise BadInput(f"{source}, steps: expected a list of {{\"augmenter\": NAME, \"params\": {{...}}}}, got {raw_steps!r}")
+    for i, raw in enumerate(raw_steps):
         where = f"{source}, steps[{i}]"
         if not isinstance(raw, dict) or "augmenter" not in raw:
             raise BadInput(f"{where}: expected {{\"augmenter\": NAME, \"params\": {{...}}}}, got {raw!r}")
-        steps.append(Step(str(raw["augmenter"]), dict(raw.get("params") or {})))
+        params = raw.get("params") or {}
+        if not isinstance(params, dict):
+            raise BadInput(f"{where}, params: expected an object of parameter: value, e.g. {{\"word_p\": 0.2}}, got {params!r}")
+        steps.append(Step(str(raw["augmenter"]), dict(params)))
     if not steps:
         raise BadInput(f"{source}: 'steps' is empty; name at least one augmenter, e.g. {{\"augmenter\": \"keyboard_typo\"}}")
     filters_raw = data.get("filters") or {}
+    if not isinstance(filters_raw, dict):
+        raise BadInput(f"{source}, filters: expected an object such as {{\"min_score\": 0.5}}, got {filters_raw!r}")
     filter_fields = {f.name for f in dataclasses.fields(FilterConfig)}
     bad = set(filters_raw) - filter_fields
     if bad:
-        raise BadInput(f"{source}, filters: unknown field(s) {', '.join(sorted(bad))}; known: {', '.join(sorted(filter_fields))}")
+        raise BadInput(f"{source}, filters: unknown field(s) {', '.join(sorted(map(str, bad)))}; known: {', '.join(sorted(filter_fields))}")
     recipe = Recipe(
         name=str(data.get("name") or "custom"),
         steps=steps,
@@ -115,10 +124,12 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
         max_source_samples=_int(data.get("max_source_samples", 0), f"{source}, max_source_samples", minimum=0),
         filters=FilterConfig(**filters_raw),
     )
+    try:
+        check_params(recipe.filters)
+    except ValueError as e:
+        raise BadInput(f"{source}, filters.{e}") from None
     if recipe.filters.scorer not in SCORERS:
         raise BadInput(f"{source}, filters.scorer: expected one of {', '.join(SCORERS)}, got {recipe.filters.scorer!r}")
-    if not 0.0 <= recipe.filters.teacher_margin <= 1.0:
-        raise BadInput(f"{source}, filters.teacher_margin: expected a share of the label range in [0, 1], got {recipe.filters.teacher_margin!r}")
     for i, step in enumerate(recipe.steps):
         build_params(step, f"{source}, steps[{i}]")
     return recipe
@@ -162,17 +173,23 @@ def build_params(step: Step, where: str = "recipe"):
             f"known: {', '.join(sorted(fields))}"
         )
     try:
-        return cls.Params(**step.params)
+        params = cls.Params(**step.params)
+        check_params(params)
     except (TypeError, ValueError) as e:
-        raise BadInput(f"{where}: augmenter {step.augmenter!r}: {e}") from e
+        raise BadInput(f"{where}: augmenter {step.augmenter!r}, parameter {e}") from None
+    return params
 
 
 def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"recipe file {path} is a folder; give the recipe's .json file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Windows Notepad) is fine
     except FileNotFoundError:
         raise BadInput(f"recipe file {path} does not exist") from None
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{path.name}, byte {e.start}: not UTF-8 text; save the recipe as UTF-8") from None
     except json.JSONDecodeError as e:
         raise BadInput(f"{path.name}, line {e.lineno}, column {e.colno}: not valid JSON ({e.msg})") from None
     return recipe_from_dict(data, source=path.name)
