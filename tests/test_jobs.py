@@ -265,6 +265,7 @@ def test_a_failing_worker_marks_the_job_failed_with_its_reason(env, tiny_model, 
     failed = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert failed["status"] == "failed"
     assert failed["error"].startswith(f"ModelUnavailable: cannot load the encoder {str(broken)!r}")
+    assert "; Resume runs it again once that is fixed" in failed["error"]
 
 
 @pytest.mark.slow  # starts processes

@@ -174,6 +174,8 @@ class Scheduler:
             reason = f"the worker is gone{last}"
         resumable = (folder.checkpoints / "last.pt").exists()
         hint = "; Resume continues from the last checkpoint" if resumable else "; Resume starts it again"
+        if reason.startswith(("BadInput:", "MissingData:", "ModelUnavailable:")):  # the same run fails the same way
+            hint = "; Resume runs it again once that is fixed"
         tail = backend.logs(handle, folder.path, LOG_TAIL_LINES)
         return f"{reason}{hint}\n--- log tail ---\n{tail}" if tail else reason + hint
 
