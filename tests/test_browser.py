@@ -289,8 +289,14 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
             break
         page.wait_for_timeout(2000)
     assert job["status"] == "done", job["error"]
-    page.wait_for_timeout(3000)  # the queue's last refresh
-    queues = [(config, frame) for config, frame in tables if "progress %" in frame]
+    def queues():
+        return [(config, frame) for config, frame in tables if "progress %" in frame]
+
+    for _ in range(60):  # the queue refreshes every 2 s, slower on a loaded machine: wait for the done row
+        if queues() and queues()[-1][1]["status"].iloc[0] == "done":
+            break
+        page.wait_for_timeout(1000)
+    queues = queues()
     assert queues, "no queue table was sent"
     for config, frame in queues:
         shown = frame[["progress %", "eta", "device", "error"]]
