@@ -179,7 +179,8 @@ def test_jobs_of_several_sample_sets_have_no_references(db_url):
 def test_cli_compare_without_finished_jobs_says_what_to_do(db_url, capsys, argv, message):
     assert main(argv + ["--json"]) == 1
     captured = capsys.readouterr()
-    assert (captured.out, captured.err) == ("", message)
+    assert captured.err == message
+    assert json.loads(captured.out) == {"error": message.removeprefix("error: ").rstrip("\n"), "exit_code": 1}
 
 
 def test_job_folder_falls_back_to_the_data_folder(data_dir):
