@@ -47,7 +47,7 @@ class TrainConfig:
     lora_alpha: int = _f(16, "LoRA alpha", "scaling of the LoRA adapters (strategy lora)")
     seed: int = _f(0, "Seed", "seeds the data order, the new head's weights and dropout")
     max_train: int = _f(0, "Max training samples", "use at most this many original training samples (the train split), a seeded choice (0 = all)")
-    augmented_share: float = _f(0.0, "Augmented share", "augmented samples added per original sample used, e.g. 0.5 adds half as many (0 = every accepted augmented sample)")
+    augmented_share: float = _f(0.0, "Augmented share", "augmented samples added per original sample used, e.g. 0.5 adds half as many (0 = every accepted augmented sample; when the Train page's time budget caps the originals, it sets the chosen sets' own proportion instead)")
     logging_steps: int = _f(10, "Logging steps", "record the training loss every this many optimizer steps")
     device: str = _f("auto", "Device", "auto picks CUDA (bf16 autocast), then Apple MPS, then CPU", choices=("auto", "cuda", "mps", "cpu"))
     warm_start: str = _f("", "Warm start", "a finished job's model folder to continue training from (the Train page and --warm-start-job fill it)")
