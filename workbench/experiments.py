@@ -244,7 +244,7 @@ class SettingResult:
     significant_vs_zero_shot: bool = False  # the interval excludes 0
     beats_zero_shot: bool = False  # significantly above zero-shot: the only trained result worth reading
     # Every job kept epoch 0: the model is the fitted zero-shot head (the untrained encoder, the head over
-    # cosine and lexical signals fitted on the training samples); training on the augmented samples did not change it.
+    # cosine and lexical signals fitted on the training samples, augmented ones included): the encoder did not learn.
     kept_epoch_0: bool = False
 
 

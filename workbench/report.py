@@ -126,7 +126,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
                      "`python -m workbench study` makes one.")
     lines += [f"{r.name} (no training): {r.metric} {r.value:.4f} (95% interval {r.ci_low:.4f} to {r.ci_high:.4f}, "
               f"{r.n_queries} test queries)" for r in comparison.references]  # fmt: skip
-    head = " (its model is the fitted zero-shot head: this is the head's fit, not augmentation)"
+    head = " (kept epoch 0: the untrained encoder with its head fitted on these samples; any effect is the head's fit)"
     for s in comparison.settings:
         if comparison.references and s.metric in (r.metric for r in comparison.references) and s.delta_vs_zero_shot == s.delta_vs_zero_shot:
             verdict = "beats" if s.beats_zero_shot else "is worse than" if s.significant_vs_zero_shot else "does not beat"
@@ -149,8 +149,8 @@ def notes(comparison: Comparison) -> list[str]:
     always answering the most common label."""
     out = [f"Every job of {s.name} kept epoch 0: training did not beat the fitted zero-shot head on val, so its model "
            "is that head (the untrained encoder, with the head over cosine and lexical signals fitted on the training "
-           "samples). Augmentation did not change the model through training: its figures and deltas are not an "
-           "effect of augmentation." for s in comparison.settings if s.kept_epoch_0]  # fmt: skip
+           "samples, augmented ones included). The encoder did not learn from the augmented samples: any difference "
+           "from the other settings comes from the head's fit alone." for s in comparison.settings if s.kept_epoch_0]  # fmt: skip
     if comparison.majority_share is not None:
         below = [f"{s.name} ({s.mean:.4f})" for s in comparison.settings if s.mean < comparison.majority_share]
         below += [f"{r.name} ({r.value:.4f})" for r in comparison.references if r.value < comparison.majority_share]
