@@ -56,10 +56,23 @@ def stage_parquet(raw: duckdb.DuckDBPyConnection, path: str, rows: int | None = 
     return _columns(raw)
 
 
-def stage_jsonl(raw: duckdb.DuckDBPyConnection, path: str, rows: int | None = None) -> list[str]:
+def jsonl_columns(raw: duckdb.DuckDBPyConnection, path: str) -> list[str]:
+    """The keys of a JSON Lines file's objects, in the order they first appear (reads every line;
+    a line that is not a JSON object raises duckdb.Error)."""
+    rows = raw.execute("DESCRIBE SELECT * FROM read_json(?, format = 'newline_delimited', records = true, "
+                       "sample_size = -1)", [path]).fetchall()
+    return [row[0] for row in rows]
+
+
+def stage_jsonl(raw: duckdb.DuckDBPyConnection, path: str, columns: list[str], rows: int | None = None) -> list[str]:
+    """Load JSON Lines with every value as text, whatever other lines hold: a string without its
+    quotes, a number as written, an object or a list as JSON. (Left to guess the types, the reader
+    made a column that was a number on some lines and a string on others JSON, and its strings kept
+    their quotes: product id '"1000"', label '"3.0"'.)"""
+    types = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns) + "}"
     raw.execute(
         f"CREATE TEMP TABLE {STAGE} AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-        f"records = true, sample_size = -1){_limit(rows)}",
+        f"records = true, columns = {types}){_limit(rows)}",
         [path],
     )
     return _columns(raw)

@@ -30,7 +30,8 @@ from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import (FIELDS, KINDS, LABEL_MAX, LABEL_WORDS, guess_columns, guess_mapping, label_names,
                                       missing_fields, normalise)
 from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
-from workbench.ingest.lines import blank_lines, lines_at, row_starts, set_lines_aside, stray_quote_pairs, unclosed_quote_lines
+from workbench.ingest.lines import (blank_lines, json_line_problems, lines_at, row_starts, set_lines_aside,
+                                    stray_quote_pairs, unclosed_quote_lines)
 
 Progress = Callable[[int, int, str], None]
 
@@ -90,7 +91,7 @@ def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping
     try:
         progress(0, 4, f"reading {shown}")
         info = inspect_file(path, shown, workdir, encoding)
-        info, set_aside = _set_aside_open_quotes(info, workdir)
+        info, set_aside = _set_aside(info, workdir)
         with begin(url) as conn:
             existing = store.find_dataset_by_hash(conn, info.sha256, kind)
             if existing is not None:
@@ -134,7 +135,7 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
     shown = safe_name(display_name or path.name)
     workdir = Path(tempfile.mkdtemp(prefix="workbench-preview-"))
     try:
-        info, _ = _set_aside_open_quotes(inspect_file(path, shown, workdir, encoding), workdir)
+        info, _ = _set_aside(inspect_file(path, shown, workdir, encoding), workdir)
         raw = duckdb.connect()
         try:
             columns = _stage(raw, info, rows)
@@ -170,13 +171,23 @@ def _catalog_for_logs(conn, catalog_dataset_id: int | None) -> int:
     return catalog_dataset_id
 
 
+def _set_aside(info: FileInfo, workdir: Path) -> tuple[FileInfo, dict[int, tuple[str, str]]]:
+    """Lines that would make the reader misread or refuse the file are set aside in a copy, so they
+    land in the rejected rows with their line, and every other row goes in. Returns the info to
+    read and line -> (reason, original text)."""
+    if info.format == "jsonl":
+        return _set_aside_bad_json(info, workdir)
+    if info.format not in ("csv", "tsv"):
+        return info, {}
+    info, texts = _set_aside_open_quotes(info, workdir)
+    return info, {line: ("unbalanced quotes", text) for line, text in texts.items()}
+
+
 def _set_aside_open_quotes(info: FileInfo, workdir: Path) -> tuple[FileInfo, dict[int, str]]:
     """A quote that never closes makes the reader take the rest of the file for one field (or give
     up on the file); two stray quotes on lines that are whole rows make it take every row between
-    them for one field. Such lines are set aside in a copy, so they land in the rejected rows with
-    their line, and every other row goes in. Returns the info to read and line -> original text."""
-    if info.format not in ("csv", "tsv"):
-        return info, {}
+    them for one field. Such lines are replaced in a copy by a row the reader rejects. Returns the
+    info to read and line -> original text."""
     with info.path.open("rb") as f:
         header = f.readline()
     width = max(len(info.columns), header.count(info.delimiter.encode()) + 1)
@@ -186,6 +197,34 @@ def _set_aside_open_quotes(info: FileInfo, workdir: Path) -> tuple[FileInfo, dic
     fixed = workdir / f"quotes-set-aside.{info.format}"
     texts = set_lines_aside(info.path, fixed, lines, b"x" + (info.delimiter.encode() + b"x") * width)  # one field too many
     return dataclasses.replace(info, path=fixed), texts
+
+
+def _set_aside_bad_json(info: FileInfo, workdir: Path) -> tuple[FileInfo, dict[int, tuple[str, str]]]:
+    """JSON Lines: the keys of its objects become info.columns. One line that is not a JSON object
+    makes the reader refuse the whole file, so such lines are emptied in a copy (the reader skips
+    empty lines), and go to the rejected rows with their line."""
+    raw = duckdb.connect()
+    try:
+        try:
+            return dataclasses.replace(info, columns=staging.jsonl_columns(raw, str(info.path))), {}
+        except duckdb.Error as e:
+            error = e
+        bad, objects = json_line_problems(info.path)
+        if not bad:
+            raise _reader_failure(info, error) from error
+        first = min(bad)
+        if not objects:
+            raise BadInput(f"{info.name}: no line is a JSON object (line {first}: {bad[first]}); JSON Lines holds one "
+                           "object per line")
+        fixed = workdir / "json-set-aside.jsonl"
+        texts = set_lines_aside(info.path, fixed, sorted(bad), b"")
+        try:
+            columns = staging.jsonl_columns(raw, str(fixed))
+        except duckdb.Error as e:
+            raise _reader_failure(info, e) from e
+        return dataclasses.replace(info, path=fixed, columns=columns), {n: (bad[n], texts[n]) for n in bad}
+    finally:
+        raw.close()
 
 
 # What a reader's failure means, in words; the engine's own message and paths never reach the user.
@@ -199,24 +238,25 @@ def _stage(raw, info: FileInfo, rows: int | None = None) -> list[str]:
         if info.format == "parquet":
             return staging.stage_parquet(raw, str(info.path), rows)
         if info.format == "jsonl":
-            return staging.stage_jsonl(raw, str(info.path), rows)
+            return staging.stage_jsonl(raw, str(info.path), info.columns, rows)  # columns: _set_aside_bad_json
         return staging.stage_csv(raw, str(info.path), info.delimiter, MAX_LINE_BYTES, rows)
     except duckdb.Error as e:
-        text = str(e).lower()
-        why = next((words for key, words in READER_FAILURES.items() if key in text), "it is not in the expected layout")
-        raise BadInput(f"{info.name} cannot be read as {info.format.upper()}: {why}") from e
+        raise _reader_failure(info, e) from e
+
+
+def _reader_failure(info: FileInfo, error: Exception) -> BadInput:
+    text = str(error).lower()
+    why = next((words for key, words in READER_FAILURES.items() if key in text), "it is not in the expected layout")
+    return BadInput(f"{info.name} cannot be read as {info.format.upper()}: {why}")
 
 
 def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | None, catalog_dataset_id: int | None,
-            progress: Progress, set_aside: dict[int, str] | None = None) -> IngestResult:
+            progress: Progress, set_aside: dict[int, tuple[str, str]] | None = None) -> IngestResult:
     columns = _stage(raw, info)
     labelish = [c for c in columns if any(w in normalise(c) for w in LABEL_WORDS)]  # a few values to guess by meaning
     mapping = guess_mapping(columns, kind, mapping, info.name, {c: list(staging.distinct_lower(raw, c, 20)) for c in labelish})
     staged = staging.count_staged(raw)
-    parse_rejected, line = _number_lines(raw, info, columns, staged)
-    set_aside = set_aside or {}
-    parse_rejected = [(n, "unbalanced quotes", None, set_aside[n]) if n in set_aside else (n, reason, column, text)
-                      for n, reason, column, text in parse_rejected]
+    parse_rejected, line = _number_lines(raw, info, columns, staged, set_aside or {})
     if staged == 0 and not parse_rejected:
         raise BadInput(f"{info.name} has a header but no rows; add rows below the header line")
     progress(1, 4, f"checking {staged + len(parse_rejected):,} rows")
@@ -245,8 +285,17 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
                         mapping=mapping)
 
 
-def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple[list[tuple], str]:
-    """The reader's rejects as (line, reason, column, text), and the SQL of each staged row's editor line."""
+def _number_lines(raw, info: FileInfo, columns: list[str], staged: int,
+                  set_aside: dict[int, tuple[str, str]]) -> tuple[list[tuple], str]:
+    """The rows the reader did not stage as (line, reason, column, text), and the SQL of each staged
+    row's editor line. set_aside: line -> (reason, text) of the lines _set_aside took out."""
+    if info.format == "jsonl":
+        # Every line is a staged row, an empty line (the reader skips those) or one set aside (emptied).
+        lines = info.newlines + (0 if info.ends_with_newline else 1)
+        empty = set(set_aside) | (set(blank_lines(info.path)) if lines > staged + len(set_aside) else set())
+        skipped = [(line - 1 - i, 1) for i, line in enumerate(sorted(empty))]
+        out = [(line, reason, None, text) for line, (reason, text) in sorted(set_aside.items())]
+        return out, staging.line_expression(raw, columns, first_line=1, multiline=False, skipped=skipped)
     if info.format != "csv" and info.format != "tsv":
         return [], staging.line_expression(raw, columns, first_line=1, multiline=False, skipped=[])
     rejects = staging.parse_rejects(raw)
@@ -258,6 +307,8 @@ def _number_lines(raw, info: FileInfo, columns: list[str], staged: int) -> tuple
     multiline = lines > records + 1 + spans + len(empty) and staging.newlines_in_fields(raw, columns) > 0
     starts = lines_at(info.path, row_starts(info.path, [offset for _, offset, _, _, _ in rejects]))
     out = [(line, reason, column, text.strip("\r\n")[:10_000]) for line, (_, _, reason, column, text) in zip(starts, rejects)]
+    out = [(line, set_aside[line][0], None, set_aside[line][1]) if line in set_aside else (line, reason, column, text)
+           for line, reason, column, text in out]
     if multiline:
         # Rows span several lines: place the reader's rejects by record number (empty lines are not
         # accounted for in this case).
@@ -288,7 +339,8 @@ def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_
 
 
 def _ingest_elsewhere(conn, info: FileInfo, kind: str, name: str, mapping: dict | None,
-                      catalog_dataset_id: int | None, progress: Progress, set_aside: dict[int, str]) -> IngestResult:
+                      catalog_dataset_id: int | None, progress: Progress,
+                      set_aside: dict[int, tuple[str, str]]) -> IngestResult:
     """Non-DuckDB databases: check in an in-memory DuckDB, then insert the rows through SQLAlchemy."""
     from workbench.ingest.elsewhere import ingest_elsewhere
 

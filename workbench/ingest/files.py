@@ -70,6 +70,9 @@ def inspect_file(path: Path, name: str, workdir: Path, encoding: str | None = No
         return info
     _prepare_text(info, workdir, encoding)
     if fmt == "jsonl":
+        if _head(info.path, 4096).removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"[":
+            raise BadInput(f"{name} is a JSON array, not JSON Lines; the workbench reads JSON Lines, one object per "
+                           "line. Save it as JSON Lines (pandas: to_json(orient='records', lines=True)) or as CSV")
         return info
     if info.delimiter == "" or fmt == "tsv":
         info.delimiter = "\t" if fmt == "tsv" else info.delimiter

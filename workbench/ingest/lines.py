@@ -4,6 +4,7 @@ pass over the bytes.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def count_newlines(path: Path) -> int:
 def blank_lines(path: Path) -> list[int]:
     """The editor lines that are empty (readers skip them); only asked for when the line count
     says there are some. At most MAX_BLANK_LINES."""
-    out, tail, newlines = [], b"", 0
+    out, tail, newlines = [], b"\n", 0  # as if a line break came before the file: an empty first line counts
     with path.open("rb") as f:
         while (chunk := f.read(CHUNK_BYTES)) and len(out) < MAX_BLANK_LINES:
             _find_blank_lines(tail, chunk, newlines, out)
@@ -148,6 +149,31 @@ def set_lines_aside(path: Path, out: Path, lines: list[int], filler: bytes) -> d
             else:
                 dst.write(text)
     return texts
+
+
+def json_line_problems(path: Path) -> tuple[dict[int, str], int]:
+    """The lines (1-based) of a JSON Lines file that are not one JSON object each, with the reason
+    ('malformed JSON' or 'not a JSON object'), and how many lines are objects; empty lines are
+    neither, as the reader skips them. Parses every line in Python, so it is asked for only once
+    the reader has failed on the file."""
+    found, objects = {}, 0
+    with path.open("rb") as f:
+        for line, text in enumerate(f, start=1):
+            body = text.strip()
+            if line == 1:
+                body = body.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM
+            if not body:
+                continue
+            try:
+                value = json.loads(body)
+            except ValueError:  # also UnicodeDecodeError
+                found[line] = "malformed JSON"
+                continue
+            if isinstance(value, dict):
+                objects += 1
+            else:
+                found[line] = "not a JSON object"
+    return found, objects
 
 
 def invalid_utf8_lines(path: Path, most: int) -> list[int]:
