@@ -6,28 +6,31 @@ from __future__ import annotations
 
 import duckdb
 
-from storage.staging import REJECTED, STAGE, literal, quote
+from storage.staging import REJECTED, STAGE, literal, quote, stripped
 
 # A spreadsheet would run these as formulas: =anything, @ or +/- before a function call, or +/-
 # before a DDE link ('cmd|...'). A title such as "-10% off (2 pack)" stays text.
 FORMULA = r"^\s*(=|[@+\-]\s*[A-Za-z_][A-Za-z0-9_.]*\s*[(|!]|[+\-][^|]*\|)"
 HTML_TAG = r"<\s*/?\s*[A-Za-z!][^>]*>"
 SCRIPT = r"(?i)(<\s*script|javascript:|\son[a-z]+\s*=)"
+# Labels written with digits and at most one comma ('3', '2,5'); a comma value that could as well be
+# a thousands separator ('1,000', '2,333'); a value that is no number with a point ('2.5', 'Exact').
+COMMA_NUMBER = r"^[+-]?[0-9]*,[0-9]+$"
+THOUSANDS = r"^[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+$"
+DIGITS_OR_COMMA = r"^[+-]?([0-9]+|[0-9]*,[0-9]+)$"
 
 
 def _text(column: str | None, trim: bool = True) -> str:
-    """A file column as text, NULL when empty; trimmed where stray spaces would break a match."""
+    """A file column as text, NULL when empty; trimmed where stray whitespace (spaces, tabs, line
+    breaks, no-break spaces) would break a match, so a value of whitespace alone is empty."""
     if not column:
         return "CAST(NULL AS VARCHAR)"
     value = f"CAST({quote(column)} AS VARCHAR)"
-    return f"nullif(trim({value}), '')" if trim else f"nullif({value}, '')"
+    return f"nullif({stripped(value)}, '')" if trim else f"nullif({value}, '')"
 
 
 def _text_checks(field: str, html: bool) -> list[tuple[str, str, str]]:
-    checks = [
-        (f"strpos({field}, chr(0)) > 0", "NUL byte in text", field),
-        (f"regexp_matches({field}, '{FORMULA}')", "spreadsheet formula in text", field),
-    ]
+    checks = [(f"regexp_matches({field}, '{FORMULA}')", "spreadsheet formula in text", field)]
     if html:
         checks.append((f"contains({field}, '<') AND regexp_matches({field}, '{HTML_TAG}')", "HTML in text", field))
     else:
@@ -38,8 +41,9 @@ def _text_checks(field: str, html: bool) -> list[tuple[str, str, str]]:
 
 def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str], columns: list[str], *,
                line: str, catalog_dataset_id: int | None = None, label_names: dict[str, float] | None = None,
-               label_max: float = 10.0) -> None:
-    """Build `_checked`: one row per staged row with our fields, `_reason` and `_field` (None = accepted)."""
+               label_max: float = 10.0, decimal_comma: bool = False) -> None:
+    """Build `_checked`: one row per staged row with our fields, `_reason` and `_field` (None = accepted).
+    decimal_comma: read numeric labels with a decimal comma ('2,5' is 2.5; see label_commas)."""
     fields = {
         "catalog": ["product_id", "title", "description", "category", "brand", "price"],
         "logs": ["query", "product_id", "position", "clicked", "added_to_cart", "purchased", "session_id",
@@ -58,7 +62,9 @@ def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str
         f"CREATE TEMP VIEW _mapped AS SELECT s.rowid AS _rid, {line} AS _line, {', '.join(select)}, "
         f"{attrs} AS attributes FROM {STAGE} s"
     )
-    checks: list[tuple[str, str, str]] = []
+    # A NUL byte (a damaged export) in any field rejects its row, before any other check.
+    checks: list[tuple[str, str, str]] = [(f"strpos({f}, chr(0)) > 0", "NUL byte in text", f)
+                                          for f in fields if mapping.get(f)]
     derived = ["*"]
     if kind == "catalog":
         price = "try_cast(replace(replace(price, '$', ''), ',', '') AS DOUBLE)"
@@ -91,12 +97,16 @@ def check_rows(raw: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str
         # Label names come from our own scales (columns.py), never from the file.
         names = " ".join(f"WHEN {literal(name)} THEN {float(grade)}" for name, grade in (label_names or {}).items())
         grade = f"CASE lower(label) {names} END" if names else "CAST(NULL AS DOUBLE)"
-        derived += ["try_cast(label AS DOUBLE) AS label_number", f"{grade} AS label_grade"]
+        number = "replace(label, ',', '.')" if decimal_comma else "label"
+        derived += [f"try_cast({number} AS DOUBLE) AS label_number", f"{grade} AS label_grade"]
         checks += [("query IS NULL", "missing query", "query"),
                    ("product_id IS NULL AND title IS NULL", "missing product_id and title", "product_id"),
                    ("label IS NULL", "missing label", "label")]
         checks += _text_checks("query", html=True) + _text_checks("title", html=True)
-        checks += [("label_number IS NULL AND label_grade IS NULL", "unknown label", "label"),
+        unknown = "label_number IS NULL AND label_grade IS NULL"
+        comma = f"regexp_matches(label, '{COMMA_NUMBER}') AND NOT regexp_matches(label, '{THOUSANDS}')"
+        checks += [(f"{unknown} AND {comma}", "decimal comma in label", "label"),
+                   (unknown, "unknown label", "label"),
                    (f"isnan(label_number) OR label_number < 0 OR label_number > {float(label_max)}", "label out of range",
                     "label")]
     joins = ""
@@ -144,8 +154,27 @@ def count_reasons(raw: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {reason: int(n) for reason, n in rows}
 
 
+def label_commas(raw: duckdb.DuckDBPyConnection, column: str) -> dict[str, str | None]:
+    """How a label column writes its numbers, each the first such value in the file or None:
+    'comma': a decimal comma ('2,5', '0,333'); 'thousands': a comma that may as well separate
+    thousands ('1,000', '2,333'); 'other': a value that is not digits with at most one comma
+    ('2.5', 'Exact'). Labels are read with a decimal comma when 'comma' is set and 'other' is not."""
+    value = stripped(f"CAST({quote(column)} AS VARCHAR)")
+    is_comma, is_thousands = f"regexp_matches(v, '{COMMA_NUMBER}')", f"regexp_matches(v, '{THOUSANDS}')"
+    comma, thousands, other = raw.execute(
+        f"SELECT arg_min(v, r) FILTER (WHERE {is_comma} AND NOT {is_thousands}), "
+        f"arg_min(v, r) FILTER (WHERE {is_thousands}), "
+        f"arg_min(v, r) FILTER (WHERE NOT regexp_matches(v, '{DIGITS_OR_COMMA}')) "
+        f"FROM (SELECT rowid AS r, {value} AS v FROM {STAGE}) WHERE v <> ''"
+    ).fetchone()
+    return {"comma": comma, "thousands": thousands, "other": other}
+
+
 def first_rejections(raw: duckdb.DuckDBPyConnection, mapping: dict[str, str], limit: int = 3) -> list[tuple]:
+    """The first rejected rows as (line, the file's column, reason, the label when the label is why)."""
+    label = "d.label" if "label" in mapping else "NULL"  # only pairs have one
     rows = raw.execute(
-        f"SELECT _line, _field, _reason FROM {REJECTED} ORDER BY _line LIMIT ?", [limit]
+        f"SELECT c._line, c._field, c._reason, CASE WHEN c._field = 'label' THEN {label} END "
+        f"FROM {REJECTED} c JOIN _derived d ON d._rid = c._rid ORDER BY c._line LIMIT ?", [limit]
     ).fetchall()
-    return [(line, mapping.get(field, field), reason) for line, field, reason in rows]
+    return [(line, mapping.get(field, field), reason, value) for line, field, reason, value in rows]

@@ -22,6 +22,9 @@ PARSE_ERRORS = {
     "INVALID STATE": "unreadable row",
     "CAST": "unreadable value",
 }
+# What Python's str.strip() strips: spaces, tabs, line breaks, no-break and other Unicode spaces
+# (DuckDB's trim() alone strips only the space).
+WHITESPACE = "".join(ch for ch in map(chr, range(0x3001)) if ch.isspace())
 
 
 def quote(name: str) -> str:
@@ -32,6 +35,11 @@ def quote(name: str) -> str:
 def literal(text: str) -> str:
     """A string as a SQL literal (views take no bound parameters), quotes doubled."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def stripped(value: str) -> str:
+    """SQL for a text value without the whitespace around it (WHITESPACE)."""
+    return f"trim({value}, {literal(WHITESPACE)})"
 
 
 def _limit(rows: int | None) -> str:
@@ -89,8 +97,8 @@ def read_staged(raw: duckdb.DuckDBPyConnection):
 
 def distinct_lower(raw: duckdb.DuckDBPyConnection, column: str, limit: int = 1000) -> set[str]:
     """Up to `limit` distinct values of a staged column, trimmed and lower case (the label scale)."""
-    rows = raw.execute(f"SELECT DISTINCT lower(trim(CAST({quote(column)} AS VARCHAR))) FROM {STAGE} LIMIT ?",
-                       [limit]).fetchall()
+    value = stripped(f"CAST({quote(column)} AS VARCHAR)")
+    rows = raw.execute(f"SELECT DISTINCT lower({value}) FROM {STAGE} LIMIT ?", [limit]).fetchall()
     return {row[0] for row in rows if row[0]}
 
 

@@ -2,15 +2,18 @@
 Lines columns of mixed types, whitespace other than spaces, decimal-comma labels, one bad JSON line
 or NUL byte, workbooks and folders, and re-ingesting the same bytes with other options."""
 import json
+import re
 
 import pytest
 
 from storage import datasets
 from storage.db import begin
+from tests.conftest import PROJECT_ROOT
 from workbench.errors import BadInput
 from workbench.ingest import ingest_file, preview_file
 
 pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
+CORPUS = PROJECT_ROOT / "tests" / "bad_input"
 
 
 def _write(tmp_path, name, content):
@@ -62,6 +65,77 @@ def test_json_lines_product_ids_of_either_type_match_the_catalog(db_url, tmp_pat
     assert _read(logs.dataset_id, "events")["product_id"].tolist() == ["1000", "1001"]
 
 
+# --- item 8: values of whitespace other than spaces --------------------------------------------------
+
+
+def test_tabs_line_breaks_and_unicode_spaces_are_stripped_and_whitespace_alone_is_blank(db_url, tmp_path):
+    path = _write(tmp_path, "pairs.csv", (
+        "query,product_id,title,label\n"
+        "\tdrill\u00a0,p1,\u3000Drill A\t,3\n"  # line 2: stripped
+        "\t,p2,Drill B,2\n"                    # line 3: a tab only
+        "\u00a0\u2003,p3,Drill C,1\n"          # line 4: no-break and em spaces only
+        '"\r\n",p4,Drill D,1\n'                # lines 5-6: a quoted line break only
+        "saw,p5,\t,0\n"                        # line 7: the title a tab: no title, like an empty one
+    ))
+    result = ingest_file(path, kind="pairs")
+    assert (result.rows_accepted, result.rejections) == (2, {"missing query": 3})
+    assert _rejected(result.dataset_id) == [[3, "query", "missing query"], [4, "query", "missing query"],
+                                            [5, "query", "missing query"]]
+    assert _read(result.dataset_id)[["query", "product_id"]].values.tolist() == [["drill", "p1"], ["saw", "p5"]]
+    assert _read(result.dataset_id, "products")[["product_id", "title"]].values.tolist() == [["p1", "Drill A"]]
+
+
+def test_a_catalog_title_of_tabs_is_an_empty_title(db_url, tmp_path):
+    result = ingest_file(_write(tmp_path, "catalog.csv", "product_id,title\np1,Drill\np2,\t\t\n\u00a0p3,Saw\n"),
+                         kind="catalog")
+    assert (result.rows_accepted, _rejected(result.dataset_id)) == (2, [[3, "title", "empty title"]])
+    assert _read(result.dataset_id, "products")["product_id"].tolist() == ["p1", "p3"]
+
+
+# --- item 9: decimal-comma labels --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, text", [
+    ("semicolon.csv", "query;product_id;label\ndrill;p1;2,5\nsaw;p2;3\nhose;p3;0,33\nlamp;p4;1,000\n"),
+    ("quoted.csv", 'query,product_id,label\ndrill,p1,"2,5"\nsaw,p2,3\nhose,p3,"0,33"\nlamp,p4,"1,000"\n'),
+])
+def test_labels_with_a_decimal_comma_are_read_when_every_label_is_written_so(db_url, tmp_path, name, text):
+    """'2,5' shows the column uses a decimal comma, so '1,000' beside it is 1.0, not a thousand."""
+    result = ingest_file(_write(tmp_path, name, text), kind="pairs")
+    assert (result.rows_accepted, result.rows_rejected) == (4, 0)
+    pairs = _read(result.dataset_id)
+    assert pairs[["label_raw", "label"]].values.tolist() == [["2,5", 2.5], ["3", 3.0], ["0,33", 0.33],
+                                                              ["1,000", 1.0]]
+
+
+def test_a_decimal_comma_beside_decimal_points_is_rejected_per_row_with_its_own_reason(db_url, tmp_path):
+    path = _write(tmp_path, "mixed.csv", 'query,product_id,label\ndrill,p1,2.5\nsaw,p2,"2,5"\nhose,p3,3\n')
+    result = ingest_file(path, kind="pairs")
+    assert (result.rows_accepted, result.rejections) == (2, {"decimal comma in label": 1})
+    assert _rejected(result.dataset_id) == [[3, "label", "decimal comma in label"]]
+    assert json.loads(_read(result.dataset_id, "rejected_rows")["raw"][0])["label"] == "2,5"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("query;product_id;label\ndrill;p1;2,5\nsaw;p2;high\n",
+     "labels.csv: every row was rejected, so nothing was added. Reasons: decimal comma in label (1), unknown label "
+     "(1). First: line 2, column 'label': decimal comma in label '2,5'; line 3, column 'label': unknown label 'high'. "
+     "Labels such as '2,5' have a decimal comma, which is read only when every label of the column is a number "
+     "written that way, and 'high' is not: write the labels with a decimal point (2.5)"),
+    # '1,000' alone may be 1.0 or a thousand: not guessed.
+    ('query,product_id,label\ndrill,p1,"1,000"\nsaw,p2,"2,333"\n',
+     "labels.csv: every row was rejected, so nothing was added. Reasons: unknown label (2). First: line 2, column "
+     "'label': unknown label '1,000'; line 3, column 'label': unknown label '2,333'. '1,000' could have a decimal "
+     "comma or a thousands separator: write it with a decimal point (1.000) or without the comma (1000)"),
+])
+def test_labels_still_unknown_are_shown_with_their_value_row_and_the_decimal_comma(db_url, tmp_path, text, message):
+    with pytest.raises(BadInput) as caught:
+        ingest_file(_write(tmp_path, "labels.csv", text), kind="pairs")
+    assert str(caught.value) == message
+    with begin() as conn:
+        assert datasets.list_datasets(conn).empty
+
+
 # --- item 12: one bad JSON line, a NUL byte in one row -----------------------------------------------
 
 
@@ -102,3 +176,22 @@ def test_a_json_array_or_a_pretty_printed_object_gets_a_message_saying_so(db_url
     with pytest.raises(BadInput) as caught:
         ingest_file(_write(tmp_path, name, text), kind="pairs")
     assert str(caught.value) == message
+
+
+def test_a_nul_byte_in_a_csv_row_rejects_that_row_only(db_url, tmp_path):
+    path = _write(tmp_path, "pairs.csv", b'query,product_id,title,label\ndrill,p1,Drill,3\nwood,p2,"a\x00b",1\n'
+                                         b"saw,p\x003,Saw,2\nhose,p4,Hose,1\n")
+    result = ingest_file(path, kind="pairs")
+    assert (result.rows_accepted, result.rejections) == (2, {"NUL byte in text": 2})
+    assert _rejected(result.dataset_id) == [[3, "title", "NUL byte in text"], [4, "product_id", "NUL byte in text"]]
+    assert _read(result.dataset_id)["product_id"].tolist() == ["p1", "p4"]
+
+
+def test_the_nul_byte_corpus_file_rejects_its_one_row(db_url):
+    result = ingest_file(CORPUS / "nul_bytes.csv", kind="catalog")
+    assert (result.rows_accepted, _rejected(result.dataset_id)) == (1, [[3, "title", "NUL byte in text"]])
+
+
+def test_a_nul_byte_in_the_header_still_refuses_the_file_naming_the_line(db_url, tmp_path):
+    with pytest.raises(BadInput, match=re.escape("header.csv, line 1: NUL byte in the text; a text file has none")):
+        ingest_file(_write(tmp_path, "header.csv", b"query,prod\x00uct_id,label\ndrill,p1,3\n"), kind="pairs")

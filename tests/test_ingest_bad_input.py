@@ -45,16 +45,14 @@ CASES = [
     ("html_in_titles.csv", "catalog", "html_in_titles.csv: every row was rejected, so nothing was added. Reasons: "
                                       "HTML in text (3). First: line 2, column 'title': HTML in text; line 3, column "
                                       "'title': HTML in text; line 4, column 'title': HTML in text"),
-    ("nul_bytes.csv", "catalog", "nul_bytes.csv, line 3: NUL byte in the text; a text file has none (was it saved "
-                                 "as UTF-16, or is it damaged?)"),
     ("bad_prices.csv", "catalog", "bad_prices.csv: every row was rejected, so nothing was added. Reasons: negative "
                                   "or NaN price (3), price is not a number (1). First: line 2, column 'price': "
                                   "negative or NaN price; line 3, column 'price': negative or NaN price; line 4, "
                                   "column 'price': negative or NaN price"),
     ("labels_out_of_range.csv", "pairs", "labels_out_of_range.csv: every row was rejected, so nothing was added. "
                                          "Reasons: label out of range (3), unknown label (1). First: line 2, column "
-                                         "'label': label out of range; line 3, column 'label': label out of range; "
-                                         "line 4, column 'label': label out of range"),
+                                         "'label': label out of range '-1'; line 3, column 'label': label out of range "
+                                         "'11'; line 4, column 'label': label out of range 'NaN'"),
 ]
 
 

@@ -260,18 +260,21 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     if staged == 0 and not parse_rejected:
         raise BadInput(f"{info.name} has a header but no rows; add rows below the header line")
     progress(1, 4, f"checking {staged + len(parse_rejected):,} rows")
-    names = None
+    names, commas, decimal_comma = None, None, False
     if kind == "pairs":
         names = label_names(staging.distinct_lower(raw, mapping["label"]))
+        commas = checks.label_commas(raw, mapping["label"])
+        decimal_comma = commas["comma"] is not None and commas["other"] is None
     checks.check_rows(raw, kind, mapping, columns, line=line, catalog_dataset_id=catalog_dataset_id,
-                       label_names=names, label_max=LABEL_MAX)
+                       label_names=names, label_max=LABEL_MAX, decimal_comma=decimal_comma)
     reasons = checks.count_reasons(raw)
     accepted = staged - sum(reasons.values())
     for _, reason, _, _ in parse_rejected:
         reasons[reason] = reasons.get(reason, 0) + 1
     rejected = sum(reasons.values())
     if accepted == 0:
-        raise BadInput(_all_rejected(info.name, raw, mapping, reasons, parse_rejected))
+        raise BadInput(_all_rejected(info.name, raw, mapping, reasons, parse_rejected,
+                                     None if decimal_comma else commas))
     progress(2, 4, f"writing {accepted:,} rows")
     dataset_id = store.create_dataset(conn, name=name, kind=kind, source_file=info.name, content_hash=info.sha256,
                                       encoding=info.encoding, mapping=mapping, catalog_dataset_id=catalog_dataset_id)
@@ -328,14 +331,33 @@ def _span(text: str) -> int:
     return 1 + text.strip("\r\n").count("\n")
 
 
-def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_rejected: list) -> str:
+def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_rejected: list,
+                  commas: dict | None = None) -> str:
+    """The message for a file whose every row was rejected: the reasons, the first rows (with the
+    label, when the label is why) and, for labels with a comma, why they were not read as numbers."""
     counts = ", ".join(f"{reason} ({n:,})" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
-    first = [(line, column, reason) for line, reason, column, _ in parse_rejected[:3]]
+    first = [(line, column, reason, None) for line, reason, column, _ in parse_rejected[:3]]
     if not first:
         first = checks.first_rejections(raw, mapping)
     where = "; ".join(f"line {line}" + (f", column {column!r}" if column else "") + f": {reason}"
-                      for line, column, reason in first[:3])
-    return f"{name}: every row was rejected, so nothing was added. Reasons: {counts}. First: {where}"
+                      + (f" {value!r}" if value is not None else "") for line, column, reason, value in first[:3])
+    hint = _comma_hint(commas) if {"unknown label", "decimal comma in label"} & set(reasons) else ""
+    return f"{name}: every row was rejected, so nothing was added. Reasons: {counts}. First: {where}{hint}"
+
+
+def _comma_hint(commas: dict | None) -> str:
+    """Why labels with a comma were not read as numbers (checks.label_commas says how they are written)."""
+    if not commas:
+        return ""
+    if commas["comma"] is not None and commas["other"] is not None:
+        return (f". Labels such as {commas['comma']!r} have a decimal comma, which is read only when every label of "
+                f"the column is a number written that way, and {commas['other']!r} is not: write the labels with a "
+                "decimal point (2.5)")
+    if commas["thousands"] is not None:
+        value = commas["thousands"]
+        return (f". {value!r} could have a decimal comma or a thousands separator: write it with a decimal point "
+                f"({value.replace(',', '.')}) or without the comma ({value.replace(',', '')})")
+    return ""
 
 
 def _ingest_elsewhere(conn, info: FileInfo, kind: str, name: str, mapping: dict | None,

@@ -217,7 +217,9 @@ def _prepare_text(info: FileInfo, workdir: Path, encoding: str | None) -> None:
             encoding = _detect(info, sample, bad_utf8)
         _transcode(info, workdir, encoding)
         return
-    if first_nul >= 0:
+    # A NUL byte in a CSV row rejects that row ("NUL byte in text"); in the header or a JSON line the
+    # file is refused.
+    if first_nul >= 0 and (info.format == "jsonl" or line_at(info.path, first_nul) == 1):
         raise BadInput(f"{info.name}, line {line_at(info.path, first_nul)}: NUL byte in the text; a text file has "
                        "none (was it saved as UTF-16, or is it damaged?)")
 
