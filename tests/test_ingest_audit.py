@@ -1,8 +1,10 @@
 """Ingest defects of the headless CLI audit (/tmp/audit-cli/report.md, items 2, 3, 8, 9, 12, 13): JSON
 Lines columns of mixed types, whitespace other than spaces, decimal-comma labels, one bad JSON line
 or NUL byte, workbooks and folders, and re-ingesting the same bytes with other options."""
+import io
 import json
 import re
+import zipfile
 
 import pytest
 
@@ -10,7 +12,7 @@ from storage import datasets
 from storage.db import begin
 from tests.conftest import PROJECT_ROOT
 from workbench.errors import BadInput
-from workbench.ingest import ingest_file, preview_file
+from workbench.ingest import ingest_bytes, ingest_file, preview_file
 
 pytestmark = pytest.mark.both_stores  # each test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 CORPUS = PROJECT_ROOT / "tests" / "bad_input"
@@ -195,3 +197,39 @@ def test_the_nul_byte_corpus_file_rejects_its_one_row(db_url):
 def test_a_nul_byte_in_the_header_still_refuses_the_file_naming_the_line(db_url, tmp_path):
     with pytest.raises(BadInput, match=re.escape("header.csv, line 1: NUL byte in the text; a text file has none")):
         ingest_file(_write(tmp_path, "header.csv", b"query,prod\x00uct_id,label\ndrill,p1,3\n"), kind="pairs")
+
+
+# --- item 13: a workbook, a directory ----------------------------------------------------------------
+
+
+def _xlsx() -> bytes:
+    """The parts of a real .xlsx (a zip), as Excel writes them."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for part in ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/worksheets/sheet1.xml"):
+            archive.writestr(part, "<?xml version='1.0'?><x/>")
+    return out.getvalue()
+
+
+WORKBOOK = ("{} is a spreadsheet workbook (Excel); the workbench does not read workbooks. Save the sheet as CSV "
+            "UTF-8 (in Excel: File > Save As > CSV UTF-8) and ingest that file")
+
+
+@pytest.mark.parametrize("name", ["pairs.xlsx", "renamed.zip", "no_suffix"])
+def test_an_excel_workbook_is_refused_by_name_or_content(db_url, tmp_path, name):
+    with pytest.raises(BadInput) as caught:
+        ingest_file(_write(tmp_path, name, _xlsx()), kind="pairs")
+    assert str(caught.value) == WORKBOOK.format(name)
+
+
+def test_an_uploaded_workbook_is_refused_with_the_users_file_name(db_url):
+    with pytest.raises(BadInput) as caught:
+        ingest_bytes(_xlsx(), "Book1.xlsx", kind="pairs")
+    assert str(caught.value) == WORKBOOK.format("Book1.xlsx")
+
+
+def test_a_directory_is_named_as_one(db_url, tmp_path):
+    with pytest.raises(BadInput) as caught:
+        ingest_file(tmp_path, kind="pairs")
+    assert str(caught.value) == (f"{tmp_path} is a directory, not a file; give the path of a CSV, TSV, Parquet or "
+                                 "JSON Lines file")

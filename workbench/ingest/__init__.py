@@ -83,6 +83,8 @@ def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping
     path = Path(path)
     if kind not in KINDS:
         raise BadInput(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    if path.is_dir():
+        raise BadInput(f"{path} is a directory, not a file; give the path of a CSV, TSV, Parquet or JSON Lines file")
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     shown = safe_name(display_name or path.name)

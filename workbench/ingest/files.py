@@ -33,6 +33,7 @@ MAX_COLUMNS = 1000
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet",
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 GZIP_MAGIC, ZIP_MAGIC, ZSTD_MAGIC = b"\x1f\x8b", b"PK\x03\x04", b"\x28\xb5\x2f\xfd"
+WORKBOOKS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")  # spreadsheet workbooks, refused by name
 SINGLE_BYTE = ("latin", "cp125", "iso8859", "iso-8859", "windows-125", "mac_")
 UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
@@ -104,6 +105,8 @@ def _decompress(path: Path, name: str, suffixes: list[str], workdir: Path) -> tu
     into workdir first (by its first bytes, whatever its name says); anything else is read as it is."""
     head = _head(path, 4)
     last = suffixes[-1] if suffixes else ""
+    if last in WORKBOOKS:
+        raise _workbook(name)
     if head.startswith(GZIP_MAGIC):
         path, archive = _gunzip(path, name, workdir), "gzip"
         suffixes = suffixes[:-1] if last in (".gz", ".gzip") else suffixes
@@ -136,6 +139,8 @@ def _unzip(path: Path, name: str, workdir: Path) -> tuple[Path, list[str]]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
+            if any(m.filename == "xl/workbook.xml" for m in members):
+                raise _workbook(name)
             if len(members) != 1:
                 listed = ", ".join(m.filename for m in members[:5]) or "nothing"
                 raise BadInput(f"{name} holds {len(members)} files ({listed}); a zip must hold exactly one CSV, "
@@ -145,6 +150,11 @@ def _unzip(path: Path, name: str, workdir: Path) -> tuple[Path, list[str]]:
     except (EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error, OSError) as e:
         raise _damaged(name, "zip", e) from e
     return out, [s.lower() for s in Path(members[0].filename).suffixes]
+
+
+def _workbook(name: str) -> BadInput:
+    return BadInput(f"{name} is a spreadsheet workbook (Excel); the workbench does not read workbooks. Save the sheet "
+                    "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8) and ingest that file")
 
 
 def _damaged(name: str, archive: str, error: Exception) -> BadInput:
