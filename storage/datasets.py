@@ -61,11 +61,14 @@ def set_dataset_counts(conn: Connection, dataset_id: int, rows_accepted: int, ro
     conn.execute(t.update().where(t.c.id == dataset_id).values(rows_accepted=rows_accepted, rows_rejected=rows_rejected))
 
 
-def find_dataset_by_hash(conn: Connection, content_hash: str, kind: str) -> int | None:
-    """The dataset that holds exactly these bytes as this kind, if one does (re-ingest is a no-op)."""
+def find_datasets_by_hash(conn: Connection, content_hash: str, kind: str) -> list[dict]:
+    """The datasets that hold exactly these bytes as this kind, oldest first: id, name, encoding,
+    mapping (parsed) and catalog_dataset_id, what ingest compares to tell a re-run from new options."""
     t = tables.datasets
-    query = select(t.c.id).where(t.c.content_hash == content_hash, t.c.kind == kind).order_by(t.c.id)
-    return conn.execute(query).scalars().first()
+    query = (select(t.c.id, t.c.name, t.c.encoding, t.c.mapping, t.c.catalog_dataset_id)
+             .where(t.c.content_hash == content_hash, t.c.kind == kind).order_by(t.c.id))
+    return [{**row, "mapping": json.loads(row["mapping"]) if row["mapping"] else {}}
+            for row in conn.execute(query).mappings()]
 
 
 def newest_dataset_id(conn: Connection, kind: str) -> int | None:

@@ -10,6 +10,7 @@ import pytest
 
 from storage import datasets
 from storage.db import begin
+from storage.errors import NotFound
 from tests.conftest import PROJECT_ROOT
 from workbench.errors import BadInput
 from workbench.ingest import ingest_bytes, ingest_file, preview_file
@@ -233,3 +234,62 @@ def test_a_directory_is_named_as_one(db_url, tmp_path):
         ingest_file(tmp_path, kind="pairs")
     assert str(caught.value) == (f"{tmp_path} is a directory, not a file; give the path of a CSV, TSV, Parquet or "
                                  "JSON Lines file")
+
+
+# --- item 2: the same bytes again, with other options ------------------------------------------------
+
+
+PAIRS = "query,title,product_id,label\ndrill,Cordless drill,p1,3\nsaw,Hand saw,p2,1\n"
+
+
+def test_the_same_bytes_with_another_mapping_make_a_new_dataset_and_a_true_rerun_does_not(db_url, tmp_path):
+    path = _write(tmp_path, "pairs.csv", PAIRS)
+    first = ingest_file(path, kind="pairs")
+    other = {"query": "title", "product_id": "product_id", "label": "label"}
+    second = ingest_file(path, kind="pairs", mapping=other)
+    assert (second.already_present, second.dataset_id, second.mapping) == (False, first.dataset_id + 1, other)
+    assert _read(second.dataset_id)["query"].tolist() == ["Cordless drill", "Hand saw"]
+    # Identical options again, the guess spelled out, or the encoding named: nothing new.
+    for again in (ingest_file(path, kind="pairs"), ingest_file(path, kind="pairs", mapping=first.mapping),
+                  ingest_file(path, kind="pairs", encoding="UTF-8", name="pairs.csv")):
+        assert (again.already_present, again.dataset_id) == (True, first.dataset_id)
+    again = ingest_file(path, kind="pairs", mapping=other)
+    assert (again.already_present, again.dataset_id) == (True, second.dataset_id)
+    with begin() as conn:
+        assert len(datasets.list_datasets(conn)) == 2
+
+
+def test_the_same_bytes_in_another_encoding_make_a_new_dataset(db_url, tmp_path):
+    path = _write(tmp_path, "pairs.csv", "query,product_id,label\ncafé crème,p1,3\n")
+    wrong = ingest_file(path, kind="pairs", encoding="latin-1")
+    right = ingest_file(path, kind="pairs")
+    assert (right.already_present, right.encoding) == (False, "utf-8") and right.dataset_id != wrong.dataset_id
+    assert _read(wrong.dataset_id)["query"][0] == "cafÃ© crÃ¨me"
+    assert _read(right.dataset_id)["query"][0] == "café crème"
+
+
+def test_the_same_bytes_under_another_name_are_refused_naming_the_dataset(db_url, tmp_path):
+    path = _write(tmp_path, "pairs.csv", PAIRS)
+    first = ingest_file(path, kind="pairs")
+    with pytest.raises(BadInput) as caught:
+        ingest_file(path, kind="pairs", name="My new name")
+    assert str(caught.value) == (
+        f"pairs.csv was ingested before as dataset {first.dataset_id} ('pairs.csv') with the same mapping and "
+        "encoding, so nothing was added and the name 'My new name' was not given to it. Use dataset "
+        f"{first.dataset_id}, or delete it on the Data page and ingest the file again")
+    with begin() as conn:
+        assert datasets.list_datasets(conn)["name"].tolist() == ["pairs.csv"]
+
+
+def test_logs_ingested_again_check_the_catalog_first_and_another_catalog_makes_a_new_dataset(db_url, tmp_path):
+    one = ingest_file(_write(tmp_path, "one.csv", "product_id,title\np1,Drill\n"), kind="catalog")
+    two = ingest_file(_write(tmp_path, "two.csv", "product_id,title\np1,Drill\np2,Saw\n"), kind="catalog")
+    path = _write(tmp_path, "logs.csv", "query,product_id\ndrill,p1\nsaw,p2\n")
+    first = ingest_file(path, kind="logs", catalog_dataset_id=two.dataset_id)
+    with pytest.raises(NotFound, match="no dataset with id 99"):
+        ingest_file(path, kind="logs", catalog_dataset_id=99)
+    assert ingest_file(path, kind="logs").already_present  # the newest catalog is two, as before
+    other = ingest_file(path, kind="logs", catalog_dataset_id=one.dataset_id)
+    assert (other.already_present, other.rows_accepted, other.rejections) == (False, 1,
+                                                                              {"product not in the catalog": 1})
+    assert other.dataset_id != first.dataset_id

@@ -6,12 +6,14 @@
 
 The file goes in whole or not at all: one transaction creates the dataset, copies the accepted
 rows and stores the rejected ones with reason, line and column. Rows stream through DuckDB's own
-readers (never row by row in Python). The same bytes ingested again as the same kind return the
-dataset already there. A file whose every row is rejected, or that cannot be read, raises
-BadInput naming the file, line and column, and leaves the database as it was.
+readers (never row by row in Python). The same bytes ingested again as the same kind, with the same
+mapping, encoding and catalog, return the dataset already there (already_present); other options
+make a new dataset. A file whose every row is rejected, or that cannot be read, raises BadInput
+naming the file, line and column, and leaves the database as it was.
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import shutil
@@ -49,7 +51,7 @@ class IngestResult:
     rejections: dict[str, int] = field(default_factory=dict)  # reason -> count
     encoding: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # our field -> the file's column
-    already_present: bool = False  # the same bytes were ingested before; nothing was added
+    already_present: bool = False  # the same bytes with the same options were ingested before; nothing was added
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -75,10 +77,16 @@ def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping
                 on_progress: Progress | None = None, url: str | None = None) -> IngestResult:
     """Ingest one file as a dataset of `kind` ('catalog' | 'logs' | 'pairs').
 
+    name: the dataset's name (default: the file's).
     mapping: our field -> the file's column, for columns the guess gets wrong.
     encoding: the file's text encoding; detected when None.
     catalog_dataset_id: logs only, the catalog their product ids refer to (default: the newest).
     display_name: the name shown in messages (uploads pass the user's file name; never a path).
+
+    Bytes ingested before as this kind come back as that dataset (already_present) when the mapping,
+    the encoding and the catalog are the same, since the rows would be too; when one differs they
+    make a new dataset. A name given that differs from that dataset's is refused (BadInput saying
+    which dataset holds the file), rather than dropped without a word.
     """
     path = Path(path)
     if kind not in KINDS:
@@ -95,15 +103,17 @@ def ingest_file(path: str | Path, *, kind: str, name: str | None = None, mapping
         info = inspect_file(path, shown, workdir, encoding)
         info, set_aside = _set_aside(info, workdir)
         with begin(url) as conn:
-            existing = store.find_dataset_by_hash(conn, info.sha256, kind)
-            if existing is not None:
-                return _existing(conn, existing)
             if kind == "logs":
                 catalog_dataset_id = _catalog_for_logs(conn, catalog_dataset_id)
+            same = [d for d in store.find_datasets_by_hash(conn, info.sha256, kind)
+                    if (_codec(d["encoding"]), d["catalog_dataset_id"]) == (_codec(info.encoding), catalog_dataset_id)]
+            already = functools.partial(_already_present, conn, same, name, shown)
             if conn.dialect.name == "duckdb":
                 raw = conn.connection.driver_connection
-                return _ingest(conn, raw, info, kind, name or shown, mapping, catalog_dataset_id, progress, set_aside)
-            return _ingest_elsewhere(conn, info, kind, name or shown, mapping, catalog_dataset_id, progress, set_aside)
+                return _ingest(conn, raw, info, kind, name or shown, mapping, catalog_dataset_id, progress, set_aside,
+                               already)
+            return _ingest_elsewhere(conn, info, kind, name or shown, mapping, catalog_dataset_id, progress, set_aside,
+                                     already)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -117,7 +127,7 @@ def ingest_bytes(data: bytes, filename: str, **options) -> IngestResult:
     with tempfile.TemporaryDirectory(prefix="workbench-upload-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        return ingest_file(path, display_name=shown, **{"name": options.pop("name", None) or shown, **options})
+        return ingest_file(path, display_name=shown, **options)  # the dataset is named after `shown` by default
 
 
 def preview_bytes(data: bytes, filename: str, *, kind: str, encoding: str | None = None, rows: int = 5):
@@ -153,6 +163,27 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
         return Preview(columns=columns, rows=head, mapping=guess, encoding=info.encoding, problem=problem)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _already_present(conn, same: list[dict], name: str | None, shown: str, mapping: dict) -> IngestResult | None:
+    """The dataset of `same` (these bytes, this kind, encoding and catalog) that has this mapping too,
+    if there is one. A name given that is not its name is refused, naming the dataset."""
+    found = next((d for d in same if d["mapping"] == mapping), None)
+    if found is None:
+        return None
+    if name is not None and name != found["name"]:
+        raise BadInput(f"{shown} was ingested before as dataset {found['id']} ({found['name']!r}) with the same "
+                       f"mapping and encoding, so nothing was added and the name {name!r} was not given to it. Use "
+                       f"dataset {found['id']}, or delete it on the Data page and ingest the file again")
+    return _existing(conn, found["id"])
+
+
+def _codec(encoding: str | None) -> str | None:
+    """An encoding's canonical name ('UTF-8', 'utf8' -> 'utf-8'), to compare what was chosen."""
+    try:
+        return codecs.lookup(encoding).name if encoding else encoding
+    except LookupError:
+        return encoding
 
 
 def _existing(conn, dataset_id: int) -> IngestResult:
@@ -253,10 +284,15 @@ def _reader_failure(info: FileInfo, error: Exception) -> BadInput:
 
 
 def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | None, catalog_dataset_id: int | None,
-            progress: Progress, set_aside: dict[int, tuple[str, str]] | None = None) -> IngestResult:
+            progress: Progress, set_aside: dict[int, tuple[str, str]] | None = None,
+            already: Callable[[dict], IngestResult | None] | None = None) -> IngestResult:
+    """already: the dataset that holds this file with this mapping, if any (see ingest_file)."""
     columns = _stage(raw, info)
     labelish = [c for c in columns if any(w in normalise(c) for w in LABEL_WORDS)]  # a few values to guess by meaning
     mapping = guess_mapping(columns, kind, mapping, info.name, {c: list(staging.distinct_lower(raw, c, 20)) for c in labelish})
+    if already is not None and (found := already(mapping)) is not None:
+        staging.drop_staging(raw)
+        return found
     staged = staging.count_staged(raw)
     parse_rejected, line = _number_lines(raw, info, columns, staged, set_aside or {})
     if staged == 0 and not parse_rejected:
@@ -363,10 +399,10 @@ def _comma_hint(commas: dict | None) -> str:
 
 
 def _ingest_elsewhere(conn, info: FileInfo, kind: str, name: str, mapping: dict | None,
-                      catalog_dataset_id: int | None, progress: Progress,
-                      set_aside: dict[int, tuple[str, str]]) -> IngestResult:
+                      catalog_dataset_id: int | None, progress: Progress, set_aside: dict[int, tuple[str, str]],
+                      already: Callable[[dict], IngestResult | None]) -> IngestResult:
     """Non-DuckDB databases: check in an in-memory DuckDB, then insert the rows through SQLAlchemy."""
     from workbench.ingest.elsewhere import ingest_elsewhere
 
     return ingest_elsewhere(conn, info, kind, name, mapping, catalog_dataset_id, progress,
-                            functools.partial(_ingest, set_aside=set_aside))
+                            functools.partial(_ingest, set_aside=set_aside, already=already))

@@ -33,6 +33,8 @@ def ingest_elsewhere(conn: Connection, info, kind: str, name: str, mapping: dict
             memory_catalog = CATALOG_IN_MEMORY
         raw = memory.connection.driver_connection
         result = ingest_duckdb(memory, raw, info, kind, name, mapping, memory_catalog, progress)
+        if result.already_present:  # a dataset of the real database already holds these rows
+            return result
         row = store.get_dataset(memory, result.dataset_id)
         dataset_id = store.create_dataset(conn, name=name, kind=kind, source_file=info.name,
                                           content_hash=info.sha256, encoding=info.encoding,
