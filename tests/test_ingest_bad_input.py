@@ -5,6 +5,7 @@ partial dataset, and a database held by another process is retried, then reporte
 """
 import gzip
 import io
+import json
 import os
 import re
 import zipfile
@@ -243,9 +244,10 @@ def test_a_database_held_by_another_process_is_retried_then_reported(demo_db, tm
     finally:
         holder.kill()
         holder.wait()
-    assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr == (f"error: the database {demo_db.removeprefix('duckdb:///')} is held by another process and "
-                          "stayed busy for 2 s; close the other program (another app or a DuckDB shell) or set "
-                          "WORKBENCH_DB_TIMEOUT_S higher\n")
+    message = (f"the database {demo_db.removeprefix('duckdb:///')} is held by another process and "
+               "stayed busy for 2 s; close the other program (another app or a DuckDB shell) or set "
+               "WORKBENCH_DB_TIMEOUT_S higher")
+    assert out.returncode == 1 and json.loads(out.stdout) == {"error": message, "exit_code": 1}
+    assert out.stderr == f"error: {message}\n"
     result = ingest_file(path, kind="catalog")  # free again: the same file goes in
     assert result.rows_accepted == 1
