@@ -23,25 +23,31 @@ if sets.empty:
 names = dict(zip(sets["id"], sets["name"]))
 set_id = pick("Sample set", list(names), key="augment_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 
-st.header("Recipe")
-preset = st.selectbox("Preset", [*PRESETS, "by hand"], key="augment_preset")
+st.header("Recipe")  # persist_state="session": each input keeps its value while the user visits other pages
+preset = st.selectbox("Preset", [*PRESETS, "by hand"], key="augment_preset", persist_state="session")
 base = PRESETS.get(preset, {"steps": [], "filters": {}})
-chosen = st.multiselect("Augmenters", list(REGISTRY), [s["augmenter"] for s in base["steps"]], key=f"augment_steps_{preset}")
-params = st.text_area("Parameters by augmenter (JSON)", "{}", key="augment_params", help='e.g. {"keyboard_typo": {"word_p": 0.2}}')
+chosen = st.multiselect("Augmenters", list(REGISTRY), [s["augmenter"] for s in base["steps"]],
+                        key=f"augment_steps_{preset}", persist_state="session")
+params = st.text_area("Parameters by augmenter (JSON)", "{}", key="augment_params", persist_state="session",
+                      help='e.g. {"keyboard_typo": {"word_p": 0.2}}')
 c1, c2, c3, c4 = st.columns(4)
-per_sample = c1.number_input("Candidates per sample", 1, 20, base.get("per_sample", 1), key=f"augment_per_sample_{preset}")
-seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="augment_seed")
-max_sources = c3.number_input("Source samples (0 = all train)", 0, None, 2000, key="augment_max_sources")
-min_score = c4.slider("Drop below score", 0.0, 1.0, float(base["filters"].get("min_score", 0.5)), key=f"augment_min_score_{preset}")
+per_sample = c1.number_input("Candidates per sample", 1, 20, base.get("per_sample", 1),
+                             key=f"augment_per_sample_{preset}", persist_state="session")
+seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="augment_seed", persist_state="session")
+max_sources = c3.number_input("Source samples (0 = all train)", 0, None, 2000, key="augment_max_sources",
+                              persist_state="session")
+min_score = c4.slider("Drop below score", 0.0, 1.0, float(base["filters"].get("min_score", 0.5)),
+                      key=f"augment_min_score_{preset}", persist_state="session")
 scorer = st.radio("Score with", SCORERS, SCORERS.index(base["filters"].get("scorer", "string")), horizontal=True,
-                  key=f"augment_scorer_{preset}", help="teacher: a relevance model scores each candidate pair and keeps it when it agrees with the label")
+                  key=f"augment_scorer_{preset}", persist_state="session",
+                  help="teacher: a relevance model scores each candidate pair and keeps it when it agrees with the label")
 teacher, margin = 0, 0.5
 if scorer == "teacher":
     t1, t2 = st.columns(2)
     with shown_errors():
         teachers = teacher_choices(int(set_id))
     teacher = t1.selectbox("Teacher", list(teachers), format_func=teachers.get, key="augment_teacher")
-    margin = t2.slider("Teacher margin", 0.0, 1.0, 0.5, 0.05, key="augment_teacher_margin",
+    margin = t2.slider("Teacher margin", 0.0, 1.0, 0.5, 0.05, key="augment_teacher_margin", persist_state="session",
                        help="keep a candidate when the teacher's expected label is within this share of the label range of its label")
 if f"typo_rate_{set_id}" not in st.session_state:  # the logs do not change under a sample set: estimate once
     with shown_errors():

@@ -18,15 +18,16 @@ if sources.empty:
     st.stop()
 
 dataset_id = pick("Build from", sources.index.tolist(), key="samples_dataset", param="dataset", format_func=sources["label"].get)
-label_rule = st.text_input("Label rule (empty: the default for this kind)", key="samples_label_rule",
+# persist_state="session": each input keeps its value while the user visits other pages
+label_rule = st.text_input("Label rule (empty: the default for this kind)", key="samples_label_rule", persist_state="session",
                            placeholder=sources.loc[dataset_id, "rule_example"], help=LABEL_RULE_HELP)
 left, middle, right, seed_col = st.columns(4)
-val_share = left.number_input("Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val")
-test_share = middle.number_input("Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test")
-cold_share = right.number_input("Cold-start share of products", 0.0, 0.9, 0.0, 0.05, key="samples_cold",
+val_share = left.number_input("Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val", persist_state="session")
+test_share = middle.number_input("Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test", persist_state="session")
+cold_share = right.number_input("Cold-start share of products", 0.0, 0.9, 0.0, 0.05, key="samples_cold", persist_state="session",
                                 help="Products held out of train; their val/test samples form the cold-start slice.")
-seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key="samples_seed")
-name = st.text_input("Name (empty: after the dataset)", key="samples_name")
+seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key="samples_seed", persist_state="session")
+name = st.text_input("Name (empty: after the dataset)", key="samples_name", persist_state="session")
 
 if st.button("Build sample set", key="samples_build", type="primary"):
     bar = st.progress(0.0, text="Reading")

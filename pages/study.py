@@ -19,10 +19,11 @@ if sets.empty:
     st.stop()
 names = dict(zip(sets["id"], sets["name"]))
 set_id = pick("Sample set", list(names), key="study_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
-recipes = st.multiselect("Recipes to try", list(PRESETS), ["typo robustness"], key="study_recipes")
+recipes = st.multiselect("Recipes to try", list(PRESETS), ["typo robustness"], key="study_recipes", persist_state="session")
 left, right = st.columns(2)
-budget = left.number_input("Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget")
-sources = right.number_input("Train samples each recipe augments (0 = all)", 0, None, 2000, key="study_sources")
+budget = left.number_input("Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget", persist_state="session")
+sources = right.number_input("Train samples each recipe augments (0 = all)", 0, None, 2000, key="study_sources",
+                             persist_state="session")
 say(f"{1 + len(recipes)} settings (none + {len(recipes)} recipe(s)) x up to {study.SEED_CHOICES[0]} seeds, one epoch each, "
     f"sized on {plan.device().upper()} to train within {budget} min.", "caption")
 if st.button("Run the study", key="study_run", type="primary", disabled=not recipes):

@@ -37,11 +37,11 @@ chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names),
                         key="train_augmented", help="The train split is always used; these are added to it.")
 values = config_form(TrainConfig, FORM, plan.form_defaults(), "train_")
 budget_col, share_col, all_col = st.columns(3)
-budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget")
-share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share",
+budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget", persist_state="session")
+share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share", persist_state="session",
                                help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many "
                                     "as the chosen sets hold per original sample; the time budget cuts both alike)")
-everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all")
+everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all", persist_state="session")
 with shown_errors():
     sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share,
                                kind=plan.kind_of(values))
@@ -49,8 +49,9 @@ with shown_errors():
 say(sized.summary(), "info")
 
 one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
-seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", help="One job per seed for each setting.")
-combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined")
+seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", persist_state="session",
+                         help="One job per seed for each setting.")
+combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined", persist_state="session")
 with shown_errors():
     if one.button("Queue job", key="train_queue", type="primary"):
         st.session_state._new_job = queue.submit_job(int(set_id), config, chosen)

@@ -2,6 +2,10 @@
 and storage errors shown as messages instead of tracebacks, a message that survives st.rerun,
 selections kept in the URL so a reload keeps them, and links to the next step.
 
+Form inputs pass persist_state="session" (Streamlit 1.67): Streamlit otherwise drops a widget's value
+when a run does not draw it, so a visit to another page reset them. Pass no value= with a key that
+is also set through st.session_state (Streamlit warns).
+
     with shown_errors():
         result = build_sample_set(...)
     flash(f"Sample set {result.sample_set_id}: ...")
@@ -87,7 +91,8 @@ def next_step(page: str, why: str = "", **query) -> None:
 
 def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) -> dict:
     """One widget per dataclass field in `names` (label, help and choices from the field's metadata).
-    A value the user changed lives in the URL (?{prefix}{field}=value), so a reload keeps it."""
+    A value the user changed lives in the URL (?{prefix}{field}=value), so a reload keeps it, and in the
+    session (persist_state), so a visit to another page keeps it too."""
     import dataclasses
 
     values, cols = {}, st.columns(columns)
@@ -95,7 +100,7 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
         col, default, key = cols[i % columns], getattr(defaults, f.name), f"{prefix}{f.name}"
         if key not in st.session_state and key in st.query_params:
             st.session_state[key] = value_from_text(st.query_params[key], default, f.metadata.get("choices"))
-        kw = {"help": f.metadata["help"], "key": key}
+        kw = {"help": f.metadata["help"], "key": key, "persist_state": "session"}  # kept while on other pages
         if f.metadata.get("choices"):
             values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
         elif isinstance(default, bool):

@@ -153,6 +153,37 @@ def test_bad_parameters_json_is_shown(sample_set):
                                  "add them or remove their parameters")
 
 
+def away_and_back(at: AppTest, other: str, page: str = "pages/augment.py") -> AppTest:
+    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
+    at.query_params.clear()
+    at.switch_page(other).run()
+    at.query_params.clear()
+    return at.switch_page(page).run()
+
+
+def test_the_recipe_survives_a_visit_to_another_page(sample_set):
+    """Source samples went back to 2000 and Parameters to {} after a visit to 3b Review (audit item 7)."""
+    at = open_page("pages/augment.py")
+    preset = at.selectbox(key="augment_preset").value
+    at.number_input(key="augment_max_sources").set_value(300)
+    at.number_input(key="augment_seed").set_value(7)
+    at.text_area(key="augment_params").set_value('{"keyboard_typo": {"rate": 0.2}}')
+    at.multiselect(key=f"augment_steps_{preset}").set_value(["keyboard_typo"])
+    at.number_input(key=f"augment_per_sample_{preset}").set_value(3)
+    at.slider(key=f"augment_min_score_{preset}").set_value(0.8).run()
+    at = away_and_back(at, "pages/review.py")
+    assert not at.exception
+    assert at.number_input(key="augment_max_sources").value == 300
+    assert at.number_input(key="augment_seed").value == 7
+    assert at.text_area(key="augment_params").value == '{"keyboard_typo": {"rate": 0.2}}'
+    assert at.multiselect(key=f"augment_steps_{preset}").value == ["keyboard_typo"]
+    assert at.number_input(key=f"augment_per_sample_{preset}").value == 3
+    assert at.slider(key=f"augment_min_score_{preset}").value == pytest.approx(0.8)
+    at.selectbox(key="augment_preset").set_value("by hand").run()
+    at = away_and_back(at, "pages/samples.py")
+    assert at.selectbox(key="augment_preset").value == "by hand"
+
+
 def test_a_teacher_scored_run_shows_suggestions_protected_words_and_the_typo_rate(sample_set, tmp_path):
     """Issue 11: the teacher's score, its suggestion and the words a rewrite left alone, per candidate."""
     from tests.test_train_support import build_tiny_sentence_encoder

@@ -1,4 +1,5 @@
 """The Samples page, driven with AppTest on the demo data: guard, build with options, summary."""
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from storage.db import begin
@@ -64,3 +65,30 @@ def test_what_was_set_aside_is_said_in_words(demo_db):
     at.button(key="samples_build").click().run()
     caption = at.main.caption[-1].value
     assert "Set aside: " in caption and "{" not in caption
+
+
+def away_and_back(at: AppTest, other: str, page: str = "pages/samples.py") -> AppTest:
+    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
+    at.query_params.clear()
+    at.switch_page(other).run()
+    at.query_params.clear()
+    return at.switch_page(page).run()
+
+
+def test_the_build_inputs_survive_a_visit_to_another_page(demo_db):
+    """Validation share went back to 0.10 after a visit to 1 Data (audit item 7)."""
+    at = _page()
+    at.text_input(key="samples_label_rule").set_value("clicks:min_clicks=2")
+    at.number_input(key="samples_val").set_value(0.2)
+    at.number_input(key="samples_test").set_value(0.15)
+    at.number_input(key="samples_cold").set_value(0.05)
+    at.number_input(key="samples_seed").set_value(4)
+    at.text_input(key="samples_name").set_value("my set").run()
+    at = away_and_back(at, "pages/data.py")
+    assert not at.exception
+    assert at.text_input(key="samples_label_rule").value == "clicks:min_clicks=2"
+    assert at.number_input(key="samples_val").value == pytest.approx(0.2)
+    assert at.number_input(key="samples_test").value == pytest.approx(0.15)
+    assert at.number_input(key="samples_cold").value == pytest.approx(0.05)
+    assert at.number_input(key="samples_seed").value == 4
+    assert at.text_input(key="samples_name").value == "my set"

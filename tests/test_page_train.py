@@ -188,3 +188,32 @@ def test_reviews_next_link_opens_train_with_the_saved_set_chosen(env):
     assert "augmented" not in at.query_params  # read once: the user's later choice is not overridden
     at.multiselect(key="train_augmented").set_value([]).run()
     assert at.multiselect(key="train_augmented").value == []
+
+
+def away_and_back(at: AppTest, other: str, page: str = "pages/train.py") -> AppTest:
+    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
+    at.query_params.clear()
+    at.switch_page(other).run()
+    at.query_params.clear()
+    return at.switch_page(page).run()
+
+
+def test_the_form_and_the_budget_survive_a_visit_to_another_page(env):
+    """The config form and the time budget went back to their defaults after a visit elsewhere (audit item 7)."""
+    store_sample_set()
+    at = _page()
+    at.number_input(key="train_epochs").set_value(3)
+    at.selectbox(key="train_strategy").set_value("lora")
+    at.checkbox(key="train_adversarial").check()
+    at.number_input(key="train_budget").set_value(25)
+    at.number_input(key="train_augmented_share").set_value(0.5)
+    at.text_input(key="train_sweep_seeds").set_value("4, 5").run()
+    assert not at.exception
+    at = away_and_back(at, "pages/compare.py")
+    assert not at.exception
+    assert at.number_input(key="train_epochs").value == 3 and at.selectbox(key="train_strategy").value == "lora"
+    assert at.checkbox(key="train_adversarial").value
+    assert at.number_input(key="train_budget").value == 25
+    assert at.number_input(key="train_augmented_share").value == pytest.approx(0.5)
+    assert at.text_input(key="train_sweep_seeds").value == "4, 5"
+    assert at.query_params["train_epochs"] == "3"  # and the URL says them again, so a reload keeps them
