@@ -2,7 +2,7 @@
 progress bar; the candidates are reviewed, accepted and saved on 3b Review."""
 import streamlit as st
 
-from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import attempted, flash, next_step, pick, say, show_flash, shown_errors
 from storage.candidates import list_augment_runs
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -55,14 +55,18 @@ if f"typo_rate_{set_id}" not in st.session_state:  # the logs do not change unde
 say(f"Typo rate in the logs: {st.session_state[f'typo_rate_{set_id}']:.1%} of queries are within two edits of a "
     "more frequent one. Typo-aware training: set the typo augmenters' rate to it.", "caption")
 if st.button("Generate", key="augment_generate", type="primary", disabled=not chosen):
-    bar = st.progress(0.0, text="Starting")
-    with shown_errors():
-        recipe = recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer, teacher, margin)
-        result = run_recipe(set_id, recipe, on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), text=m))
-    st.session_state._new_run = result.augment_run_id
-    flash(f"Run {result.augment_run_id}: {result.candidates:,} candidates kept of {result.generated:,}. "
-          f"Dropped: {dropped_in_words(result.dropped)}.")
-    st.rerun()
+    # A bad parameter or recipe is shown here and the runs and the Review link below still render.
+    recipe = attempted(lambda: recipe_from_form(preset, chosen, params, per_sample, seed, max_sources, min_score, scorer,
+                                                teacher, margin))
+    if recipe is not None:
+        bar = st.progress(0.0, text="Starting")
+        result = attempted(lambda: run_recipe(set_id, recipe, on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), m)))
+        bar.empty()  # no stranded bar above an error
+        if result is not None:
+            st.session_state._new_run = result.augment_run_id
+            flash(f"Run {result.augment_run_id}: {result.candidates:,} candidates kept of {result.generated:,}. "
+                  f"Dropped: {dropped_in_words(result.dropped)}.")
+            st.rerun()
 
 with shown_errors(), begin() as conn:
     runs = list_augment_runs(conn, set_id)

@@ -184,6 +184,22 @@ def test_the_recipe_survives_a_visit_to_another_page(sample_set):
     assert at.selectbox(key="augment_preset").value == "by hand"
 
 
+def test_a_bad_parameter_is_shown_and_the_rest_of_the_page_stays(sample_set):
+    """A parameter error ended the page: no runs, no Review link, and an empty "Starting" bar above it (item 10)."""
+    at = _generate()
+    at.text_area(key="augment_params").set_value('{"keyboard_typo": {"wordp": 0.2}}')
+    at.button(key="augment_generate").click().run()
+    assert not at.exception
+    assert "augmenter 'keyboard\\_typo' has no parameter(s) wordp; known: " in at.error[0].value
+    assert not at.get("progress")
+    assert not at.success  # no new run
+    assert at.button(key="augment_generate").label == "Generate"
+    assert links(at) == ["Next: 3b Review: review, accept and save run 1's candidates"]
+    assert at.text_area(key="augment_params").value == '{"keyboard_typo": {"wordp": 0.2}}'  # still there to fix
+    with begin() as conn:
+        assert stored.list_augment_runs(conn, sample_set)["id"].tolist() == [1]
+
+
 def test_a_teacher_scored_run_shows_suggestions_protected_words_and_the_typo_rate(sample_set, tmp_path):
     """Issue 11: the teacher's score, its suggestion and the words a rewrite left alone, per candidate."""
     from tests.test_train_support import build_tiny_sentence_encoder
