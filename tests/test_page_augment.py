@@ -217,7 +217,7 @@ def test_a_teacher_scored_run_shows_suggestions_protected_words_and_the_typo_rat
     assert at.selectbox(key="augment_teacher").value == 0
     review = open_page("pages/review.py", {"run": run.augment_run_id})
     assert not review.exception
-    table = review.dataframe(key="review_table").value
+    table = review.dataframe(key=review.session_state["_review_table"]).value
     assert set(table["suggest"]) == {"accept"}  # the run kept only what the teacher agreed with
     assert (table["score"] >= 0.6).all()
     assert table["protected"].str.len().gt(0).any()
