@@ -25,7 +25,7 @@ from typing import Callable, Iterator
 
 import duckdb
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
@@ -128,6 +128,14 @@ def describe(url: str | None = None) -> str:
     return create_engine(url, poolclass=NullPool).url.render_as_string(hide_password=True)
 
 
+def quiet(dbapi_connection, _record=None):
+    """DuckDB draws a progress bar on stdout for a query over 2 s, even into a pipe: it would land
+    before the command line's --json line (and in a job's log). Every DuckDB connection turns it off:
+    the engines through their connect event, a raw duckdb.connect() by calling this."""
+    dbapi_connection.cursor().execute("SET enable_progress_bar = false")
+    return dbapi_connection
+
+
 @lru_cache(maxsize=None)
 def get_engine(url: str) -> Engine:
     if url.startswith("duckdb:///") and ":memory:" not in url:
@@ -137,7 +145,10 @@ def get_engine(url: str) -> Engine:
         except OSError as e:
             raise DatabaseUnavailable(f"cannot create the data folder {path.parent}: {e.strerror}") from e
     # NullPool: closing a connection really closes the file, so other processes can open it.
-    return create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool)
+    if url.startswith("duckdb:"):
+        event.listen(engine, "connect", quiet)
+    return engine
 
 
 def _is_lock_error(e: Exception) -> bool:

@@ -199,8 +199,9 @@ def test_cli_json_has_the_contract_keys_and_a_rejected_file_exits_non_zero(db_ur
         "dataset_id": 1, "kind": "catalog", "rows_accepted": 2, "rows_rejected": 5}
     assert out["rejections"]["empty title"] == 1
     bad = cli("ingest", "catalog", str(_write(tmp_path, "empty.csv", "")), "--json")
-    assert (bad.returncode, bad.stdout, bad.stderr) == (
-        1, "", "error: empty.csv is empty (0 bytes); choose the file again or export it once more\n")
+    message = "empty.csv is empty (0 bytes); choose the file again or export it once more"
+    assert (bad.returncode, bad.stderr) == (1, f"error: {message}\n")
+    assert json.loads(bad.stdout) == {"error": message, "exit_code": 1}
 
 
 def test_home_depot_train_goes_in_as_labeled_pairs_with_titles(db_url):
@@ -233,7 +234,8 @@ def test_esci_pairs_keep_three_languages_and_grade_esci_labels(db_url):
 ])
 def test_cli_refuses_a_mapping_that_is_not_a_json_object(db_url, tmp_path, mapping, message, cli):
     out = cli("ingest", "catalog", str(_write(tmp_path, "c.csv", CATALOG)), "--mapping", mapping, "--json")
-    assert (out.returncode, out.stdout, out.stderr) == (1, "", message)
+    assert (out.returncode, out.stderr) == (1, message)
+    assert json.loads(out.stdout) == {"error": message.removeprefix("error: ").rstrip("\n"), "exit_code": 1}
 
 
 def test_json_lines_rows_are_numbered_by_their_line(db_url, tmp_path):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from storage import datasets as store
 from storage import checks, staging
-from storage.db import begin
+from storage.db import begin, quiet
 from workbench.errors import BadInput, MissingData
 from workbench.ingest.columns import (FIELDS, KINDS, LABEL_MAX, LABEL_WORDS, guess_columns, guess_mapping, label_names,
                                       missing_fields, normalise)
@@ -148,7 +148,7 @@ def preview_file(path: str | Path, *, kind: str, display_name: str | None = None
     workdir = Path(tempfile.mkdtemp(prefix="workbench-preview-"))
     try:
         info, _ = _set_aside(inspect_file(path, shown, workdir, encoding), workdir)
-        raw = duckdb.connect()
+        raw = quiet(duckdb.connect())
         try:
             columns = _stage(raw, info, rows)
             head = staging.read_staged(raw).astype("string")
@@ -236,7 +236,7 @@ def _set_aside_bad_json(info: FileInfo, workdir: Path) -> tuple[FileInfo, dict[i
     """JSON Lines: the keys of its objects become info.columns. One line that is not a JSON object
     makes the reader refuse the whole file, so such lines are emptied in a copy (the reader skips
     empty lines), and go to the rejected rows with their line."""
-    raw = duckdb.connect()
+    raw = quiet(duckdb.connect())
     try:
         try:
             return dataclasses.replace(info, columns=staging.jsonl_columns(raw, str(info.path))), {}
@@ -322,7 +322,7 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     staging.drop_staging(raw)
     progress(4, 4, f"{accepted:,} rows in, {rejected:,} set aside")
     return IngestResult(dataset_id=dataset_id, kind=kind, name=name, rows_accepted=accepted, rows_rejected=rejected,
-                        rejections=dict(sorted(reasons.items(), key=lambda kv: -kv[1])), encoding=info.encoding,
+                        rejections=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))), encoding=info.encoding,
                         mapping=mapping)
 
 
@@ -373,7 +373,7 @@ def _all_rejected(name: str, raw, mapping: dict, reasons: dict[str, int], parse_
                   commas: dict | None = None) -> str:
     """The message for a file whose every row was rejected: the reasons, the first rows (with the
     label, when the label is why) and, for labels with a comma, why they were not read as numbers."""
-    counts = ", ".join(f"{reason} ({n:,})" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+    counts = ", ".join(f"{reason} ({n:,})" for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
     first = [(line, column, reason, None) for line, reason, column, _ in parse_rejected[:3]]
     if not first:
         first = checks.first_rejections(raw, mapping)

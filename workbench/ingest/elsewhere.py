@@ -10,12 +10,12 @@ copied under its real id 1 used to have its products copied out again as the new
 """
 from __future__ import annotations
 
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from storage import datasets as store
 from storage import tables
-from storage.db import INGEST_TABLES
+from storage.db import INGEST_TABLES, quiet
 
 CATALOG_IN_MEMORY = 0  # sequences start at 1, so this never names the dataset being ingested
 
@@ -23,6 +23,7 @@ CATALOG_IN_MEMORY = 0  # sequences start at 1, so this never names the dataset b
 def ingest_elsewhere(conn: Connection, info, kind: str, name: str, mapping: dict | None,
                      catalog_dataset_id: int | None, progress, ingest_duckdb):
     engine = create_engine("duckdb:///:memory:", poolclass=StaticPool)
+    event.listen(engine, "connect", quiet)
     with engine.begin() as memory:
         # Only what an ingest touches: the whole schema's DDL cost more than the checks on a small file.
         tables.metadata.create_all(memory, tables=[tables.datasets, *(tables.metadata.tables[n] for n in INGEST_TABLES)])
