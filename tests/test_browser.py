@@ -292,7 +292,9 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
     def queues():
         return [(config, frame) for config, frame in tables if "progress %" in frame]
 
-    for _ in range(60):  # the queue refreshes every 2 s, slower on a loaded machine: wait for the done row
+    page.reload()  # the finished job drawn afresh: the panel's own refresh may have sent its last table before "done"
+    _settle(page)
+    for _ in range(60):  # the table comes over the new connection, slower on a loaded machine: wait for the done row
         if queues() and queues()[-1][1]["status"].iloc[0] == "done":
             break
         page.wait_for_timeout(1000)
