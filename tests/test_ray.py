@@ -13,6 +13,7 @@ takes 15 to 20 s to start. It runs as its own process group and is stopped by th
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -153,11 +154,15 @@ def test_a_small_training_job_on_ray_ends_done_with_its_metrics_in_the_database(
     assert rows[(rows["split"] == "val") & (rows["name"] == "loss")]["epoch"].tolist() == [1.0, 2.0]
 
 
-def test_a_failing_worker_on_ray_fails_the_job_with_its_reason_and_resume_goes_back_to_ray(on_ray, tmp_path, monkeypatch):
-    job_id = submit_job(store_sample_set(), quick(str(tmp_path / "no-such-model")))
+def test_a_failing_worker_on_ray_fails_the_job_with_its_reason_and_resume_goes_back_to_ray(on_ray, tiny_model, tmp_path,
+                                                                                         monkeypatch):
+    broken = tmp_path / "weights-and-tokenizer-lost"  # passes the submit check (its config.json reads), fails to load
+    broken.mkdir()
+    shutil.copy(Path(tiny_model) / "config.json", broken / "config.json")
+    job_id = submit_job(store_sample_set(), quick(str(broken)))
     failed = wait_job(job_id, timeout_s=300, poll_s=0.5)
     assert failed["status"] == "failed"
-    assert failed["error"].startswith("ModelUnavailable: cannot load a tokenizer from")
+    assert failed["error"].startswith(f"ModelUnavailable: cannot load the encoder {str(broken)!r}")
     first = job(job_id)["handle"]
     monkeypatch.setenv("WORKBENCH_JOB_BACKEND", "local")  # new jobs would run here now; this one goes back to Ray
     resume_job(job_id)
