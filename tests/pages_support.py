@@ -26,3 +26,12 @@ def links(at: AppTest) -> list[str]:
 
 def texts(elements) -> list[str]:
     return [e.value for e in elements]
+
+
+def away_and_back(at: AppTest, other: str, page: str) -> AppTest:
+    """Open another page from the sidebar and come back to `page`: the URL's query is left behind,
+    as in the browser."""
+    at.query_params.clear()
+    at.switch_page(other).run()
+    at.query_params.clear()
+    return at.switch_page(page).run()

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from storage import candidates as stored
 from storage.db import begin
-from tests.pages_support import links, open_page
+from tests.pages_support import away_and_back, links, open_page
 from workbench.samples import SampleConfig, build_sample_set
 
 
@@ -153,13 +153,6 @@ def test_bad_parameters_json_is_shown(sample_set):
                                  "add them or remove their parameters")
 
 
-def away_and_back(at: AppTest, other: str, page: str = "pages/augment.py") -> AppTest:
-    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
-    at.query_params.clear()
-    at.switch_page(other).run()
-    at.query_params.clear()
-    return at.switch_page(page).run()
-
 
 def test_the_recipe_survives_a_visit_to_another_page(sample_set):
     """Source samples went back to 2000 and Parameters to {} after a visit to 3b Review (audit item 7)."""
@@ -171,7 +164,7 @@ def test_the_recipe_survives_a_visit_to_another_page(sample_set):
     at.multiselect(key=f"augment_steps_{preset}").set_value(["keyboard_typo"])
     at.number_input(key=f"augment_per_sample_{preset}").set_value(3)
     at.slider(key=f"augment_min_score_{preset}").set_value(0.8).run()
-    at = away_and_back(at, "pages/review.py")
+    at = away_and_back(at, "pages/review.py", "pages/augment.py")
     assert not at.exception
     assert at.number_input(key="augment_max_sources").value == 300
     assert at.number_input(key="augment_seed").value == 7
@@ -180,7 +173,7 @@ def test_the_recipe_survives_a_visit_to_another_page(sample_set):
     assert at.number_input(key=f"augment_per_sample_{preset}").value == 3
     assert at.slider(key=f"augment_min_score_{preset}").value == pytest.approx(0.8)
     at.selectbox(key="augment_preset").set_value("by hand").run()
-    at = away_and_back(at, "pages/samples.py")
+    at = away_and_back(at, "pages/samples.py", "pages/augment.py")
     assert at.selectbox(key="augment_preset").value == "by hand"
 
 

@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from storage.db import begin
 from storage.samples import get_sample_set, read_samples
-from tests.pages_support import links, open_page
+from tests.pages_support import away_and_back, links, open_page
 from workbench.samples import SampleConfig, build_sample_set
 
 
@@ -67,13 +67,6 @@ def test_what_was_set_aside_is_said_in_words(demo_db):
     assert "Set aside: " in caption and "{" not in caption
 
 
-def away_and_back(at: AppTest, other: str, page: str = "pages/samples.py") -> AppTest:
-    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
-    at.query_params.clear()
-    at.switch_page(other).run()
-    at.query_params.clear()
-    return at.switch_page(page).run()
-
 
 def test_the_build_inputs_survive_a_visit_to_another_page(demo_db):
     """Validation share went back to 0.10 after a visit to 1 Data (audit item 7)."""
@@ -84,7 +77,7 @@ def test_the_build_inputs_survive_a_visit_to_another_page(demo_db):
     at.number_input(key="samples_cold").set_value(0.05)
     at.number_input(key="samples_seed").set_value(4)
     at.text_input(key="samples_name").set_value("my set").run()
-    at = away_and_back(at, "pages/data.py")
+    at = away_and_back(at, "pages/data.py", "pages/samples.py")
     assert not at.exception
     assert at.text_input(key="samples_label_rule").value == "clicks:min_clicks=2"
     assert at.number_input(key="samples_val").value == pytest.approx(0.2)

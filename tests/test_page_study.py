@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 
-from streamlit.testing.v1 import AppTest
 from test_train_support import store_sample_set, wait_for
 
 from storage import candidates
 from storage import jobs as store
 from storage.db import begin
-from tests.pages_support import open_page
+from tests.pages_support import away_and_back, open_page
 from workbench.errors import BadInput
 from workbench.jobs.queue import cancel_job
 from workbench.jobs.scheduler import is_running
@@ -43,13 +42,6 @@ def test_one_click_queues_the_study_and_opens_compare_on_it(db_url, monkeypatch)
     wait_for(lambda: not is_running(), timeout_s=120)
 
 
-def away_and_back(at: AppTest, other: str, page: str = "pages/study.py") -> AppTest:
-    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
-    at.query_params.clear()
-    at.switch_page(other).run()
-    at.query_params.clear()
-    return at.switch_page(page).run()
-
 
 def test_the_choices_survive_a_visit_to_another_page(db_url):
     """The recipes and the budget went back to their defaults after a visit elsewhere (audit item 7)."""
@@ -59,7 +51,7 @@ def test_the_choices_survive_a_visit_to_another_page(db_url):
     at.multiselect(key="study_recipes").set_value(recipes)
     at.number_input(key="study_budget").set_value(30)
     at.number_input(key="study_sources").set_value(500).run()
-    at = away_and_back(at, "pages/samples.py")
+    at = away_and_back(at, "pages/samples.py", "pages/study.py")
     assert not at.exception
     assert at.multiselect(key="study_recipes").value == recipes
     assert at.number_input(key="study_budget").value == 30

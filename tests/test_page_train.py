@@ -8,7 +8,7 @@ from test_train_support import store_augmented_set, store_sample_set, wait_for
 import pytest
 from storage import jobs as store
 from storage.db import begin
-from tests.pages_support import open_page
+from tests.pages_support import away_and_back, open_page
 from workbench.jobs.queue import delete_job
 from workbench.jobs.scheduler import is_running
 
@@ -190,13 +190,6 @@ def test_reviews_next_link_opens_train_with_the_saved_set_chosen(env):
     assert at.multiselect(key="train_augmented").value == []
 
 
-def away_and_back(at: AppTest, other: str, page: str = "pages/train.py") -> AppTest:
-    """Open another page from the sidebar and come back: the URL's query is left behind, as in the browser."""
-    at.query_params.clear()
-    at.switch_page(other).run()
-    at.query_params.clear()
-    return at.switch_page(page).run()
-
 
 def test_the_form_and_the_budget_survive_a_visit_to_another_page(env):
     """The config form and the time budget went back to their defaults after a visit elsewhere (audit item 7)."""
@@ -209,7 +202,7 @@ def test_the_form_and_the_budget_survive_a_visit_to_another_page(env):
     at.number_input(key="train_augmented_share").set_value(0.5)
     at.text_input(key="train_sweep_seeds").set_value("4, 5").run()
     assert not at.exception
-    at = away_and_back(at, "pages/compare.py")
+    at = away_and_back(at, "pages/compare.py", "pages/train.py")
     assert not at.exception
     assert at.number_input(key="train_epochs").value == 3 and at.selectbox(key="train_strategy").value == "lora"
     assert at.checkbox(key="train_adversarial").value
