@@ -7,6 +7,14 @@ from storage import experiments as store
 from storage.db import begin
 from workbench import compare_checks, experiments, report, study
 
+
+
+def headers(table):
+    """Readable headers and number formats (report.COLUMNS) for the table's columns; the values stay as they are."""
+    return {c: st.column_config.NumberColumn(label, format=fmt) if fmt else st.column_config.Column(label)
+            for c, (label, fmt) in report.COLUMNS.items() if c in table}
+
+
 st.title("Compare")
 show_flash()
 st.caption(
@@ -62,10 +70,11 @@ for line in compare_checks.summary(report.summary_lines(comparison), comparison,
     say(f"- {line}", "markdown")
 charts = report.figures(comparison)
 st.plotly_chart(charts["metric"], key="chart_metric")
-st.dataframe(comparison.table(), hide_index=True, key="table")
+st.dataframe(comparison.table(), hide_index=True, key="table", column_config=headers(comparison.table()))
 if comparison.references:
     st.caption("References: what you had before training, on the same test split (95% interval over test queries).")
-    st.dataframe(comparison.reference_table(), hide_index=True, key="references")
+    st.dataframe(comparison.reference_table(), hide_index=True, key="references",
+                 column_config=headers(comparison.reference_table()))
     behind = [s.name for s in comparison.settings if not s.beats_zero_shot]
     if behind:
         say("Not better than the untrained zero-shot model: " + ", ".join(behind)

@@ -8,6 +8,7 @@ from storage.db import begin
 from workbench import demo
 from workbench.ingest import FIELDS, ingest_bytes, missing_fields, preview_bytes
 from workbench.ingest.outcome import dataset_summary, delete_dataset, rejected_rows_csv
+from workbench.wording import count_of
 
 KINDS = {"catalog": "Catalog (products)", "logs": "Search logs", "pairs": "Labeled pairs"}
 ENCODINGS = ["detect", "utf-8", "gb18030", "latin-1", "cp1252"]
@@ -53,7 +54,7 @@ if preview is not None:  # a bad file's error is shown above; the datasets below
     if result is not None:  # a bad file, a busy database: the error above instead, and the datasets below stay
         st.session_state._new_dataset = result.dataset_id
         note = " (this file was already here; nothing added)" if result.already_present else ""
-        flash(f"Dataset {result.dataset_id}: {result.rows_accepted:,} rows in, {result.rows_rejected:,} set aside{note}.")
+        flash(f"Dataset {result.dataset_id}: {count_of(result.rows_accepted, 'row')} in, {result.rows_rejected:,} set aside{note}.")
         st.rerun()
 
 st.header("Datasets")
@@ -81,7 +82,7 @@ if summary["rejections"]:
     st.download_button("Download rejected rows (CSV)", rejected_rows_csv(chosen_id), key="download_rejected",
                        file_name=f"dataset-{chosen_id}-rejected.csv", mime="text/csv")
 if confirmed(f"Delete dataset {chosen_id}", "delete", chosen_id,
-             f"Delete dataset {chosen_id} ({names[chosen_id]}) and its {info['rows_accepted']:,} rows? This cannot be undone."):
+             f"Delete dataset {chosen_id} ({names[chosen_id]}) and its {count_of(info['rows_accepted'], 'row')}? This cannot be undone."):
     with shown_errors():
         flash(delete_dataset(chosen_id))
     st.rerun()

@@ -5,6 +5,7 @@ from pages.ui import STEPS, flash, next_step, show_flash, shown_errors
 from storage.db import begin
 from storage.overview import count_rows
 from workbench import demo
+from workbench.wording import count_of
 
 st.title("Search Augmentation Workbench")
 st.write(
@@ -16,14 +17,15 @@ show_flash()
 with shown_errors(), begin() as conn:
     counts = count_rows(conn)
 
-steps = [
-    ("pages/data.py", "datasets", "Upload a catalog and search logs, or labeled samples."),
-    ("pages/samples.py", "sample_sets", "Label the samples and split them by query."),
-    ("pages/augment.py", "augmented_sets", "Generate, review and accept augmented samples."),
-    ("pages/train.py", "jobs", "Fine-tune a model on the train split plus accepted sets."),
+steps = [  # page, what it counts (the table, the noun), what it is for
+    ("pages/data.py", "datasets", "dataset", "Upload a catalog and search logs, or labeled samples."),
+    ("pages/samples.py", "sample_sets", "sample set", "Label the samples and split them by query."),
+    ("pages/augment.py", "augmented_sets", "augmented set", "Generate, review and accept augmented samples."),
+    ("pages/train.py", "jobs", "training job", "Fine-tune a model on the train split plus accepted sets."),
 ]
-for column, (page, key, text) in zip(st.columns(len(steps)), steps):
-    column.metric(STEPS[page], counts[key], help=text)
+for column, (page, key, noun, text) in zip(st.columns(len(steps)), steps):
+    done = f", {counts['jobs_done']:,} finished" if key == "jobs" and counts["jobs"] else ""
+    column.metric(STEPS[page], count_of(counts[key], noun) + done, help=text)
 
 if counts["datasets"] == 0:
     st.info("The database is empty. Upload your own files on the Data page, or start with the demo.")
@@ -34,7 +36,12 @@ if counts["datasets"] == 0:
         flash(f"Loaded the demo: catalog dataset {result.catalog_dataset_id}, logs dataset {result.logs_dataset_id}.")
         st.rerun()  # the counts above and the next step follow at once
 else:
-    page, _, text = next(((p, k, t) for p, k, t in steps if counts[k] == 0), ("pages/compare.py", "", "Compare the settings."))
-    next_step(page, text)
+    todo = [(page, text) for page, key, _, text in steps if counts[key] == 0]
+    if todo:
+        next_step(*todo[0])
+    elif counts["jobs_done"] == 0:  # Compare has nothing to show until a job finishes
+        next_step("pages/train.py", "watch the jobs run; Compare opens once one has finished")
+    else:
+        next_step("pages/compare.py", "Compare the settings.")
     if counts["sample_sets"]:
         next_step("pages/study.py", "or let one click try the recipes and answer")

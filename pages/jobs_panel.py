@@ -1,5 +1,9 @@
 """The job queue under the Train page (not a page): the table, the chosen job's curves, notes and
-log, and its cancel, resume and delete buttons. Refreshes itself every 2 s while jobs are active."""
+log, and its cancel, resume and delete buttons. Refreshes itself every 2 s while jobs are active.
+
+Whether it refreshes is decided on every call, not in a decorator: this module is imported once per
+app process, so `@st.fragment(run_every=... if active ...)` froze the first visit's answer, and a
+queue first opened idle showed "queued" for minutes while the sidebar said the job ran."""
 import streamlit as st
 
 from pages.ui import confirmed, flash, next_step, pick, say, shown_errors
@@ -7,9 +11,15 @@ from workbench.jobs import queue
 from workbench.jobs_view import job_notes, queue_view
 
 
-@st.fragment(run_every=2 if queue.active_jobs() else None)
 def show_queue():
+    active = queue.active_jobs() > 0
+    st.fragment(_queue, run_every=2 if active else None)(active)
+
+
+def _queue(was_active: bool):
     table = queue_view()
+    if was_active and not table["status"].isin(["queued", "running"]).any():
+        st.rerun()  # the last job just ended: redraw the page once, which stops the refresh and shows what follows
     if table.empty:
         st.info("No jobs yet: choose the settings above and Queue job.")
         return
@@ -21,8 +31,8 @@ def show_queue():
     for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
                                     ["Training loss by step", "Validation metrics by epoch"]):
         column.caption(title if not frame.empty else f"{title}: nothing yet")
-        if not frame.empty:
-            column.line_chart(frame)
+        if not frame.empty:  # one point (epoch 0 only) draws no line: show it as a dot
+            (column.line_chart if len(frame) > 1 else column.scatter_chart)(frame)
     for kind, text in job_notes(int(job_id)):
         say(text, kind)
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)

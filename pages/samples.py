@@ -3,10 +3,10 @@ cold-start holdout) and see its summary: sizes, label balance, queries, products
 import pandas as pd
 import streamlit as st
 
-from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import attempted, flash, next_step, pick, say, show_flash, shown_errors
 from storage.db import begin
 from storage.samples import get_sample_set, list_sample_sets, read_samples
-from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set, sample_sources
+from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set, rule_for, sample_sources
 from workbench.wording import SAMPLE_REASONS, in_words
 
 st.title("Samples")
@@ -21,6 +21,9 @@ dataset_id = pick("Build from", sources.index.tolist(), key="samples_dataset", p
 # persist_state="session": each input keeps its value while the user visits other pages
 label_rule = st.text_input("Label rule (empty: the default for this kind)", key="samples_label_rule", persist_state="session",
                            placeholder=sources.loc[dataset_id, "rule_example"], help=LABEL_RULE_HELP)
+rule = attempted(lambda: rule_for(label_rule, sources.loc[dataset_id, "kind"]))  # a typo shows here, before Build
+if rule:
+    say(rule.meaning, "caption")
 left, middle, right, seed_col = st.columns(4)
 val_share = left.number_input("Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val", persist_state="session")
 test_share = middle.number_input("Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test", persist_state="session")

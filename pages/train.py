@@ -13,8 +13,9 @@ from workbench.jobs import queue
 from workbench.review import set_labels
 from workbench.train.config import TrainConfig
 
-FORM = ["model", "model_kind", "strategy", "epochs", "learning_rate", "batch_size", "max_length", "early_stopping_metric",
-        "patience", "adversarial", "consistency_weight", "seed"]  # fmt: skip
+FORM = ["model", "model_kind", "epochs", "seed"]  # what most users set; the defaults are what the study found works
+MORE = ["strategy", "learning_rate", "batch_size", "max_length", "early_stopping_metric", "patience", "adversarial",
+        "consistency_weight"]  # fmt: skip
 
 st.title("Train")
 show_flash()
@@ -35,7 +36,10 @@ if "augmented" in st.query_params:  # Review's "Next" link: the set just saved, 
     st.session_state.train_augmented = [i for i in aug_names if str(i) in wanted]
 chosen = st.multiselect("Add accepted augmented sets to train", list(aug_names), format_func=aug_names.get,
                         key="train_augmented", help="The train split is always used; these are added to it.")
-values = config_form(TrainConfig, FORM, plan.form_defaults(), "train_")
+defaults = plan.form_defaults()
+values = config_form(TrainConfig, FORM, defaults, "train_")
+with st.expander("More settings: what to train, learning rate, batch, early stopping, robustness to typos"):
+    values |= config_form(TrainConfig, MORE, defaults, "train_")
 budget_col, share_col, all_col = st.columns(3)
 budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget", persist_state="session")
 share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share", persist_state="session",

@@ -208,3 +208,18 @@ def test_a_stored_sample_set_with_one_train_label_is_refused_at_submit(db_url):
     with pytest.raises(BadInput, match=re.escape(f"the train split of sample set {set_id} has one label only (0); "
                                                  "rebuild it with a label rule that gives two")):  # fmt: skip
         submit_job(set_id, TrainConfig(), start_scheduler=False)
+
+
+def test_augment_on_a_missing_sample_set_fails_before_loading_the_augmenters(data_dir):
+    """`augment --sample-set 999` took 25 s to fail: reading the recipe imports nlpaug and transformers first."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from workbench.cli import main\n"
+             "code = main(['augment', '--sample-set', '999', '--preset', 'typo robustness', '--json'])\n"
+             "print(code, 'nlpaug' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    lines = out.stdout.strip().splitlines()
+    assert json.loads(lines[-2]) == {"error": "no sample set with id 999; `python -m workbench samples list` shows them",
+                                     "exit_code": 1}
+    assert lines[-1] == "1 False False"

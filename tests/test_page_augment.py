@@ -111,7 +111,7 @@ def test_a_selection_never_outlives_the_rows_it_picked(sample_set):
     ids = at.dataframe[1].value["id"].tolist()
     at = _select_rows(at, [1])
     at.button(key="review_accept_selected").click().run()  # an action: the rows change under the same positions
-    assert at.success[0].value == "Accept 1 selected: 1 rows now accepted."
+    assert at.success[0].value == "Accept 1 selected: 1 row now accepted."
     assert at.button(key="review_accept_selected").disabled and at.button(key="review_reject_selected").disabled
     with begin() as conn:
         accepted = stored.read_candidates_page(conn, 1, stored.CandidateFilter(status="accepted"))

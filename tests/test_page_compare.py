@@ -1,6 +1,9 @@
 """The Compare page through AppTest, over finished jobs in a real database and real job folders."""
+import json
+
 import pandas as pd
 from streamlit.testing.v1 import AppTest
+
 import pytest
 
 from storage import experiments as store
@@ -153,6 +156,12 @@ def test_references_are_shown_as_rows_and_lines_and_untrained_level_runs_are_fla
     assert any(line.startswith("- typo beats zero-shot on accuracy: +0.4583") for line in lines), lines
     chart = at.get("plotly_chart")[0].proto.spec
     assert "zero-shot (untrained): 0.5000" in chart and "lexical (BM25) (untrained): 0.2500" in chart
+    # Every column has a readable header (the page once showed ci_low, p_value, n_seeds as they are stored).
+    for table in at.dataframe[:2]:
+        shown = {name: column.get("label") for name, column in json.loads(table.proto.columns).items()}
+        assert all(shown.get(name) for name in table.value.columns), shown
+    shown = json.loads(at.dataframe[0].proto.columns)
+    assert shown["ci_low"]["label"] == "95% interval, low" and shown["p_value"]["label"] == "p-value"
 
 
 def test_without_references_the_page_says_why(db_url):

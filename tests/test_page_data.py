@@ -40,7 +40,7 @@ def test_ingest_shows_counts_rejected_rows_and_their_download(db_url):
     at = _upload(_page(), "train.csv", PAIRS)
     at.button(key="ingest").click().run()
     assert not at.exception
-    assert at.success[0].value == "Dataset 1: 1 rows in, 2 set aside."
+    assert at.success[0].value == "Dataset 1: 1 row in, 2 set aside."
     assert [m.value for m in at.metric] == ["1", "2", "pairs"]
     assert at.selectbox(key="dataset").value == 1 and at.query_params["dataset"] == "1"
     assert links(at) == ["Next: 2 Samples: label these and split them by query"]

@@ -43,10 +43,23 @@ def test_build_from_demo_logs_with_cold_start_and_see_the_summary(demo_db):
 
 def test_a_bad_label_rule_is_shown_not_raised(demo_db):
     at = _page()
-    at.text_input(key="samples_label_rule").set_value("cut:2.5")
+    at.text_input(key="samples_label_rule").set_value("cut:2.5").run()
+    assert not at.exception
+    assert at.error[0].value.startswith("label rule 'cut:2.5' does not fit a logs dataset")  # said before Build
     at.button(key="samples_build").click().run()
     assert not at.exception
     assert at.error[0].value.startswith("label rule 'cut:2.5' does not fit a logs dataset")
+
+
+def test_the_label_rule_is_said_in_plain_words_as_it_is_typed(demo_db):
+    """The rule's mini-language ('clicks:min_clicks=2') was the only description of what a label means."""
+    at = _page()
+    assert at.caption[0].value.startswith("A query-product pair is relevant (1) when it was clicked at least 1 time or")
+    at.text_input(key="samples_label_rule").set_value("clicks:min_clicks=2").run()
+    assert "clicked at least 2 times or bought at least 1 time;" in at.caption[0].value
+    at.text_input(key="samples_label_rule").set_value("clicks:min_clickz=2").run()
+    assert at.error[0].value.replace("\\", "").startswith("label rule 'clicks:min_clickz=2': unknown threshold 'min_clickz'")
+    assert not at.exception
 
 
 def test_a_new_sample_set_is_selected_and_the_choice_survives_a_reload(demo_db):

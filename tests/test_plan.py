@@ -120,7 +120,7 @@ def test_the_sidebar_line_reads_the_jobs_table_and_the_live_scheduler(db_url):
     _job("queued")
     state = scheduler_state()
     assert state.pid is None  # no scheduler process holds the lock in this test
-    assert state.line == "Running job 1; 1 queued (no scheduler process yet: starting one)"
+    assert state.line == "Running job 1; 1 queued (starting the job scheduler)"
 
 
 def test_the_study_says_its_time_as_measured_or_as_a_cautious_bound():

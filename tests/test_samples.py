@@ -12,7 +12,7 @@ from storage.samples import get_sample_set, read_samples
 from workbench.errors import BadInput
 from workbench.queries import query_keys
 from workbench.samples import (LabelRule, SampleConfig, build_sample_set, label_events, label_pairs, make_samples,
-                               parse_label_rule, product_texts)
+                               parse_label_rule, product_texts, rule_for)
 
 pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
 
@@ -179,3 +179,30 @@ def test_cli_bad_rule_is_one_line_and_exit_1(demo_db, cli):
     out = cli("samples", "build", "--dataset", "2", "--label-rule", "cut:x")
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].startswith("error: label rule 'cut:x': could not convert")
+
+
+@pytest.mark.parametrize("text, kind, meaning", [
+    ("cut:2.5", "pairs", "A pair is relevant (1) when its label is 2.5 or more, otherwise not relevant (0)."),
+    ("", "pairs", "Each pair keeps its numeric label as a grade: higher is more relevant."),
+    ("graded:round", "pairs", "Each pair keeps its numeric label as a grade, rounded to a whole grade (2.67 becomes 3): higher is more relevant."),
+    ("map:E=1,S=0", "pairs", "E becomes 1, S becomes 0; a pair with any other label is set aside."),
+    ("clicks:min_purchases=2", "logs", "A query-product pair is relevant (1) when it was clicked at least 1 time or bought at least "
+                                       "2 times; shown at least 1 time and never clicked or bought, it is not relevant (0)."),
+])  # fmt: skip
+def test_a_label_rule_reads_in_plain_words(text, kind, meaning):
+    assert rule_for(text, kind).meaning == meaning
+
+
+def test_a_rule_for_the_other_kind_of_dataset_is_refused_before_any_build():
+    with pytest.raises(BadInput, match="label rule 'clicks:.*' does not fit a pairs dataset"):
+        rule_for("clicks", "pairs")
+
+
+def test_what_was_set_aside_reads_in_the_right_number():
+    """'1 pairs were duplicates' read as a slip; one and many have their own words."""
+    from workbench.wording import DROP_REASONS, SAMPLE_REASONS, in_words
+
+    assert in_words({"duplicate_pairs": 1, "unlabeled_pairs": 3}, SAMPLE_REASONS) == (
+        "3 pairs had no label the rule could read; 1 pair was a duplicate")
+    assert in_words({"empty": 1, "too_long": 2, "leakage": 0}, DROP_REASONS) == "2 were too long; 1 was empty"
+    assert in_words({}, DROP_REASONS) == "nothing"

@@ -152,6 +152,8 @@ def cmd_augment(args: argparse.Namespace) -> dict:
     --recipe recipe.json --accept-above 0.8 --out accepted.csv --json"""
     from workbench.augment.export import check_export_path, export_augmented_set
     from workbench.augment.pipeline import run_recipe
+    from storage.db import begin
+    from storage.samples import get_sample_set
     from workbench.augment.recipes import load_recipe, preset
     from workbench.errors import BadInput
 
@@ -168,6 +170,8 @@ def cmd_augment(args: argparse.Namespace) -> dict:
             raise BadInput(f"{flag}: expected 0 or more, got {value}")
     if args.out:  # checked before anything is generated or stored
         check_export_path(args.out)
+    with begin() as conn:  # before the recipe: reading it imports the augmenters (nlpaug, transformers), 10 s or more
+        get_sample_set(conn, args.sample_set)
     recipe = load_recipe(args.recipe) if args.recipe else preset(args.preset)
     if args.seed is not None:
         recipe.seed = args.seed

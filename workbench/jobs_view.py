@@ -2,7 +2,7 @@
 scheduler is doing right now, for the sidebar.
 
     table = queue_view()            # progress in [0, 100]; ETA, device, error: a real value or ""
-    line = scheduler_state().line   # 'Running job 4; 2 queued (scheduler pid 812)' or 'Idle: no jobs queued or running'
+    line = scheduler_state().line   # 'Running job 4; 2 queued' or 'Idle: no jobs queued or running'
 
 Kept apart from workbench/jobs/ (the job service and the scheduler) so that the views can change
 with the pages and the service with its backends.
@@ -77,14 +77,13 @@ class SchedulerState:
     def line(self) -> str:
         """One sentence for the sidebar, true at the moment it was read."""
         if not self.active:
-            return "Idle: no jobs queued or running" + (f" (scheduler pid {self.pid} finishing)" if self.pid else "")
+            return "Idle: no jobs queued or running"
         parts = []
         if self.running:
             parts.append(("Running job " if len(self.running) == 1 else "Running jobs ") + ", ".join(map(str, self.running)))
         if self.queued:
             parts.append(f"{self.queued} queued")
-        who = f"scheduler pid {self.pid}" if self.pid else "no scheduler process yet: starting one"
-        return "; ".join(parts) + f" ({who})"
+        return "; ".join(parts) + ("" if self.pid else " (starting the job scheduler)")
 
 
 def scheduler_state() -> SchedulerState:

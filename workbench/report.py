@@ -20,6 +20,21 @@ REFERENCE_COLOURS = {"zero-shot": "#e76f51", "lexical (BM25)": "#f4a261"}
 PALETTE = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a", "#6d3fc0", "#d5dae5"]
 
 
+# The Compare tables' columns as the page shows them: field -> (header, number format; None: not a number).
+# The CSV and `compare --json` keep the field names.
+COLUMNS = {
+    "name": ("setting", None), "metric": ("metric", None), "value": ("value", "%.4f"),
+    "mean": ("mean over seeds", "%.4f"), "ci_low": ("95% interval, low", "%.4f"), "ci_high": ("95% interval, high", "%.4f"),
+    "n_seeds": ("seeds", "%d"), "n_queries": ("test queries", "%d"),
+    "delta": ("change vs baseline", "%+.4f"), "delta_ci_low": ("change, low", "%+.4f"),
+    "delta_ci_high": ("change, high", "%+.4f"), "p_value": ("p-value", "%.3f"), "significant": ("significant change", None),
+    "test": ("how it was tested", None), "train_time_s": ("training time (s)", "%.0f"), "samples_seen": ("samples seen", "%.0f"),
+    "delta_vs_zero_shot": ("change vs zero-shot", "%+.4f"), "vs_zero_shot_ci_low": ("vs zero-shot, low", "%+.4f"),
+    "vs_zero_shot_ci_high": ("vs zero-shot, high", "%+.4f"), "significant_vs_zero_shot": ("differs from zero-shot", None),
+    "beats_zero_shot": ("beats zero-shot", None), "kept_epoch_0": ("encoder untrained (kept epoch 0)", None),
+}  # fmt: skip
+
+
 def _title(comparison: Comparison) -> str:
     where = "" if comparison.slice == "all" else f" on the {comparison.slice} slice"
     return f"{comparison.metric}{where}"
@@ -38,19 +53,22 @@ def metric_figure(comparison: Comparison) -> go.Figure:
         hovertemplate="%{x}<br>mean %{y:.4f}<br>seeds %{customdata[0]}<br>delta %{customdata[1]:+.4f}"
                       "<br>p %{customdata[2]:.3f}<extra></extra>",
     ))  # fmt: skip
+    lines = []  # (value, label, dash, colour): drawn across the chart and named in the legend
     base = table.loc[table["name"] == comparison.baseline, "mean"]
     if len(base):
-        fig.add_hline(y=float(base.iloc[0]), line_dash="dash", line_color=BASELINE_COLOUR,
-                      annotation_text=f"baseline: {comparison.baseline}")  # fmt: skip
+        lines.append((float(base.iloc[0]), f"baseline: {comparison.baseline}", "dash", BASELINE_COLOUR))
     if comparison.majority_share is not None:  # accuracy: what always answering the common label scores
-        fig.add_hline(y=comparison.majority_share, line_dash="dashdot", line_color=NOT_SIGNIFICANT,
-                      annotation_text=f"always the most common label: {comparison.majority_share:.4f}",
-                      annotation_position="top left")  # fmt: skip
+        lines.append((comparison.majority_share, f"always the most common label: {comparison.majority_share:.4f}",
+                      "dashdot", NOT_SIGNIFICANT))
     for ref in comparison.references:  # what the user had before training
-        fig.add_hline(y=ref.value, line_dash="dot", line_color=REFERENCE_COLOURS.get(ref.name, BASELINE_COLOUR),
-                      annotation_text=f"{ref.name} (untrained): {ref.value:.4f}", annotation_position="bottom right")  # fmt: skip
+        lines.append((ref.value, f"{ref.name} (untrained): {ref.value:.4f}", "dot", REFERENCE_COLOURS.get(ref.name, BASELINE_COLOUR)))
+    for value, label, dash, colour in lines:
+        # Labels in the legend, not beside the line: close values (zero-shot 0.707, lexical 0.701) wrote over each other.
+        fig.add_hline(y=value, line_dash=dash, line_color=colour)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label, line={"dash": dash, "color": colour}))
+    fig.data[0].showlegend = False  # the bars are named on the x axis
     fig.update_layout(title=f"{_title(comparison)} by augmentation setting (teal: significant gain or loss)",
-                      xaxis_title="setting", yaxis_title=comparison.metric)  # fmt: skip
+                      xaxis_title="setting", yaxis_title=comparison.metric, legend={"orientation": "h", "y": -0.25})  # fmt: skip
     return fig
 
 

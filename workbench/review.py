@@ -19,7 +19,7 @@ import pandas as pd
 from storage import candidates as store
 from storage.candidates import CandidateFilter
 from storage.db import begin
-from workbench.wording import DROP_REASONS, in_words
+from workbench.wording import DROP_REASONS, count_of, in_words
 
 
 def run_labels(runs: pd.DataFrame) -> dict[int, str]:
@@ -73,7 +73,7 @@ def apply(run_id: int, action: Action) -> str:
     """Run one bulk action (undoable); returns what it did, in a sentence."""
     with begin() as conn:
         changed = store.set_candidate_status(conn, run_id, action.where, action.status, action.label)[1]
-    return f"{action.label}: {changed:,} rows now {action.status}."
+    return f"{action.label}: {count_of(changed, 'row')} now {action.status}."
 
 
 def save(run_id: int, name: str) -> tuple[int, str, bool]:
@@ -84,22 +84,22 @@ def save(run_id: int, name: str) -> tuple[int, str, bool]:
         same = store.find_same_augmented_set(conn, run_id)
         if same is not None:
             size = int(store.get_augmented_set(conn, same)["size"])
-            return same, (f"Not saved: augmented set {same} already holds these {size:,} accepted samples. Accept or "
+            return same, (f"Not saved: augmented set {same} already holds these {count_of(size, 'accepted sample')}. Accept or "
                           "reject candidates to save a different set."), False
         set_id = store.save_augmented_set(conn, run_id, name)
         size = int(store.get_augmented_set(conn, set_id)["size"])
-    return set_id, f"Saved augmented set {set_id}: {size:,} samples.", True
+    return set_id, f"Saved augmented set {set_id}: {count_of(size, 'sample')}.", True
 
 
 def set_labels(sets: pd.DataFrame) -> dict[int, str]:
     """Augmented set id -> '3: typos (1,234 samples)': names repeat, ids do not."""
-    return {int(r.id): f"{int(r.id)}: {r.name} ({int(r.size):,} samples)" for r in sets.itertuples()}
+    return {int(r.id): f"{int(r.id)}: {r.name} ({count_of(r.size, 'sample')})" for r in sets.itertuples()}
 
 
 def undo(run_id: int) -> str:
     with begin() as conn:
         done = store.undo_last_action(conn, run_id)
-    return f"Undid {done['description']!r}: {done['restored']:,} rows restored." if done else "Nothing to undo."
+    return f"Undid {done['description']!r}: {count_of(done['restored'], 'row')} restored." if done else "Nothing to undo."
 
 
 @dataclass

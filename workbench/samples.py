@@ -22,6 +22,7 @@ import pandas as pd
 
 from workbench.errors import BadInput, MissingData
 from workbench.queries import query_keys
+from workbench.wording import count_of
 
 Progress = Callable[[int, int, str], None]
 
@@ -51,6 +52,21 @@ class LabelRule:
             return "binary"
         return "graded"
 
+    @property
+    def meaning(self) -> str:
+        """The rule in plain words, for the page beside the rule's text."""
+        if self.kind == "cut":
+            return f"A pair is relevant (1) when its label is {self.threshold:g} or more, otherwise not relevant (0)."
+        if self.kind == "graded":
+            rounded = ", rounded to a whole grade (2.67 becomes 3)" if self.round_grades else ""
+            return f"Each pair keeps its numeric label as a grade{rounded}: higher is more relevant."
+        if self.kind == "map":
+            pairs = ", ".join(f"{raw} becomes {value:g}" for raw, value in self.mapping.items())
+            return f"{pairs}; a pair with any other label is set aside."
+        return (f"A query-product pair is relevant (1) when it was clicked at least {count_of(self.min_clicks, 'time')} or "
+                f"bought at least {count_of(self.min_purchases, 'time')}; shown at least "
+                f"{count_of(self.min_impressions, 'time')} and never clicked or bought, it is not relevant (0).")
+
     def text(self) -> str:
         if self.kind == "cut":
             return f"cut:{self.threshold:g}"
@@ -59,6 +75,15 @@ class LabelRule:
         if self.kind == "map":
             return "map:" + ",".join(f"{k}={v:g}" for k, v in self.mapping.items())
         return f"clicks:min_clicks={self.min_clicks},min_purchases={self.min_purchases},min_impressions={self.min_impressions}"
+
+
+def rule_for(text: str | None, dataset_kind: str) -> LabelRule:
+    """The label rule a dataset of this kind ('logs' or 'pairs') is built with: the text's, or the
+    kind's default when empty. BadInput when it does not parse or does not fit the kind."""
+    rule = parse_label_rule(text) or LabelRule(kind="clicks" if dataset_kind == "logs" else "graded")
+    if (dataset_kind == "logs") != (rule.kind == "clicks"):
+        raise BadInput(f"label rule {rule.text()!r} does not fit a {dataset_kind} dataset; expected {LABEL_RULE_HELP}")
+    return rule
 
 
 def parse_label_rule(text: str | None) -> LabelRule | None:
@@ -296,9 +321,7 @@ def build_sample_set(dataset_id: int, config: SampleConfig | None = None, on_pro
         kind = dataset["kind"]
         if kind == "catalog":
             raise BadInput(f"dataset {dataset_id} ({dataset['name']!r}) is a catalog; build samples from search logs or labeled pairs")
-        rule = parse_label_rule(config.label_rule) or LabelRule(kind="clicks" if kind == "logs" else "graded")
-        if (kind == "logs") != (rule.kind == "clicks"):
-            raise BadInput(f"label rule {rule.text()!r} does not fit a {kind} dataset; expected {LABEL_RULE_HELP}")
+        rule = rule_for(config.label_rule, kind)
         catalog_id = dataset.get("catalog_dataset_id")
         products = stored.read_products(conn, dataset_id) if kind == "pairs" else pd.DataFrame()
         if catalog_id is not None:

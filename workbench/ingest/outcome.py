@@ -13,6 +13,7 @@ import pandas as pd
 from storage import datasets as store
 from storage.db import begin
 from workbench.escaping import csv_bytes
+from workbench.wording import count_of
 
 
 def rejected_rows_csv(dataset_id: int, url: str | None = None) -> bytes:
@@ -40,5 +41,5 @@ def delete_dataset(dataset_id: int, url: str | None = None) -> str:
     with begin(url) as conn:
         row = store.get_dataset(conn, dataset_id)
         store.delete_dataset(conn, dataset_id)
-    return (f"Deleted dataset {dataset_id} ({row['name']}): {row['rows_accepted']:,} rows and "
-            f"{row['rows_rejected']:,} rejected rows removed.")
+    return (f"Deleted dataset {dataset_id} ({row['name']}): {count_of(row['rows_accepted'], 'row')} and "
+            f"{count_of(row['rows_rejected'], 'rejected row')} removed.")
