@@ -55,6 +55,8 @@ if preview is not None:  # a bad file's error is shown above; the datasets below
         st.session_state._new_dataset = result.dataset_id
         note = " (this file was already here; nothing added)" if result.already_present else ""
         flash(f"Dataset {result.dataset_id}: {count_of(result.rows_accepted, 'row')} in, {result.rows_rejected:,} set aside{note}.")
+        for notice in result.notices:
+            flash(notice, "info")
         st.rerun()
 
 st.header("Datasets")

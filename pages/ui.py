@@ -56,13 +56,12 @@ def say(text: str, kind: str = "success") -> None:
 
 
 def flash(text: str, kind: str = "success") -> None:
-    """A message for the next run (after st.rerun): shown once by show_flash()."""
-    st.session_state["_flash"] = (text, kind)
+    """A message for the next run (after st.rerun): shown once by show_flash(), after any flashed before it."""
+    st.session_state.setdefault("_flash", []).append((text, kind))
 
 
 def show_flash() -> None:
-    if "_flash" in st.session_state:
-        text, kind = st.session_state.pop("_flash")
+    for text, kind in st.session_state.pop("_flash", []):
         say(text, kind)
 
 

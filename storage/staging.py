@@ -149,6 +149,24 @@ def line_expression(raw: duckdb.DuckDBPyConnection, columns: list[str], *, first
     return line
 
 
+# A labeled pair's product: its id, or one made from its title when the file has titles only.
+PAIR_PRODUCT_ID = "coalesce(product_id, 't' || substr(md5(title), 1, 12))"
+
+
+def pair_repeats(raw: duckdb.DuckDBPyConnection) -> dict:
+    """What the accepted pairs hold twice: rows repeating an earlier row's query and product
+    ('repeated_pairs'), and product ids given more than one title ('retitled_products', with the
+    first such id and its first two titles in file order as 'example')."""
+    ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
+    repeated = raw.execute(f"SELECT count(*) - count(DISTINCT ({PAIR_PRODUCT_ID}, query)) {ok}").fetchone()[0]
+    titled = (f"SELECT {PAIR_PRODUCT_ID} AS pid, title, min(_line) AS first {ok} AND title IS NOT NULL "
+              "GROUP BY pid, title")
+    retitled = raw.execute(f"SELECT pid, list(title ORDER BY first)[1:2], min(first) AS seen FROM ({titled}) "
+                           "GROUP BY pid HAVING count(*) > 1 ORDER BY seen").fetchall()
+    example = {"product_id": retitled[0][0], "titles": list(retitled[0][1])} if retitled else None
+    return {"repeated_pairs": int(repeated), "retitled_products": len(retitled), "example": example}
+
+
 def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) -> None:
     """Copy the accepted rows into products / search_events / labeled_pairs, in file order."""
     ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
@@ -168,7 +186,7 @@ def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) 
             [dataset_id],
         )
     else:
-        pid = "coalesce(product_id, 't' || substr(md5(title), 1, 12))"
+        pid = PAIR_PRODUCT_ID
         raw.execute(
             "INSERT INTO labeled_pairs (dataset_id, query, product_id, label_raw, label) "
             f"SELECT ?, query, {pid}, label, coalesce(label_number, label_grade) {ok} {in_order}",

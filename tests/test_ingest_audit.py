@@ -293,3 +293,27 @@ def test_logs_ingested_again_check_the_catalog_first_and_another_catalog_makes_a
     assert (other.already_present, other.rows_accepted, other.rejections) == (False, 1,
                                                                               {"product not in the catalog": 1})
     assert other.dataset_id != first.dataset_id
+
+
+def test_pairs_that_repeat_or_retitle_a_product_are_kept_and_said(db_url, tmp_path):
+    """A product id with two titles silently kept one, and repeated pairs were counted only at sample build."""
+    path = _write(tmp_path, "pairs.csv", "query,product_id,title,label\n"
+                                         "drill,p1,Cordless Drill,3\n"
+                                         "saw,p2,Circular Saw,1\n"
+                                         "drill,p1,Cordless Drill 18V,2\n"
+                                         "saw,p2,Circular Saw,2\n"
+                                         "hammer,p3,Claw Hammer,3\n")
+    result = ingest_file(path, kind="pairs")
+    assert result.rows_accepted == 5 and result.rows_rejected == 0
+    assert result.notices == [
+        "2 rows repeat an earlier row's query and product; a sample set keeps each pair once, with the mean of its labels.",
+        "1 product id comes with more than one title; the first title in the file is kept "
+        "(e.g. 'p1': 'Cordless Drill', then 'Cordless Drill 18V').",
+    ]
+    with begin() as conn:
+        products = datasets.read_products(conn, result.dataset_id)
+    assert products.set_index("product_id")["title"].to_dict() == {"p1": "Cordless Drill", "p2": "Circular Saw",
+                                                                   "p3": "Claw Hammer"}
+    clean = ingest_file(_write(tmp_path, "clean.csv", "query,product_id,title,label\ndrill,p1,Drill,3\nsaw,p2,Saw,1\n"),
+                        kind="pairs")
+    assert clean.notices == []

@@ -36,6 +36,16 @@ def test_upload_previews_rows_and_guesses_the_mapping(db_url):
         assert datasets.list_datasets(conn).empty  # preview writes nothing
 
 
+def test_what_ingest_kept_but_a_user_may_not_expect_is_said_after_the_counts(db_url):
+    at = _upload(_page(), "pairs.csv", b"search_term,product_uid,product_title,relevance\n"
+                                       b"drill,1,Drill,3\ndrill,1,Drill,2\nsaw,2,Saw,1\n")
+    at.button(key="ingest").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Dataset 1: 3 rows in, 0 set aside."
+    assert [i.value for i in at.info] == [
+        "1 row repeats an earlier row's query and product; a sample set keeps each pair once, with the mean of its labels."]
+
+
 def test_ingest_shows_counts_rejected_rows_and_their_download(db_url):
     at = _upload(_page(), "train.csv", PAIRS)
     at.button(key="ingest").click().run()

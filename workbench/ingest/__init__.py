@@ -34,6 +34,7 @@ from workbench.ingest.columns import (FIELDS, KINDS, LABEL_MAX, LABEL_WORDS, gue
 from workbench.ingest.files import MAX_LINE_BYTES, FileInfo, inspect_file
 from workbench.ingest.lines import (blank_lines, json_line_problems, lines_at, row_starts, set_lines_aside,
                                     stray_quote_pairs, unclosed_quote_lines)
+from workbench.wording import count_of
 
 Progress = Callable[[int, int, str], None]
 
@@ -52,6 +53,7 @@ class IngestResult:
     encoding: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # our field -> the file's column
     already_present: bool = False  # the same bytes with the same options were ingested before; nothing was added
+    notices: list[str] = field(default_factory=list)  # kept rows worth a word (pairs: repeats, a product with two titles)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -316,6 +318,7 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     progress(2, 4, f"writing {accepted:,} rows")
     dataset_id = store.create_dataset(conn, name=name, kind=kind, source_file=info.name, content_hash=info.sha256,
                                       encoding=info.encoding, mapping=mapping, catalog_dataset_id=catalog_dataset_id)
+    notices = pair_notices(staging.pair_repeats(raw)) if kind == "pairs" else []
     staging.insert_accepted(raw, kind, dataset_id)
     staging.insert_rejected(raw, dataset_id, mapping, columns, parse_rejected)
     store.set_dataset_counts(conn, dataset_id, accepted, rejected)
@@ -323,7 +326,21 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     progress(4, 4, f"{accepted:,} rows in, {rejected:,} set aside")
     return IngestResult(dataset_id=dataset_id, kind=kind, name=name, rows_accepted=accepted, rows_rejected=rejected,
                         rejections=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))), encoding=info.encoding,
-                        mapping=mapping)
+                        mapping=mapping, notices=notices)
+
+
+def pair_notices(repeats: dict) -> list[str]:
+    """staging.pair_repeats in sentences: rows kept that a user may not expect to be read as they are."""
+    notices, n, m = [], repeats["repeated_pairs"], repeats["retitled_products"]
+    if n:
+        notices.append(f"{count_of(n, 'row')} {'repeats' if n == 1 else 'repeat'} an earlier row's query and product; "
+                       "a sample set keeps each pair once, with the mean of its labels.")
+    if m:
+        first = repeats["example"]
+        notices.append(f"{count_of(m, 'product id')} {'comes' if m == 1 else 'come'} with more than one title; the first "
+                       f"title in the file is kept (e.g. {first['product_id']!r}: {first['titles'][0]!r}, "
+                       f"then {first['titles'][1]!r}).")
+    return notices
 
 
 def _number_lines(raw, info: FileInfo, columns: list[str], staged: int,
