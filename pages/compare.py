@@ -2,7 +2,7 @@
 learned nothing are flagged first, and the metric Compare opens with suits the labels."""
 import streamlit as st
 
-from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import flash, follow_jobs, next_step, pick, say, show_flash, shown_errors
 from storage import experiments as store
 from storage.db import begin
 from workbench import compare_checks, experiments, report, study
@@ -25,6 +25,7 @@ st.caption(
 with shown_errors(), begin() as conn:
     experiment_list = store.list_experiments(conn)
     jobs = store.list_finished_jobs(conn)
+follow_jobs()  # jobs still running: the page redraws as each one ends
 if jobs.empty:
     st.info("No finished training job yet. Train on **4 Train** (a sweep of settings × seeds gives intervals), then come back.")
     st.stop()
@@ -34,7 +35,7 @@ experiment_id = pick("Experiment", [None, *names], key="experiment", param="expe
                      format_func=lambda i: "All finished jobs" if i is None else f"#{i} {names[i]}")
 scope = jobs if experiment_id is None else jobs[jobs["experiment_id"] == experiment_id]
 if scope.empty:
-    st.info("This experiment has no finished job yet: its answer appears here as its jobs finish (reload then).")
+    st.info("This experiment has no finished job yet: its answer appears here as its jobs finish.")
     next_step("pages/train.py", "watch the jobs run")
     st.stop()
 if experiment_id is not None:

@@ -17,6 +17,7 @@ import contextlib
 
 import streamlit as st
 
+from storage.db import begin
 from storage.errors import StorageError
 from workbench.errors import WorkbenchError
 from workbench.escaping import plain
@@ -134,3 +135,25 @@ def confirmed(label: str, key: str, target, question: str, where=st) -> bool:
         del st.session_state[asking]
         st.rerun()
     return False
+
+
+def follow_jobs(every_s: float = 5) -> None:
+    """While jobs are queued or running, redraw the whole page each time another one ends, so a page
+    built from finished jobs (Compare) fills in without a reload. Nothing to do when none is active."""
+    if _job_count(("queued", "running")):
+        st.fragment(_rerun_when_one_ends, run_every=every_s)(_job_count(ENDED))
+
+
+ENDED = ("done", "failed", "cancelled")
+
+
+def _job_count(statuses: tuple[str, ...]) -> int:
+    from storage.jobs import count_jobs
+
+    with begin() as conn:
+        return count_jobs(conn, statuses)
+
+
+def _rerun_when_one_ends(ended_before: int) -> None:
+    if _job_count(ENDED) != ended_before:
+        st.rerun()

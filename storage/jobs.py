@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from storage import tables
 from storage.actor import current_actor
@@ -127,7 +127,7 @@ def claim_next_job(conn: Connection) -> dict | None:
 
 def count_jobs(conn: Connection, statuses: tuple[str, ...]) -> int:
     t = tables.jobs
-    return len(conn.execute(select(t.c.id).where(t.c.status.in_(list(statuses)))).all())
+    return conn.execute(select(func.count()).select_from(t).where(t.c.status.in_(list(statuses)))).scalar_one()
 
 
 def insert_job_metrics(conn: Connection, job_id: int, rows: list[dict]) -> int:

@@ -169,7 +169,7 @@ def _db():
     return begin()
 
 
-def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
+def test_whole_flow_in_a_real_browser(page, app_url, data_dir, tmp_path):
     from storage import candidates, datasets
     from storage import jobs as job_store
 
@@ -215,7 +215,7 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
     _shot(page, "2-data")
     page.get_by_role("button", name="Delete dataset 3").click()
     page.get_by_role("button", name="Yes, delete dataset 3").click()
-    _wait_text(page, r"Deleted dataset 3 \(relevance\.csv\): 38 rows and 1 rejected rows removed\.")
+    _wait_text(page, r"Deleted dataset 3 \(relevance\.csv\): 38 rows and 1 rejected row removed\.")
     with _db() as conn:
         assert datasets.list_datasets(conn)["id"].tolist() == [2, 1]
 
@@ -279,6 +279,9 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
     page.wait_for_url(re.compile(r"[?&]job=1"))
     # 3. While it runs: the sidebar names it; the queue never shows None, nan, 0m 0s or more than 100%.
     page.locator('[data-testid="stSidebar"]').get_by_text(re.compile(r"Running job 1")).wait_for(timeout=120_000)
+    watcher = page.context.new_page()  # a second tab on Compare, left open: it fills in when the job ends, no reload
+    watcher.goto(f"{app_url}/compare")
+    _wait_text(watcher, r"No finished training job yet")
     tables = _listen_for_tables(page)  # the queue table is a canvas: read what the browser draws it from
     page.reload()  # a new connection, which the listener hears
     _settle(page)
@@ -304,6 +307,8 @@ def test_whole_flow_in_a_real_browser(page, data_dir, tmp_path):
         labels = [progress_label(config["progress %"], p) for p in frame["progress %"]]
         assert all(0 <= float(label.rstrip("%").replace(",", "")) <= 100 for label in labels), labels
     assert progress_label(queues[-1][0]["progress %"], queues[-1][1]["progress %"].iloc[0]) == "100%"  # done
+    watcher.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # Compare redrew itself once the job ended
+    watcher.close()
     page.reload()
     _settle(page)
     page.get_by_text(re.compile(r"test: accuracy \d")).first.wait_for(timeout=120_000)  # the worker's last log lines
