@@ -167,6 +167,16 @@ def pair_repeats(raw: duckdb.DuckDBPyConnection) -> dict:
     return {"repeated_pairs": int(repeated), "retitled_products": len(retitled), "example": example}
 
 
+def label_mix(raw: duckdb.DuckDBPyConnection) -> dict:
+    """Accepted pairs' labels by how they were read: 'numbers' (rows), and 'names', each label name
+    (as first written) -> [rows, the grade it was read as], most rows first."""
+    ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
+    numbers = raw.execute(f"SELECT count(*) {ok} AND label_number IS NOT NULL").fetchone()[0]
+    names = raw.execute(f"SELECT arg_min(label, _line), count(*) AS n, any_value(label_grade) {ok} AND label_number IS NULL "
+                        "AND label_grade IS NOT NULL GROUP BY lower(label) ORDER BY n DESC, min(_line)").fetchall()
+    return {"numbers": int(numbers), "names": {name: [int(n), float(grade)] for name, n, grade in names}}
+
+
 def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) -> None:
     """Copy the accepted rows into products / search_events / labeled_pairs, in file order."""
     ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"

@@ -317,3 +317,13 @@ def test_pairs_that_repeat_or_retitle_a_product_are_kept_and_said(db_url, tmp_pa
     clean = ingest_file(_write(tmp_path, "clean.csv", "query,product_id,title,label\ndrill,p1,Drill,3\nsaw,p2,Saw,1\n"),
                         kind="pairs")
     assert clean.notices == []
+
+
+def test_a_label_column_that_mixes_numbers_and_names_is_kept_and_said(db_url, tmp_path):
+    """'3' and 'E' in one column were both read (E as 3) without a word: two scales may have been mixed."""
+    path = _write(tmp_path, "mixed.csv", "query,product_id,label\ndrill,p1,3\nsaw,p2,E\nhammer,p3,2\nnail,p4,I\nbolt,p5,e\n")
+    result = ingest_file(path, kind="pairs")
+    assert result.rows_accepted == 5
+    assert result.notices == ["The label column mixes numbers (2 rows) with names (3 rows: 'E' as 3, 'I' as 0). Check "
+                              "that the numbers are on the names' scale, or fix the file and ingest it again."]
+    assert ingest_file(_write(tmp_path, "names.csv", "query,product_id,label\ndrill,p1,E\nsaw,p2,I\n"), kind="pairs").notices == []

@@ -318,7 +318,7 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
     progress(2, 4, f"writing {accepted:,} rows")
     dataset_id = store.create_dataset(conn, name=name, kind=kind, source_file=info.name, content_hash=info.sha256,
                                       encoding=info.encoding, mapping=mapping, catalog_dataset_id=catalog_dataset_id)
-    notices = pair_notices(staging.pair_repeats(raw)) if kind == "pairs" else []
+    notices = pair_notices(staging.pair_repeats(raw), staging.label_mix(raw)) if kind == "pairs" else []
     staging.insert_accepted(raw, kind, dataset_id)
     staging.insert_rejected(raw, dataset_id, mapping, columns, parse_rejected)
     store.set_dataset_counts(conn, dataset_id, accepted, rejected)
@@ -329,9 +329,16 @@ def _ingest(conn, raw, info: FileInfo, kind: str, name: str, mapping: dict | Non
                         mapping=mapping, notices=notices)
 
 
-def pair_notices(repeats: dict) -> list[str]:
-    """staging.pair_repeats in sentences: rows kept that a user may not expect to be read as they are."""
+def pair_notices(repeats: dict, labels: dict) -> list[str]:
+    """staging.pair_repeats and staging.label_mix in sentences: rows kept that a user may not expect
+    to be read as they are."""
     notices, n, m = [], repeats["repeated_pairs"], repeats["retitled_products"]
+    if labels["numbers"] and labels["names"]:
+        named = sum(rows for rows, _ in labels["names"].values())
+        read = ", ".join(f"{name!r} as {grade:g}" for name, (_, grade) in list(labels["names"].items())[:4])
+        notices.append(f"The label column mixes numbers ({count_of(labels['numbers'], 'row')}) with names "
+                       f"({count_of(named, 'row')}: {read}{', ...' if len(labels['names']) > 4 else ''}). Check that "
+                       "the numbers are on the names' scale, or fix the file and ingest it again.")
     if n:
         notices.append(f"{count_of(n, 'row')} {'repeats' if n == 1 else 'repeat'} an earlier row's query and product; "
                        "a sample set keeps each pair once, with the mean of its labels.")
