@@ -8,7 +8,6 @@ from storage.db import begin
 from workbench import compare_checks, experiments, report, study
 
 
-
 def headers(table):
     """Readable headers and number formats (report.COLUMNS) for the table's columns; the values stay as they are."""
     return {c: st.column_config.NumberColumn(label, format=fmt) if fmt else st.column_config.Column(label)

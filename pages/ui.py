@@ -155,5 +155,9 @@ def _job_count(statuses: tuple[str, ...]) -> int:
 
 
 def _rerun_when_one_ends(ended_before: int) -> None:
-    if _job_count(ENDED) != ended_before:
+    try:
+        ended = _job_count(ENDED)
+    except StorageError:  # the database is busy this moment: the next tick reads it
+        return
+    if ended != ended_before:
         st.rerun()
