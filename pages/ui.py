@@ -67,18 +67,27 @@ def show_flash() -> None:
 
 
 def pick(label: str, options: list, *, key: str, param: str, chosen=None, format_func=str, **kw):
-    """A selectbox whose choice lives in the URL (?param=value), so a reload keeps it.
+    """A selectbox whose choice lives in the URL (?param=value), so a reload or a link opens it, and
+    in the session, so a visit to another page (which leaves the URL's query behind) keeps it.
 
     chosen: an item just created; it is selected and shown (the page follows the user).
+    Which wins: the new item, then a URL value that pick did not write itself (a link, a reload),
+    then the session's choice, then the first option.
     """
     by_text = {str(o): o for o in options}
+    in_url, written = st.query_params.get(param), f"_{key}_in_url"
     if chosen is not None and chosen in options:
         st.session_state[key] = chosen
-    elif st.session_state.get(key) not in options:
-        st.session_state[key] = by_text.get(st.query_params.get(param), options[0] if options else None)
-    value = st.selectbox(label, options, key=key, format_func=format_func, **kw)
-    if value is not None:
+    elif in_url is not None and in_url != st.session_state.get(written) and in_url in by_text:
+        st.session_state[key] = by_text[in_url]
+    elif key not in st.session_state or st.session_state[key] not in options:
+        st.session_state[key] = options[0] if options else None
+    value = st.selectbox(label, options, key=key, format_func=format_func, persist_state="session", **kw)
+    if value is None:
+        st.query_params.pop(param, None)
+    else:
         st.query_params[param] = str(value)
+    st.session_state[written] = st.query_params.get(param)
     return value
 
 

@@ -231,3 +231,17 @@ def test_a_setting_that_kept_epoch_0_is_not_credited_to_augmentation_and_one_see
     as_json = experiments.load_comparison(metric="accuracy", n_boot=200).as_dict()  # what compare --json prints
     assert [s["kept_epoch_0"] for s in as_json["settings"]] == [False, True]
     assert as_json["majority_share"] == pytest.approx(2 / 3) and as_json["settings"][0]["ci_low"] is None
+
+
+def test_a_link_or_reload_with_an_experiment_opens_that_experiment(db_url):
+    """?experiment=1 showed "All finished jobs": None is an option, so the URL was never read (and the Study
+    hands over to Compare with exactly that link)."""
+    made = add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(11, 10), (12, 11)]})
+    at = open_page(PAGE, {"experiment": made["experiment_id"]})
+    assert not at.exception
+    assert at.selectbox(key="experiment").value == made["experiment_id"]
+    assert at.subheader[0].value == "The answer so far"
+    at.selectbox(key="experiment").select(None).run()  # back to all jobs: the URL follows
+    assert at.selectbox(key="experiment").value is None and "experiment" not in at.query_params
+    at.run()
+    assert at.selectbox(key="experiment").value is None

@@ -210,3 +210,15 @@ def test_the_form_and_the_budget_survive_a_visit_to_another_page(env):
     assert at.number_input(key="train_augmented_share").value == pytest.approx(0.5)
     assert at.text_input(key="train_sweep_seeds").value == "4, 5"
     assert at.query_params["train_epochs"] == "3"  # and the URL says them again, so a reload keeps them
+
+
+def test_the_chosen_sample_set_survives_a_visit_to_another_page(env):
+    """Back on Train through the sidebar, the newest set was chosen again: the next Queue job would train on it."""
+    older, newer = store_sample_set(), store_sample_set()
+    at = _page()
+    assert at.selectbox(key="train_sample_set").value == newer
+    at.selectbox(key="train_sample_set").select(older).run()
+    at = away_and_back(at, "pages/home.py", "pages/train.py")
+    assert not at.exception
+    assert at.selectbox(key="train_sample_set").value == older and at.query_params["set"] == str(older)
+    assert _page(set=newer).selectbox(key="train_sample_set").value == newer  # a link or reload still opens its set
