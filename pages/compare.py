@@ -5,6 +5,7 @@ import streamlit as st
 from pages.ui import flash, follow_jobs, next_step, pick, say, show_flash, shown_errors
 from storage import experiments as store
 from storage.db import begin
+from storage.samples import list_sample_sets
 from workbench import compare_checks, experiments, report, study
 
 
@@ -37,6 +38,15 @@ if scope.empty:
     st.info("This experiment has no finished job yet: its answer appears here as its jobs finish.")
     next_step("pages/train.py", "watch the jobs run")
     st.stop()
+set_ids = sorted(scope["sample_set_id"].astype(int).unique(), reverse=True)  # newest first
+set_id = set_ids[0]
+if len(set_ids) > 1:  # each sample set has its own test split: one comparison reads one set
+    with shown_errors(), begin() as conn:
+        set_names = list_sample_sets(conn).set_index("id")["name"].to_dict()
+    set_id = pick("Sample set", set_ids, key="compare_set", param="set", format_func=lambda i: f"{i}: {set_names.get(i, '')}",
+                  help="Jobs of different sample sets are tested on different queries, so they are compared one set at a time.")
+with shown_errors():
+    scope, repeats = experiments.comparable(scope, int(set_id))
 if experiment_id is not None:
     st.subheader("The answer so far")
     with shown_errors():
@@ -62,7 +72,7 @@ if experiment_id is not None and st.button("Pin this run as the experiment's bas
     st.rerun()
 
 with shown_errors():
-    comparison = experiments.load_comparison(experiment_id, metric=metric, slice_=slice_,
+    comparison = experiments.load_comparison(experiment_id, sample_set_id=int(set_id), metric=metric, slice_=slice_,
                                              baseline=scope.set_index("id").loc[baseline_job, "setting"])
 for note in report.notes(comparison):
     say(note, "warning")
@@ -80,7 +90,7 @@ if comparison.references:
         say("Not better than the untrained zero-shot model: " + ", ".join(behind)
             + ". A model that has not learned the task says nothing about augmentation.", "warning")
 else:
-    st.caption("No zero-shot or lexical reference: these jobs were trained before references existed, or span several sample sets.")
+    st.caption("No zero-shot or lexical reference: these jobs were trained before references existed.")
 one, two = st.columns(2)
 one.download_button("Download table (CSV)", report.table_csv(comparison), "comparison.csv", "text/csv", key="download_csv")
 two.download_button("Download report (HTML)", lambda: report.html_report(comparison, checks.warnings), "comparison.html",

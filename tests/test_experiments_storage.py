@@ -19,6 +19,7 @@ from storage.db import begin
 from workbench import experiments as ex
 from workbench import report
 from workbench.cli import main
+from workbench.errors import BadInput
 from workbench.train.metrics import compute_metrics, slice_metrics
 
 pytestmark = pytest.mark.both_stores  # each storage test runs on DuckDB and on a real PostgreSQL (tests/stores.py)
@@ -159,14 +160,29 @@ def test_cli_compare_carries_the_references_and_each_setting_against_zero_shot(d
     assert {r["name"]: r["value"] for r in out["references"]} == pytest.approx({"zero-shot": 4 / 12, "lexical (BM25)": 3 / 12})
 
 
-def test_jobs_of_several_sample_sets_have_no_references(db_url):
+def test_jobs_of_several_sample_sets_are_compared_one_set_at_a_time(db_url):
+    """The 'all jobs' view pooled two sample sets into one setting's seeds and still gave a significant verdict."""
     add_finished_jobs({"none": [(6, 2)]}, references={"zero_shot": (6, 4), "lexical": (3, 3)})
     with begin() as conn:
         job_store.create_job(conn, sample_set_id=2, config={}, setting="none", seed=1, augmented_set_ids=[])
         job_store.set_job_status(conn, 2, "done", metrics={"accuracy": 0.5})
+    with pytest.raises(BadInput, match=r"trained on 2 sample sets \(1, 2\), whose test splits differ; compare one sample "
+                                       r"set \(--sample-set ID\)"):
+        ex.load_comparison(n_boot=50)
+    comparison = ex.load_comparison(sample_set_id=1, n_boot=50)
+    assert [s.n_seeds for s in comparison.settings] == [1] and len(comparison.references) == 2
+
+
+def test_a_job_with_the_setting_and_seed_of_a_newer_one_counts_once(db_url):
+    """A job queued alone and the same cell of a later sweep were read as two seeds (a zero-width 'interval over seeds')."""
+    add_finished_jobs({"none": [(6, 2)], "typo": [(11, 10)]}, experiment=None)
+    add_finished_jobs({"none": [(7, 2)]}, experiment=None)  # job 3: none, seed 0 again
     comparison = ex.load_comparison(n_boot=50)
-    assert comparison.references == [] and comparison.sample_sets == 2
-    assert report.summary_lines(comparison)[0].startswith("These jobs were trained on 2 sample sets, whose test splits differ")
+    assert comparison.repeats == [1]
+    none = next(s for s in comparison.settings if s.name == "none")
+    assert none.n_seeds == 1 and none.mean == pytest.approx(7 / 12) and none.job_ids == [3]
+    assert report.summary_lines(comparison)[0] == ("Left out: job 1, each with the setting and seed of a newer finished job "
+                                                   "(one seed counts once).")
 
 
 @pytest.mark.parametrize(

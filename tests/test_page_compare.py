@@ -245,3 +245,18 @@ def test_a_link_or_reload_with_an_experiment_opens_that_experiment(db_url):
     assert at.selectbox(key="experiment").value is None and "experiment" not in at.query_params
     at.run()
     assert at.selectbox(key="experiment").value is None
+
+
+def test_jobs_of_two_sample_sets_are_compared_one_set_at_a_time(db_url):
+    """'All finished jobs' pooled two sample sets (two test splits) into one setting's seeds and called it significant."""
+    add_finished_jobs({"none": [(6, 2), (6, 3)], "typo": [(11, 10), (12, 11)]}, experiment=None)
+    with begin() as conn:
+        job_id = job_store.create_job(conn, sample_set_id=2, config={}, setting="none", seed=0, augmented_set_ids=[])
+        job_store.set_job_status(conn, job_id, "done", metrics={"accuracy": 0.5}, progress=1.0)
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.selectbox(key="compare_set").options == ["2: ", "1: "]  # newest first; these sets have no stored row
+    assert _settings(at) == ["none"]
+    at.selectbox(key="compare_set").select(1).run()
+    assert not at.exception and _settings(at) == ["none", "typo"] and at.query_params["set"] == "1"
+    assert at.markdown[0].value.startswith("- typo: better than none on accuracy")

@@ -236,9 +236,8 @@ def cmd_compare(args: argparse.Namespace) -> dict:
     from workbench import experiments, report
     from workbench.errors import BadInput
 
-    comparison = experiments.load_comparison(
-        args.experiment, metric=args.metric, slice_=args.slice, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed
-    )
+    comparison = experiments.load_comparison(args.experiment, sample_set_id=args.sample_set, metric=args.metric,
+                                             slice_=args.slice, baseline=args.baseline, n_boot=args.n_boot, seed=args.seed)
     result = comparison.as_dict()
     result["summary"] = report.summary_lines(comparison)
     if not args.json:  # people read the table; the keys follow
@@ -258,6 +257,8 @@ def cmd_compare(args: argparse.Namespace) -> dict:
 def add_compare_commands(sub) -> None:
     p = add_command(sub, "compare", cmd_compare)
     p.add_argument("--experiment", type=int, help="one experiment's jobs (default: every finished job)")
+    p.add_argument("--sample-set", type=int, help="the jobs of one sample set (needed when the jobs span several: their test "
+                                                  "splits differ)")
     p.add_argument("--metric", help="accuracy, f1, roc_auc, ndcg@10, mrr, train_time_s, ... (default: the one that suits the "
                                     "labels, as the Compare page opens: accuracy for balanced binary labels, ROC-AUC for "
                                     "imbalanced ones, nDCG@10 for grades)")

@@ -259,7 +259,7 @@ class Comparison:
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)  # job_id, run, setting, split, name, step, epoch, value
     experiment_id: int | None = None
     references: list[ReferenceResult] = field(default_factory=list)
-    sample_sets: int = 1  # sample sets the jobs were trained on: above 1, their test splits differ
+    repeats: list[int] = field(default_factory=list)  # jobs left out: a newer job has their setting and seed
     majority_share: float | None = None  # accuracy: the share of the test slice's most common label (always answering it)
 
     def table(self) -> pd.DataFrame:
@@ -405,9 +405,25 @@ def read_references(jobs: pd.DataFrame, baseline: str) -> dict[str, pd.DataFrame
     return {}
 
 
-def load_comparison(experiment_id: int | None = None, *, metric: str | None = "accuracy", slice_: str = "all",
-                    baseline: str | None = None, n_boot: int = 2000, seed: int = 0) -> Comparison:  # fmt: skip
-    """The comparison of the finished jobs (of one experiment, or all), with curves.
+def comparable(jobs: pd.DataFrame, sample_set_id: int | None = None) -> tuple[pd.DataFrame, list[int]]:
+    """The finished jobs one comparison reads, and the ids left out as repeats. One sample set only:
+    sets have different test splits, so pooling them mixes data sets into one setting's "seeds"
+    (BadInput when several remain). Of each setting and seed, the newest job only: a job queued
+    alone and the same cell of a later sweep once counted as two seeds."""
+    if sample_set_id is not None:
+        jobs = jobs[jobs["sample_set_id"] == sample_set_id]
+    sets = sorted(int(i) for i in jobs["sample_set_id"].unique())
+    if len(sets) > 1:
+        raise BadInput(f"these finished jobs were trained on {len(sets)} sample sets ({', '.join(map(str, sets))}), whose "
+                       "test splits differ; compare one sample set (--sample-set ID) or one experiment (--experiment ID)")
+    repeat = jobs.sort_values("id").duplicated(["setting", "seed"], keep="last").reindex(jobs.index)
+    return jobs[~repeat], sorted(int(i) for i in jobs.loc[repeat, "id"])
+
+
+def load_comparison(experiment_id: int | None = None, *, sample_set_id: int | None = None, metric: str | None = "accuracy",
+                    slice_: str = "all", baseline: str | None = None, n_boot: int = 2000, seed: int = 0) -> Comparison:  # fmt: skip
+    """The comparison of the finished jobs (of one experiment, or all) of one sample set
+    (`comparable`), with curves.
 
     metric: None takes the one that suits the labels, as the Compare page opens
     (compare_checks.label_profile). baseline: a setting name; None takes the experiment's pinned
@@ -417,12 +433,14 @@ def load_comparison(experiment_id: int | None = None, *, metric: str | None = "a
     from storage.db import begin
 
     with begin() as conn:
-        jobs = store.list_finished_jobs(conn, experiment_id)
         pinned = store.get_experiment(conn, experiment_id)["baseline_job_id"] if experiment_id is not None else None
+        jobs = store.list_finished_jobs(conn, experiment_id, sample_set_id)
+        if jobs.empty:
+            where = " and ".join(f"{what} {i}" for what, i in (("experiment", experiment_id), ("sample set", sample_set_id))
+                                 if i is not None) or "the database"
+            raise MissingData(f"{where} has no finished training job yet; train one on page 4 or `python -m workbench train`")
+        jobs, repeats = comparable(jobs)
         metric_rows = store.read_metrics_of_jobs(conn, jobs["id"].tolist())
-    if jobs.empty:
-        where = f"experiment {experiment_id}" if experiment_id is not None else "the database"
-        raise MissingData(f"{where} has no finished training job yet; train one on page 4 or `python -m workbench train`")
     runs = runs_frame(jobs)
     if baseline is None:
         pinned_setting = runs.loc[runs["job_id"] == pinned, "setting"]
@@ -438,5 +456,5 @@ def load_comparison(experiment_id: int | None = None, *, metric: str | None = "a
                          references=references)  # fmt: skip
     comparison.curves = learning_curves(metric_rows, runs)
     comparison.experiment_id = experiment_id
-    comparison.sample_sets = int(jobs["sample_set_id"].nunique())
+    comparison.repeats = repeats
     return comparison

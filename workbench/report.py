@@ -137,11 +137,10 @@ def summary_lines(comparison: Comparison) -> list[str]:
     """Plain sentences: the references, then per setting: better, worse or no significant difference,
     with the interval; a setting that does not beat zero-shot says so."""
     lines = []
-    if comparison.sample_sets > 1:
-        lines.append(f"These jobs were trained on {comparison.sample_sets} sample sets, whose test splits differ: a "
-                     "setting's seeds mix data sets, and there are no zero-shot or lexical references. Compare one "
-                     "experiment (--experiment ID, or pick one on the page); a sweep from the Train page or "
-                     "`python -m workbench study` makes one.")
+    if comparison.repeats:
+        lines.append(f"Left out: {'job' if len(comparison.repeats) == 1 else 'jobs'} "
+                     f"{', '.join(map(str, comparison.repeats))}, each with the setting and seed of a newer finished job "
+                     "(one seed counts once).")
     lines += [f"{r.name} (no training): {r.metric} {r.value:.4f} (95% interval {r.ci_low:.4f} to {r.ci_high:.4f}, "
               f"{r.n_queries} test queries)" for r in comparison.references]  # fmt: skip
     head = " (kept epoch 0: the untrained encoder with its head fitted on these samples; any effect is the head's fit)"
