@@ -50,7 +50,7 @@ with shown_errors():
 if experiment_id is not None:
     st.subheader("The answer so far")
     with shown_errors():
-        for line in study.answer(experiment_id, n_boot=500):
+        for line in study.answer(experiment_id):
             say(f"- {line}", "markdown")
 with shown_errors():
     checks = compare_checks.check_jobs(scope)

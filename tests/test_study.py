@@ -52,7 +52,8 @@ def test_a_study_accepts_each_recipe_queues_a_sized_sweep_and_answers(env, tiny_
     for job_id in result.job_ids:
         assert wait_job(job_id, timeout_s=600)["status"] == "done"
     lines = study.answer(result.experiment_id)
-    assert lines and all(line.startswith(("typo robustness (study) ", "Careful: ", "Training helped: ")) for line in lines)
+    assert lines and all(line.startswith(("typo robustness (study) ", "Careful: ", "Training helped: ", "The fitted head helped: "))
+                     for line in lines)
     assert any("untrained zero-shot model" in line for line in lines)  # every job wrote the references
     assert any("on all test queries" in line for line in lines)
 
@@ -77,13 +78,15 @@ def test_a_study_without_a_known_recipe_is_refused(db_url, recipes, message):
         study.run_study(study.StudyConfig(sample_set_id=1, recipes=recipes))
 
 
-@pytest.mark.parametrize("delta, low, high, opening", [(0.04, 0.01, 0.07, "Training helped: none (no augmentation) beats"),
-                                                        (0.01, -0.02, 0.04, "Careful: none (no augmentation) does not clearly beat")])
-def test_the_answer_first_says_whether_training_beat_the_untrained_model(delta, low, high, opening):
+@pytest.mark.parametrize("delta, low, high, kept_epoch_0, opening", [
+    (0.04, 0.01, 0.07, False, "Training helped: none (no augmentation) beats"),
+    (0.04, 0.01, 0.07, True, "The fitted head helped: none (no augmentation) beats"),  # the encoder did not learn
+    (0.01, -0.02, 0.04, False, "Careful: none (no augmentation) does not clearly beat")])
+def test_the_answer_first_says_whether_training_beat_the_untrained_model(delta, low, high, kept_epoch_0, opening):
     from workbench.experiments import Comparison, ReferenceResult, SettingResult
 
     base = SettingResult("none", "roc_auc", 0.70 + delta, 0.69, 0.75, 3, 0.0, 0.0, 0.0, 1.0, False, "baseline", 10.0, 100.0,
-                         [1], delta, low, high, low > 0)  # fmt: skip
+                         [1], delta, low, high, low > 0, kept_epoch_0=kept_epoch_0)  # fmt: skip
     comparison = Comparison("none", "roc_auc", "all", [base], None, None, references=[ReferenceResult("zero-shot", "roc_auc", 0.70, 0.68, 0.72, 300)])
     [line] = study.against_zero_shot(comparison, "ROC-AUC")
     assert line.startswith(opening)

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import plotly.graph_objects as go
 
-from workbench.experiments import Comparison
+from workbench.experiments import BASELINE, Comparison
 
 SIGNIFICANT, NOT_SIGNIFICANT, BASELINE_COLOUR = "#2a9d8f", "#9aa5b1", "#264653"
 REFERENCE_COLOURS = {"zero-shot": "#e76f51", "lexical (BM25)": "#f4a261"}
@@ -164,10 +164,11 @@ def notes(comparison: Comparison) -> list[str]:
     """What must be read before the figures (warnings on the page and in the report): settings whose
     model is the fitted zero-shot head because training kept epoch 0, and models below the accuracy of
     always answering the most common label."""
-    out = [f"Every job of {s.name} kept epoch 0: training did not beat the fitted zero-shot head on val, so its model "
-           "is that head (the untrained encoder, with the head over cosine and lexical signals fitted on the training "
-           "samples, augmented ones included). The encoder did not learn from the augmented samples: any difference "
-           "from the other settings comes from the head's fit alone." for s in comparison.settings if s.kept_epoch_0]  # fmt: skip
+    out = [f"Every job of {s.name} kept epoch 0: training the encoder did not beat the fitted zero-shot head on val, so "
+           "its model is that head: the untrained encoder, with the head over cosine and lexical signals fitted on the "
+           + ("training samples." if s.name == BASELINE else "training samples, augmented ones included. The encoder did "
+              "not learn from the augmented samples: any difference from the other settings comes from the head's fit alone.")
+           for s in comparison.settings if s.kept_epoch_0]  # fmt: skip
     if comparison.majority_share is not None:
         below = [f"{s.name} ({s.mean:.4f})" for s in comparison.settings if s.mean < comparison.majority_share]
         below += [f"{r.name} ({r.value:.4f})" for r in comparison.references if r.value < comparison.majority_share]

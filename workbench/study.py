@@ -21,6 +21,7 @@ from workbench.augment.pipeline import run_recipe
 from workbench.augment.recipes import PRESETS, preset
 from workbench.errors import BadInput, MissingData
 from workbench.train.config import TrainConfig
+from workbench.wording import count_of
 
 Progress = Callable[[int, int, str], None]
 SEED_CHOICES = (3, 2, 1)  # as many seeds as the budget allows; one seed still gets a paired test over queries
@@ -121,14 +122,19 @@ def against_zero_shot(comparison, name: str) -> list[str]:
         return []
     figures = (f"{name} {base.mean:.3f} against {zero.value:.3f} untrained (difference {base.delta_vs_zero_shot:+.3f}, "
                f"95% interval {base.vs_zero_shot_ci_low:+.3f} to {base.vs_zero_shot_ci_high:+.3f})")
+    if base.significant_vs_zero_shot and base.delta_vs_zero_shot > 0 and base.kept_epoch_0:
+        return [f"The fitted head helped: {comparison.baseline} (no augmentation) beats the untrained zero-shot model, "
+                f"{figures}. Its encoder kept its untrained weights (every job kept epoch 0), so the gain is the head's, "
+                "over the cosine and the lexical signals, and any difference below between settings is the head's fit too."]
     if base.significant_vs_zero_shot and base.delta_vs_zero_shot > 0:
         return [f"Training helped: {comparison.baseline} (no augmentation) beats the untrained zero-shot model, {figures}."]
     return [f"Careful: {comparison.baseline} (no augmentation) does not clearly beat the untrained zero-shot model, {figures}; "
             "the differences below compare models that have barely learned the task. A larger sample set or budget helps."]
 
 
-def answer(experiment_id: int, metric: str | None = None, n_boot: int = 1000) -> list[str]:
-    """Plain sentences: which setting helped, on which slice, by how much, how sure (finished jobs only)."""
+def answer(experiment_id: int, metric: str | None = None, n_boot: int = 2000) -> list[str]:
+    """Plain sentences: which setting helped, on which slice, by how much, how sure (finished jobs only).
+    n_boot and the seed are Compare's, so a figure here has the interval the table beside it shows."""
     checks = compare_checks.check_runs(experiment_id)
     metric = metric or checks.default_metric
     name = compare_checks.METRIC_NAMES.get(metric, metric)
@@ -147,7 +153,7 @@ def answer(experiment_id: int, metric: str | None = None, n_boot: int = 1000) ->
                 continue
             if s.significant:
                 lines.append(f"{s.name} {'helped' if s.delta > 0 else 'hurt'} {where}: {name} {s.delta:+.3f} "
-                             f"(95% sure it lies between {s.delta_ci_low:+.3f} and {s.delta_ci_high:+.3f}; {s.n_seeds} seed(s)).")
+                             f"(95% sure it lies between {s.delta_ci_low:+.3f} and {s.delta_ci_high:+.3f}; {count_of(s.n_seeds, 'seed')}).")
             elif slice_ == "all":
                 lines.append(f"{s.name} made no clear difference {where}: {name} {s.delta:+.3f}, and the 95% interval "
                              f"{s.delta_ci_low:+.3f} to {s.delta_ci_high:+.3f} includes no change.")
