@@ -36,11 +36,12 @@ if st.button("Build sample set", key="samples_build", type="primary"):
     bar = st.progress(0.0, text="Reading")
     config = SampleConfig(name=name, label_rule=label_rule, val_share=val_share, test_share=test_share,
                           cold_start_share=cold_share, seed=int(seed))
-    with shown_errors():
-        result = build_sample_set(int(dataset_id), config, on_progress=lambda d, t, m: bar.progress(d / t, text=m))
-    st.session_state._new_set = result.sample_set_id
-    flash(f"Sample set {result.sample_set_id}: {result.summary['samples']:,} samples.")
-    st.rerun()
+    result = attempted(lambda: build_sample_set(int(dataset_id), config, on_progress=lambda d, t, m: bar.progress(d / t, text=m)))
+    bar.empty()  # a refused build leaves its message, not a half-filled bar, and the sets below stay
+    if result is not None:
+        st.session_state._new_set = result.sample_set_id
+        flash(f"Sample set {result.sample_set_id}: {result.summary['samples']:,} samples.")
+        st.rerun()
 
 with shown_errors(), begin() as conn:
     sets = list_sample_sets(conn)

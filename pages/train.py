@@ -4,7 +4,7 @@ cancel, resume, delete."""
 import streamlit as st
 
 from pages.jobs_panel import show_queue
-from pages.ui import config_form, flash, pick, say, show_flash, shown_errors
+from pages.ui import attempted, config_form, flash, pick, say, show_flash, shown_errors
 from storage.candidates import list_augmented_sets
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -46,28 +46,36 @@ share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="trai
                                help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many "
                                     "as the chosen sets hold per original sample; the time budget cuts both alike)")
 everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all", persist_state="session")
-with shown_errors():
+
+
+def sized_config():
     sized = plan.plan_training(int(set_id), chosen, int(values["epochs"]), None if everything else budget * 60, share,
                                kind=plan.kind_of(values))
-    config = TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": sized.augmented_share})
-say(sized.summary(), "info")
+    return sized, TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": sized.augmented_share})
 
-one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
-seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", persist_state="session",
-                         help="One job per seed for each setting.")
-combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined", persist_state="session")
-with shown_errors():
+
+planned = attempted(sized_config)  # a value that cannot be used: its message here, and the queue below stays
+if planned:
+    sized, config = planned
+    say(sized.summary(), "info")
+    one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
+    seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", persist_state="session",
+                             help="One job per seed for each setting.")
+    combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined", persist_state="session")
     if one.button("Queue job", key="train_queue", type="primary"):
-        st.session_state._new_job = queue.submit_job(int(set_id), config, chosen)
-        flash(f"Queued job {st.session_state._new_job}: about {plan.minutes(sized.eta_s)}.")
-        st.rerun()
+        job_id = attempted(lambda: queue.submit_job(int(set_id), config, chosen))
+        if job_id is not None:
+            st.session_state._new_job = job_id
+            flash(f"Queued job {job_id}: about {plan.minutes(sized.eta_s)}.")
+            st.rerun()
     if sweep.button("Queue sweep: none + each chosen set, x seeds", key="train_sweep"):
-        settings, seed_list = plan.sweep_settings(chosen, combined), plan.parse_seeds(seeds)
-        exp_id, ids = queue.run_sweep(int(set_id), config, settings, seed_list, f"sweep on sample set {set_id}")
-        st.session_state._new_job = ids[0]
-        flash(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}, about {plan.minutes(sized.eta_s * len(ids))} in all.")
-        st.rerun()
-
+        made = attempted(lambda: queue.run_sweep(int(set_id), config, plan.sweep_settings(chosen, combined),
+                                                 plan.parse_seeds(seeds), f"sweep on sample set {set_id}"))
+        if made is not None:
+            exp_id, ids = made
+            st.session_state._new_job = ids[0]
+            flash(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}, about {plan.minutes(sized.eta_s * len(ids))} in all.")
+            st.rerun()
 
 st.header("Queue")
 show_queue()

@@ -21,7 +21,7 @@ from storage.db import begin
 from storage.errors import StorageError
 from workbench.errors import WorkbenchError
 from workbench.escaping import plain
-from workbench.train.config import value_from_text
+from workbench.train.config import AT_LEAST_ONE, value_from_text
 
 STEPS = {  # the flow's pages, in order: path -> title (app.py lists the same files)
     "pages/home.py": "Home", "pages/data.py": "1 Data", "pages/samples.py": "2 Samples",
@@ -107,16 +107,19 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
     values, cols = {}, st.columns(columns)
     for i, f in enumerate(f for f in dataclasses.fields(cls) if f.name in names):
         col, default, key = cols[i % columns], getattr(defaults, f.name), f"{prefix}{f.name}"
+        number = isinstance(default, (int, float)) and not isinstance(default, bool)
+        least = 1 if f.name in AT_LEAST_ONE else 0  # a batch size of 0 is refused at the box
         if key not in st.session_state and key in st.query_params:
-            st.session_state[key] = value_from_text(st.query_params[key], default, f.metadata.get("choices"))
+            value = value_from_text(st.query_params[key], default, f.metadata.get("choices"))
+            st.session_state[key] = max(value, type(default)(least)) if number else value  # a URL below the box's minimum
         kw = {"help": f.metadata["help"], "key": key, "persist_state": "session"}  # kept while on other pages
         if f.metadata.get("choices"):
             values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
         elif isinstance(default, bool):
             values[f.name] = col.checkbox(f.metadata["label"], value=default, **kw)
-        elif isinstance(default, (int, float)):
+        elif number:
             step, fmt = (1, None) if isinstance(default, int) else (default / 5 or 0.1, "%g")  # lr steps by 1e-5
-            values[f.name] = col.number_input(f.metadata["label"], value=default, min_value=type(default)(0),
+            values[f.name] = col.number_input(f.metadata["label"], value=default, min_value=type(default)(least),
                                               step=step, format=fmt, **kw)
         else:
             values[f.name] = col.text_input(f.metadata["label"], value=default, **kw)

@@ -98,3 +98,16 @@ def test_the_build_inputs_survive_a_visit_to_another_page(demo_db):
     assert at.number_input(key="samples_cold").value == pytest.approx(0.05)
     assert at.number_input(key="samples_seed").value == 4
     assert at.text_input(key="samples_name").value == "my set"
+
+
+def test_a_refused_build_leaves_its_message_and_the_sets_below(demo_db):
+    """A refused build left a half-filled progress bar and hid every sample set below it."""
+    build_sample_set(2, SampleConfig(name="kept", seed=1))
+    at = _page()
+    at.number_input(key="samples_val").set_value(0.9)
+    at.number_input(key="samples_test").set_value(0.9)
+    at.button(key="samples_build").click().run()
+    assert not at.exception
+    assert at.error[0].value == "the validation and test shares (0.9 + 0.9) leave no queries for train; keep their sum below 1"
+    assert not at.get("progress")
+    assert at.header[0].value == "Sample sets" and at.selectbox(key="samples_set").format_func(1) == "1: kept"

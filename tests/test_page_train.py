@@ -222,3 +222,19 @@ def test_the_chosen_sample_set_survives_a_visit_to_another_page(env):
     assert not at.exception
     assert at.selectbox(key="train_sample_set").value == older and at.query_params["set"] == str(older)
     assert _page(set=newer).selectbox(key="train_sample_set").value == newer  # a link or reload still opens its set
+
+
+def test_a_setting_that_cannot_train_is_named_and_the_queue_stays(env):
+    """Batch size 0 replaced the buttons and the whole queue, running jobs included, with one error; a reload kept it."""
+    set_id = store_sample_set()
+    with begin() as conn:
+        job_id = store.create_job(conn, sample_set_id=set_id, config={}, setting="none", seed=0, augmented_set_ids=[])
+        store.set_job_status(conn, job_id, "cancelled")  # not active: no scheduler starts
+    at = _page(train_batch_size=0)
+    assert not at.exception
+    assert at.number_input(key="train_batch_size").value == 1  # the box cannot go below 1, nor can the URL
+    at.number_input(key="train_learning_rate").set_value(0.0).run()
+    assert not at.exception
+    assert at.error[0].value.replace("\\", "") == "training config field 'learning_rate': must be above 0, got 0.0"
+    assert "train_queue" not in [b.key for b in at.button]  # nothing to queue until it is fixed
+    assert "Queue" in [h.value for h in at.header] and at.dataframe[0].value["id"].tolist() == [job_id]

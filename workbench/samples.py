@@ -146,7 +146,8 @@ class SampleConfig:
             if not 0 <= value < 1:
                 raise BadInput(f"{name} must be in [0, 1), got {value}")
         if self.val_share + self.test_share >= 1:
-            raise BadInput(f"val_share + test_share must leave queries for train, got {self.val_share + self.test_share:g}")
+            raise BadInput(f"the validation and test shares ({self.val_share:g} + {self.test_share:g}) leave no queries for "
+                           "train; keep their sum below 1")
 
 
 def label_events(events: pd.DataFrame, rule: LabelRule) -> tuple[pd.DataFrame, dict]:

@@ -19,6 +19,9 @@ MODEL_KINDS = ("auto", "similarity", "cross-encoder")
 STOP_METRICS = ("auto", "ndcg@10", "mrr", "accuracy", "f1", "roc_auc", "loss")
 
 
+AT_LEAST_ONE = ("epochs", "batch_size", "max_length", "logging_steps", "lora_r", "lora_alpha")  # counts: 0 cannot train
+
+
 def _f(default, label: str, help: str, **kw):
     return field(default=default, metadata={"label": label, "help": help, **kw})
 
@@ -85,8 +88,7 @@ class TrainConfig:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise BadInput(f"training config field '{f.name}': must be a finite number, got {value}")
-        positive = ("epochs", "batch_size", "max_length", "logging_steps", "lora_r", "lora_alpha")
-        for name in positive:
+        for name in AT_LEAST_ONE:
             if int(getattr(self, name)) < 1:
                 raise BadInput(f"training config field '{name}': must be at least 1, got {getattr(self, name)}")
         for name in ("learning_rate", "head_learning_rate"):
