@@ -30,7 +30,7 @@ def test_parse_label_rule(text, expected):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("cut:high", "label rule 'cut:high': could not convert string to float: 'high'"),
+    ("cut:high", "label rule 'cut:high': 'high' is not a number"),
     ("map:E3", "label rule 'map:E3': 'E3' is not RAW=NUMBER"),
     ("graded:floor", "label rule 'graded:floor': 'graded' takes only ':round', got 'floor'"),
     ("clicks:min_views=2", "label rule 'clicks:min_views=2': unknown threshold 'min_views'"),
@@ -178,7 +178,7 @@ def test_cli_samples_build_json(demo_db, cli):
 def test_cli_bad_rule_is_one_line_and_exit_1(demo_db, cli):
     out = cli("samples", "build", "--dataset", "2", "--label-rule", "cut:x")
     assert out.returncode == 1
-    assert out.stderr.strip().splitlines()[-1].startswith("error: label rule 'cut:x': could not convert")
+    assert out.stderr.strip().splitlines()[-1].startswith("error: label rule 'cut:x': 'x' is not a number")
 
 
 @pytest.mark.parametrize("text, kind, meaning", [
@@ -206,3 +206,11 @@ def test_what_was_set_aside_reads_in_the_right_number():
         "3 pairs had no label the rule could read; 1 pair was a duplicate")
     assert in_words({"empty": 1, "too_long": 2, "leakage": 0}, DROP_REASONS) == "2 were too long; 1 was empty"
     assert in_words({}, DROP_REASONS) == "nothing"
+
+
+@pytest.mark.parametrize("text, why", [("cut:abc", "'abc' is not a number"), ("map:E=x,I=0", "'x' is not a number"),
+                                       ("clicks:min_clicks=two", "'two' is not a whole number")])
+def test_a_label_rule_with_a_word_for_a_number_says_so_in_words(text, why):
+    """'could not convert string to float' was Python's text, not ours."""
+    with pytest.raises(BadInput, match=f"^label rule '{re.escape(text)}': {why}; expected "):
+        parse_label_rule(text)

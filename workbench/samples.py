@@ -95,9 +95,16 @@ def parse_label_rule(text: str | None) -> LabelRule | None:
         return None
     kind, _, rest = text.strip().partition(":")
     kind, rest = kind.strip().lower(), rest.strip()
+
+    def number(value: str, whole: bool = False):
+        try:
+            return int(value) if whole else float(value)
+        except ValueError:
+            raise ValueError(f"{value.strip()!r} is not a {'whole number' if whole else 'number'}") from None
+
     try:
         if kind == "cut":
-            if not rest or not math.isfinite(float(rest)):
+            if not rest or not math.isfinite(number(rest)):
                 raise ValueError("a cut needs a finite threshold, e.g. 'cut:2.5'")
             return LabelRule(kind="cut", threshold=float(rest))
         if kind == "graded":
@@ -110,7 +117,7 @@ def parse_label_rule(text: str | None) -> LabelRule | None:
                 raw, eq, value = part.rpartition("=")
                 if not eq or not raw.strip():
                     raise ValueError(f"{part!r} is not RAW=NUMBER")
-                mapping[raw.strip()] = float(value)
+                mapping[raw.strip()] = number(value)
             if not mapping:
                 raise ValueError("the mapping is empty")
             return LabelRule(kind="map", mapping=mapping)
@@ -120,7 +127,7 @@ def parse_label_rule(text: str | None) -> LabelRule | None:
                 name, _, value = part.partition("=")
                 if name.strip() not in ("min_clicks", "min_purchases", "min_impressions"):
                     raise ValueError(f"unknown threshold {name.strip()!r}")
-                if int(value) < 1:
+                if number(value, whole=True) < 1:
                     raise ValueError(f"{name.strip()} must be at least 1, got {value.strip()}")
                 setattr(rule, name.strip(), int(value))
             return rule
