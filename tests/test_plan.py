@@ -97,9 +97,9 @@ def test_the_queue_never_shows_none_nan_or_over_100(db_url):
     _job("failed", progress=0.4, error="RuntimeError: boom\nTraceback ...", device="cpu")
     table = queue_view()
     assert table.to_dict("records") == [
-        {"id": 2, "experiment": None, "setting": "none", "seed": 0, "status": "failed", "progress %": 40.0, "eta": "",
+        {"id": 2, "sample set": 1, "experiment": None, "setting": "none", "seed": 0, "status": "failed", "progress %": 40.0, "eta": "",
          "device": "cpu", "error": "RuntimeError: boom"},
-        {"id": 1, "experiment": None, "setting": "none", "seed": 0, "status": "running", "progress %": 100.0,
+        {"id": 1, "sample set": 1, "experiment": None, "setting": "none", "seed": 0, "status": "running", "progress %": 100.0,
          "eta": "evaluating", "device": "", "error": ""}]
 
 

@@ -50,17 +50,20 @@ def first_line(error) -> str:
 
 
 def queue_view() -> pd.DataFrame:
-    """Jobs newest first: id, experiment, setting, seed, status, progress % in [0, 100], ETA, device, error."""
+    """Jobs newest first: id, sample set, experiment (None for a job queued alone), setting, seed, status,
+    progress % in [0, 100], ETA, device, error."""
     with begin() as conn:
         frame = store.list_jobs(conn)
     rows = [
-        {"id": int(r.id), "experiment": int(r.experiment_id) if _real(r.experiment_id) else None, "setting": r.setting,
+        {"id": int(r.id), "sample set": int(r.sample_set_id),
+         "experiment": int(r.experiment_id) if _real(r.experiment_id) else None, "setting": r.setting,
          "seed": int(r.seed), "status": r.status, "progress %": progress_percent(r.progress, r.status),
          "eta": eta_text(r.eta_s, r.progress, r.status), "device": str(r.device) if _real(r.device) else "",
          "error": first_line(r.error)}
         for r in frame.itertuples()
     ]
-    return pd.DataFrame(rows, columns=["id", "experiment", "setting", "seed", "status", "progress %", "eta", "device", "error"])
+    return pd.DataFrame(rows, columns=["id", "sample set", "experiment", "setting", "seed", "status", "progress %", "eta",
+                                       "device", "error"])  # fmt: skip
 
 
 @dataclass

@@ -203,21 +203,6 @@ def log_tail(job_id: int, lines: int = 30) -> str:
     return JobFolder(job["job_dir"]).log_tail(lines)
 
 
-# --- what the Train page shows ---------------------------------------------------------------
-
-
-def queue_table() -> pd.DataFrame:
-    """Jobs newest first with what the queue shows: status, progress %, ETA, device, first error line."""
-    with begin() as conn:
-        frame = store.list_jobs(conn)
-    out = frame[["id", "experiment_id", "setting", "seed", "status", "device"]].copy()
-    out["progress %"] = (frame["progress"].fillna(0) * 100).round(1)
-    out["eta"] = [f"{int(s // 60)}m {int(s % 60)}s" if pd.notna(s) and status == "running" else ""
-                  for s, status in zip(frame["eta_s"], frame["status"])]  # fmt: skip
-    out["error"] = [str(e).splitlines()[0] if e else "" for e in frame["error"]]
-    return out
-
-
 def active_jobs() -> int:
     with begin() as conn:
         return store.count_jobs(conn, ("queued", "running"))

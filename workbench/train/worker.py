@@ -82,6 +82,9 @@ def run(job_dir: Path) -> int:
         values = folder.read_config()
         values.setdefault("model_kind", "cross-encoder")  # folders written before the similarity kind existed
         config = TrainConfig.from_dict(values)
+        from workbench.models import pick_device
+
+        folder.write_status(device=pick_device(config.device))  # the queue shows it while the job runs, not once done
         if config.warm_start and not Path(config.warm_start).is_absolute():
             config.warm_start = str(folder.path / config.warm_start)  # copied in at submit
         data = TrainData(*(folder.read_split(name) for name in ("train", "val", "test")))
