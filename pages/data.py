@@ -21,7 +21,8 @@ if st.button("Load demo data", key="load_demo"):
     with shown_errors():
         result = demo.load_demo(on_progress=lambda done, total, msg: bar.progress(done / total, text=msg))
     st.session_state._new_dataset = result.logs_dataset_id
-    flash(f"Demo loaded: catalog dataset {result.catalog_dataset_id}, logs dataset {result.logs_dataset_id}.")
+    where = f"catalog dataset {result.catalog_dataset_id}, logs dataset {result.logs_dataset_id}"
+    flash(f"The demo was already here ({where}); nothing added." if result.already_present else f"Demo loaded: {where}.")
     st.rerun()
 
 kind = st.radio("What is in the file?", list(KINDS), format_func=KINDS.get, key="kind", horizontal=True)

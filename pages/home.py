@@ -5,7 +5,6 @@ from pages.ui import STEPS, flash, next_step, show_flash, shown_errors
 from storage.db import begin
 from storage.overview import count_rows
 from workbench import demo
-from workbench.wording import count_of
 
 st.title("Search Augmentation Workbench")
 st.write(
@@ -24,8 +23,8 @@ steps = [  # page, what it counts (the table, the noun), what it is for
     ("pages/train.py", "jobs", "training job", "Fine-tune a model on the train split plus accepted sets."),
 ]
 for column, (page, key, noun, text) in zip(st.columns(len(steps)), steps):
-    done = f", {counts['jobs_done']:,} finished" if key == "jobs" and counts["jobs"] else ""
-    column.metric(STEPS[page], count_of(counts[key], noun) + done, help=text)
+    finished = f"{counts['jobs_done']:,} finished" if key == "jobs" and counts["jobs"] else None
+    column.metric(f"{STEPS[page]}: {noun}s", f"{counts[key]:,}", finished, delta_color="off", delta_arrow="off", help=text)
 
 if counts["datasets"] == 0:
     st.info("The database is empty. Upload your own files on the Data page, or start with the demo.")
@@ -42,6 +41,6 @@ else:
     elif counts["jobs_done"] == 0:  # Compare has nothing to show until a job finishes
         next_step("pages/train.py", "watch the jobs run; Compare opens once one has finished")
     else:
-        next_step("pages/compare.py", "Compare the settings.")
+        next_step("pages/compare.py", "see how the settings compare")
     if counts["sample_sets"]:
-        next_step("pages/study.py", "or let one click try the recipes and answer")
+        next_step("pages/study.py", "let one click try the recipes and answer")

@@ -61,7 +61,7 @@ for col, key in zip(st.columns(6), ["train", "val", "test", "queries", "products
 say(f"Label rule {chosen['config'].get('label_rule')} ({chosen['config'].get('label_kind')} labels), "
     f"seed {chosen['config'].get('seed')}. Set aside: {in_words(summary.get('dropped', {}), SAMPLE_REASONS)}.", "caption")
 next_step("pages/augment.py", "generate augmented samples from this set's train split")
-next_step("pages/study.py", "or let one click try the recipes and answer", set=set_id)
+next_step("pages/study.py", "let one click try the recipes and answer", set=set_id)
 st.subheader("Label balance by split")
 balance = pd.DataFrame(summary.get("label_balance", {}))
 st.dataframe(balance.reindex(columns=[c for c in ("train", "val", "test") if c in balance]).fillna(0).astype(int).rename_axis("label"))

@@ -8,6 +8,7 @@ from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan, study
 from workbench.augment.recipes import PRESETS
+from workbench.wording import count_of
 
 st.title("Which augmentation helps?")
 st.write("Pick the recipes to try and how long training may take. The study generates and accepts each recipe, "
@@ -24,7 +25,7 @@ left, right = st.columns(2)
 budget = left.number_input("Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget", persist_state="session")
 sources = right.number_input("Train samples each recipe augments (0 = all)", 0, None, 2000, key="study_sources",
                              persist_state="session")
-say(f"{1 + len(recipes)} settings (none + {len(recipes)} recipe(s)) x up to {study.SEED_CHOICES[0]} seeds, one epoch each, "
+say(f"{1 + len(recipes)} settings (none + {count_of(len(recipes), 'recipe')}) x up to {study.SEED_CHOICES[0]} seeds, one epoch each, "
     f"sized on {plan.device().upper()} to train within {budget} min.", "caption")
 if st.button("Run the study", key="study_run", type="primary", disabled=not recipes):
     bar = st.progress(0.0, text="Starting")
@@ -32,7 +33,7 @@ if st.button("Run the study", key="study_run", type="primary", disabled=not reci
         result = study.run_study(study.StudyConfig(sample_set_id=int(set_id), recipes=recipes, budget_s=budget * 60,
                                                    max_source_samples=int(sources)),
                                  on_progress=lambda d, t, m: bar.progress(min(d / max(t, 1), 1.0), text=m))
-    flash(f"Study queued as experiment {result.experiment_id}: {len(result.job_ids)} jobs ({len(result.seeds)} seed(s), "
+    flash(f"Study queued as experiment {result.experiment_id}: {len(result.job_ids)} jobs ({count_of(len(result.seeds), 'seed')}, "
           f"{result.originals:,} original samples each), {study.eta_text(result)}. "
           "The answer fills in here as they finish.")
     st.switch_page("pages/compare.py", query_params={"experiment": result.experiment_id})

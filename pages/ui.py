@@ -94,7 +94,9 @@ def pick(label: str, options: list, *, key: str, param: str, chosen=None, format
 def next_step(page: str, why: str = "", **query) -> None:
     """A link to the next page of the flow (st.page_link) saying why to go there; `query` opens
     that page with these selections (e.g. run=3)."""
-    st.page_link(page, label=f"Next: {STEPS[page]}" + (f": {why}" if why else ""), icon=":material/arrow_forward:",
+    title = STEPS[page]  # 'Which augmentation helps?' takes no colon after it, and what follows starts a sentence
+    why = (f" {why[0].upper()}{why[1:]}." if title.endswith("?") else f": {why}") if why else ""
+    st.page_link(page, label=f"Next: {title}{why}", icon=":material/arrow_forward:",
                  query_params={k: str(v) for k, v in query.items()} or None)
 
 

@@ -272,7 +272,7 @@ def test_whole_flow_in_a_real_browser(page, app_url, data_dir, tmp_path):
     # 2. Train: the job is sized before it is queued (an ETA in minutes), then queued and selected.
     _goto(page, "4 Train")
     plan_text = page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
-    assert re.match(r"Trains on [\d,]+ of [\d,]+ original samples, 1 epoch\(s\), on CPU: about \d+ min per job", plan_text)
+    assert re.match(r"Trains on [\d,]+ of [\d,]+ original samples, 1 epoch, on CPU: about \d+ min per job", plan_text)
     _set_number(page, "Time budget per job (minutes)", 1)
     page.get_by_role("button", name="Queue job").click()
     _wait_text(page, r"Queued job 1: about \d+ min")
@@ -334,5 +334,5 @@ def test_whole_flow_in_a_real_browser(page, app_url, data_dir, tmp_path):
 
     # The one-click study page is there, with its plan said before the click.
     _goto(page, "Which augmentation helps?", "Which augmentation helps?")
-    _wait_text(page, r"2 settings \(none \+ 1 recipe\(s\)\) x up to 3 seeds, one epoch each, sized on CPU")
+    _wait_text(page, r"2 settings \(none \+ 1 recipe\) x up to 3 seeds, one epoch each, sized on CPU")
     _shot(page, "8-study")

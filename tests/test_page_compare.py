@@ -118,7 +118,7 @@ def test_imbalanced_labels_open_on_roc_auc_and_the_cost_note_is_shown(db_url):
     at = open_page(PAGE)
     assert not at.exception
     assert at.selectbox(key="metric").value == "roc_auc"
-    assert [w.value for w in at.warning] == ["The labels are imbalanced (17% positive or negative): accuracy rewards "
+    assert [w.value for w in at.warning] == ["The labels are imbalanced (the smaller class is 17% of the test samples): accuracy rewards "
                                              "guessing the common label, so Compare opens on ROC-AUC.",
                                              "Settings with one seed have no interval over seeds (n=1); their deltas are "
                                              "still tested over the test queries. A sweep with several seeds gives the interval."]
@@ -190,9 +190,9 @@ def test_on_imbalanced_labels_a_run_is_judged_on_how_it_ranks_not_on_the_cut(db_
     warnings = [w.value.replace("\\", "") for w in at.warning]
     assert warnings[0] == (f"Run #{flat} (typo, seed 0) ranks like chance: all its scores are equal. It has not learned "
                            "the task; do not read its figures, or a difference between such runs, as a result.")
-    assert warnings[1].startswith(f"Runs #{ranks} rank the test samples (their ROC-AUC is a result) but put every sample on "
+    assert warnings[1].startswith(f"Run #{ranks} ranks the test samples (its ROC-AUC is a result) but puts every sample on "
                                   "one side of the 0.5 cut")
-    assert not any(w.startswith(f"Run #{ranks} ") for w in warnings)
+    assert not any(w.startswith(f"Run #{ranks} (") for w in warnings)  # not said to rank like chance
 
 
 def test_a_setting_that_kept_epoch_0_is_not_credited_to_augmentation_and_one_seed_has_no_interval(db_url):

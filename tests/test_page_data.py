@@ -116,6 +116,8 @@ def test_load_demo_data_from_the_data_page(db_url):
     assert not at.exception
     assert at.success[0].value == "Demo loaded: catalog dataset 1, logs dataset 2."
     assert at.selectbox(key="dataset").value == 2  # the page follows: the new logs are selected
+    at.button(key="load_demo").click().run()  # a second click adds nothing, and says so
+    assert at.success[0].value == "The demo was already here (catalog dataset 1, logs dataset 2); nothing added."
     with begin() as conn:
         assert sorted(datasets.list_datasets(conn)["kind"]) == ["catalog", "logs"]
 

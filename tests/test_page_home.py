@@ -13,7 +13,7 @@ def test_an_empty_database_offers_the_demo_and_loading_it_fills_the_data_step(db
     assert not at.exception
     assert at.success[0].value == "Loaded the demo: catalog dataset 1, logs dataset 2."
     # The page follows at once (issue 13: it kept the zero counts and the button until you left):
-    assert at.metric[0].value == "2 datasets" and not at.info and not at.button
+    assert (at.metric[0].label, at.metric[0].value) == ("1 Data: datasets", "2") and not at.info and not at.button
     assert links(at) == ["Next: 2 Samples: Label the samples and split them by query."]
     with begin() as conn:
         assert len(datasets.list_datasets(conn)) == 2
@@ -23,7 +23,8 @@ def test_with_data_the_home_page_links_the_next_step(demo_db):
     at = open_page("pages/home.py")
     assert not at.exception
     assert not at.button  # no demo button once there is data
-    assert [m.value for m in at.metric] == ["2 datasets", "0 sample sets", "0 augmented sets", "0 training jobs"]
+    assert [(m.label, m.value) for m in at.metric] == [("1 Data: datasets", "2"), ("2 Samples: sample sets", "0"),
+                                                      ("3 Augment: augmented sets", "0"), ("4 Train: training jobs", "0")]
     assert links(at) == ["Next: 2 Samples: Label the samples and split them by query."]
 
 
@@ -44,10 +45,10 @@ def test_home_sends_the_user_to_train_not_compare_while_no_job_has_finished(demo
         job_store.set_job_status(conn, job_id, "cancelled")  # not active: no scheduler starts
     at = open_page("pages/home.py")
     assert not at.exception
-    assert at.metric[1].value == "1 sample set" and at.metric[3].value == "1 training job, 0 finished"
+    assert at.metric[1].value == "1" and (at.metric[3].value, at.metric[3].delta) == ("1", "0 finished")
     assert links(at)[0] == "Next: 4 Train: watch the jobs run; Compare opens once one has finished"
     with begin() as conn:
         job_store.set_job_status(conn, job_id, "done", progress=1.0)
     at = open_page("pages/home.py")
-    assert at.metric[3].value == "1 training job, 1 finished"
-    assert links(at)[0] == "Next: 5 Compare: Compare the settings."
+    assert at.metric[3].delta == "1 finished"
+    assert links(at)[0] == "Next: 5 Compare: see how the settings compare"

@@ -29,7 +29,7 @@ def test_build_from_demo_logs_with_cold_start_and_see_the_summary(demo_db):
     assert not at.exception
     assert at.success[0].value.startswith("Sample set 1: ")
     assert links(at) == ["Next: 3 Augment: generate augmented samples from this set's train split",
-                         "Next: Which augmentation helps?: or let one click try the recipes and answer"]
+                         "Next: Which augmentation helps? Let one click try the recipes and answer."]
     with begin() as conn:
         stored = get_sample_set(conn, 1)
         samples = read_samples(conn, 1)

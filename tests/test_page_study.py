@@ -25,7 +25,7 @@ def test_one_click_queues_the_study_and_opens_compare_on_it(db_url, monkeypatch)
     monkeypatch.setenv("WORKBENCH_SCHEDULER_POLL_S", "0.2")
     set_id = store_sample_set(n=120)
     at = open_page("pages/study.py")
-    assert at.main.caption[0].value.startswith("2 settings (none + 1 recipe(s)) x up to 3 seeds, one epoch each")
+    assert at.main.caption[0].value.startswith("2 settings (none + 1 recipe) x up to 3 seeds, one epoch each")
     at.button(key="study_run").click().run()
     with begin() as conn:
         jobs = store.list_jobs(conn)

@@ -35,7 +35,7 @@ def test_without_sample_sets_the_page_says_what_to_do(env):
 def test_queue_a_job_from_the_form_then_cancel_resume_and_delete_it(env, tiny_model):
     set_id = store_sample_set()
     at = _page()
-    assert at.info[0].value.startswith("Trains on 72 of 72 original samples, 1 epoch(s), on CPU: about ")  # before queuing
+    assert at.info[0].value.startswith("Trains on 72 of 72 original samples, 1 epoch, on CPU: about ")  # before queuing
     assert at.info[1].value == "No jobs yet: choose the settings above and Queue job."
     at.text_input(key="train_model").set_value(tiny_model)
     at.number_input(key="train_epochs").set_value(500)
@@ -90,7 +90,7 @@ def test_the_cap_and_the_augmented_share_are_shown_and_stored(env, tiny_model):
     at.multiselect(key="train_augmented").set_value([extra])
     at.number_input(key="train_augmented_share").set_value(0.5).run()
     assert at.info[0].value.startswith("Trains on 240 of 240 original samples + 120 of 240 augmented = 360 samples in all "
-                                       "(0.5 augmented per original), 1 epoch(s)")
+                                       "(0.5 augmented per original), 1 epoch")
     at.button(key="train_queue").click().run()
     with begin() as conn:
         config = store.get_job(conn, 1)["config"]

@@ -40,7 +40,7 @@ def test_the_throughput_is_measured_from_the_newest_finished_cpu_job(demo_db):
     _job("done", device="cuda", metrics={"samples_seen": 90000, "train_time_s": 30.0})
     sized = plan.plan_training(set_id, [], epochs=2, budget_s=300, dev="cpu")
     assert (sized.per_s, sized.measured_from) == (10.0, f"job {newest}")
-    assert sized.summary().startswith(f"Trains on {sized.originals:,} of {sized.originals_available:,} original samples, 2 epoch(s), on CPU")
+    assert sized.summary().startswith(f"Trains on {sized.originals:,} of {sized.originals_available:,} original samples, 2 epochs, on CPU")
 
 
 def test_evaluation_speed_is_measured_from_the_jobs_wall_time(demo_db):
@@ -159,7 +159,7 @@ def test_the_budget_sizes_originals_and_augmented_samples_together(demo_db):
     assert sized.eta_s == pytest.approx(600, rel=0.01)  # the whole job fits the budget
     assert sized.summary().startswith(f"Trains on {sized.originals:,} of {train:,} original samples + {sized.augmented:,} of "
                                       f"{train:,} augmented = {2 * sized.originals:,} samples in all (1 augmented per "
-                                      "original, the sets' own proportion), 1 epoch(s), on CPU: about 10 min per job")
+                                      "original, the sets' own proportion), 1 epoch, on CPU: about 10 min per job")
     # The worker, given the plan's config values, trains on exactly the planned rows.
     frame = pd.DataFrame({"source": ["sample"] * train + ["augmented"] * train})
     assert len(cap_train(frame, sized.max_train, 0, sized.augmented_share)) == sized.originals + sized.augmented

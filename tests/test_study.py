@@ -71,7 +71,7 @@ def test_the_cli_step_prints_the_study_as_json(env, tiny_model, capsys):
 
 @pytest.mark.parametrize("recipes, message", [
     ([], "choose at least one recipe to study"),
-    (["typos"], "unknown recipe(s) typos; choose from typo robustness, synonyms and paraphrases, cold start, hard negatives"),
+    (["typos"], "unknown recipe typos; choose from typo robustness, synonyms and paraphrases, cold start, hard negatives"),
 ])
 def test_a_study_without_a_known_recipe_is_refused(db_url, recipes, message):
     with pytest.raises(BadInput, match="^" + message.replace("(", r"\(").replace(")", r"\)") + "$"):

@@ -95,9 +95,12 @@ class Checks:
         cut = [r for r in self.runs if r.cut_unreadable]
         if cut:
             ids = ", ".join(f"#{r.job_id}" for r in cut[:8]) + (" and more" if len(cut) > 8 else "")
-            out.append(f"Runs {ids} rank the test samples (their {METRIC_NAMES.get(self.default_metric, self.default_metric)} "
-                       "is a result) but put every sample on one side of the 0.5 cut: their accuracy and macro-F1 equal a "
-                       "majority guess and say nothing. Read a ranking metric.")
+            metric = METRIC_NAMES.get(self.default_metric, self.default_metric)
+            out.append(f"Run {ids} ranks the test samples (its {metric} is a result) but puts every sample on one side of "
+                       "the 0.5 cut: its accuracy and macro-F1 equal a majority guess and say nothing. Read a ranking metric."
+                       if len(cut) == 1 else
+                       f"Runs {ids} rank the test samples (their {metric} is a result) but put every sample on one side of "
+                       "the 0.5 cut: their accuracy and macro-F1 equal a majority guess and say nothing. Read a ranking metric.")
         if len(self.degenerate) > 1 and len(self.degenerate) == len(self.runs):
             out.append('Every run is degenerate, so "no significant difference" here says nothing about augmentation: '
                        "train longer, on more samples, or with a higher learning rate.")
@@ -106,7 +109,7 @@ class Checks:
                        "ranks those ideally, so nDCG@10 and MRR say little here. Compare opens on ROC-AUC over grades: "
                        "of the pairs of test samples with different grades, the share the model orders right.")
         if self.label_kind == "imbalanced binary":
-            out.append(f"The labels are imbalanced ({self.minority_share:.0%} positive or negative): accuracy rewards "
+            out.append(f"The labels are imbalanced (the smaller class is {self.minority_share:.0%} of the test samples): accuracy rewards "
                        f"guessing the common label, so Compare opens on {METRIC_NAMES.get(self.default_metric, self.default_metric)}.")
         return out
 

@@ -63,6 +63,7 @@ class DemoResult:
     logs_dataset_id: int
     products: int
     events: int
+    already_present: bool = False  # the demo was loaded before: nothing was added
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -197,4 +198,5 @@ def load_demo(seed: int = 0, on_progress: Callable[[int, int, str], None] | None
                           catalog_dataset_id=cat.dataset_id)
     progress(3, 3, "done")
     return DemoResult(catalog_dataset_id=cat.dataset_id, logs_dataset_id=log.dataset_id,
-                      products=cat.rows_accepted, events=log.rows_accepted)
+                      products=cat.rows_accepted, events=log.rows_accepted,
+                      already_present=cat.already_present and log.already_present)

@@ -32,6 +32,7 @@ from storage import samples
 from storage.db import begin
 from workbench.errors import BadInput
 from workbench.jobs.backend import gpu_count
+from workbench.wording import count_of
 
 # bench/train.py, bundled MiniLM, full fine-tuning, 1 thread, quiet 2-core machine (README): the
 # similarity kind 23.1 pairs/s, the cross-encoder 31.0; halved, for a machine that is doing other things too.
@@ -79,7 +80,7 @@ class TrainPlan:
                      f"samples in all ({how})")
         speed = f"{self.per_s:,.1f} samples/s measured from {self.measured_from}" if self.measured_from.startswith("job") else \
             f"a cautious {self.per_s:,.1f} samples/s from the benchmark figure until a job has run here: often sooner"
-        text = (f"Trains on {used}, {self.epochs} epoch(s), on {self.device.upper()}: "
+        text = (f"Trains on {used}, {count_of(self.epochs, 'epoch')}, on {self.device.upper()}: "
                 f"about {minutes(self.eta_s)} per job ({speed}).")
         if self.budget_s and self.device == "cpu" and self.eta_s > self.budget_s * 1.05:
             text += (f" That is over the {minutes(self.budget_s)} budget: a job trains on at least {MIN_CAP} original samples "
@@ -94,7 +95,7 @@ class TrainPlan:
 
 
 def minutes(seconds: float) -> str:
-    return f"{max(1, math.ceil(seconds / 60)):,} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+    return f"{max(1, round(seconds / 60)):,} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"  # 10.2 min is "10", not "11"
 
 
 def device() -> str:

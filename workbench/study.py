@@ -77,7 +77,7 @@ def run_study(config: StudyConfig, on_progress: Progress | None = None) -> Study
         raise BadInput("choose at least one recipe to study")
     unknown = [r for r in config.recipes if r not in PRESETS]
     if unknown:
-        raise BadInput(f"unknown recipe(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
+        raise BadInput(f"unknown {'recipe' if len(unknown) == 1 else 'recipes'} {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
     report = on_progress or (lambda done, total, message: None)
     sets, dropped = {}, {}
     for i, name in enumerate(config.recipes):
