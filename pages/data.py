@@ -66,7 +66,10 @@ with shown_errors(), begin() as conn:
 if listed.empty:
     st.info("No datasets yet: upload a file above or load the demo data.")
     st.stop()
-st.dataframe(listed, hide_index=True)
+st.dataframe(listed, hide_index=True, column_config={
+    "source_file": "file", "rows_accepted": st.column_config.NumberColumn("rows in"),
+    "rows_rejected": st.column_config.NumberColumn("set aside"), "catalog_dataset_id": "catalog",
+    "created_at": st.column_config.DatetimeColumn("added", format="YYYY-MM-DD HH:mm")})
 names = dict(zip(listed["id"], listed["name"]))
 chosen_id = pick("Dataset", list(names), key="dataset", param="dataset", chosen=st.session_state.pop("_new_dataset", None),
                  format_func=lambda i: f"{i}: {names[i]}")

@@ -32,8 +32,10 @@ def _queue(was_active: bool):
     for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
                                     ["Training loss by step", "Validation metrics by epoch"]):
         column.caption(title if not frame.empty else f"{title}: nothing yet")
-        if not frame.empty:  # one point (epoch 0 only) draws no line: show it as a dot
-            (column.line_chart if len(frame) > 1 else column.scatter_chart)(frame)
+        if len(frame) > 1:
+            column.line_chart(frame)
+        elif len(frame) == 1:  # one point (epoch 0 only) draws no line: its values as a row
+            column.dataframe(frame.round(4), key=f"one_point_{title}")
     for kind, text in job_notes(int(job_id)):
         say(text, kind)
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)

@@ -42,7 +42,8 @@ with st.expander("More settings: what to train, learning rate, batch, early stop
     values |= config_form(TrainConfig, MORE, defaults, "train_")
 budget_col, share_col, all_col = st.columns(3)
 budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget", persist_state="session")
-share = share_col.number_input("Augmented share", 0.0, 10.0, 0.0, 0.1, key="train_augmented_share", persist_state="session",
+share = share_col.number_input("Augmented per original (0 = the sets' own share)", 0.0, 10.0, 0.0, 0.1,
+                               key="train_augmented_share", persist_state="session",
                                help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many "
                                     "as the chosen sets hold per original sample; the time budget cuts both alike)")
 everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all", persist_state="session")

@@ -46,6 +46,10 @@ def test_curves_slices_and_cost_charts_have_one_trace_per_run_slice_and_point(co
     cost = charts["cost"].data[0]  # samples seen, not seconds: load changes the time, not the steps
     assert list(cost.x) == [100.0, 180.0] and list(cost.y) == [0.0, 0.5]
     assert list(cost.customdata[:, 0]) == [11.0, 21.0]
+    assert cost.textposition == "middle right"  # beside the point, off its vertical error bar
+    # Whole steps and epochs on the x axis (plotly's own ticks read "0, 0.2, ... 1" over two epochs).
+    assert (charts["val_curve"].layout.xaxis.tick0, charts["val_curve"].layout.xaxis.dtick) == (0, 1)
+    assert charts["train_loss"].layout.xaxis.dtick >= 1
 
 
 def test_every_trace_carries_the_apps_colours_so_the_report_draws_alike(comparison):

@@ -21,7 +21,6 @@ the Train page's form.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd

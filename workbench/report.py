@@ -7,6 +7,7 @@ the file opens offline with every chart interactive.
 from __future__ import annotations
 
 import html
+import math
 from datetime import datetime, timezone
 
 import plotly.graph_objects as go
@@ -87,6 +88,10 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
                                      line={"color": colour}, marker={"color": colour}))
     what = "training loss" if split == "train" else f"validation {name}"
     fig.update_layout(title=f"Learning curves: {what} per training job", xaxis_title=x, yaxis_title=name)
+    if not curves.empty:  # whole steps and epochs: plotly's own ticks read "0, 0.2, ... 1" over two epochs
+        xs = curves.loc[(curves["split"] == split) & (curves["name"] == name), x]
+        span = float(xs.max() - xs.min()) if len(xs) else 0.0
+        fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(span / 10)))
     return fig
 
 
@@ -110,7 +115,7 @@ def cost_figure(comparison: Comparison) -> go.Figure:
     table = comparison.table()
     fig = go.Figure(go.Scatter(
         x=table["samples_seen"], y=table["delta"], mode="markers+text", text=table["name"],
-        textposition="top center", customdata=table[["train_time_s"]].to_numpy(), marker={"color": PALETTE[0]},
+        textposition="middle right", customdata=table[["train_time_s"]].to_numpy(), marker={"color": PALETTE[0]},
         error_y={"type": "data", "symmetric": False, "array": table["delta_ci_high"] - table["delta"],
                  "arrayminus": table["delta"] - table["delta_ci_low"], "color": PALETTE[0]},
         hovertemplate="%{text}<br>samples seen %{x:.0f}<br>delta %{y:+.4f}<br>train %{customdata[0]:.0f} s "

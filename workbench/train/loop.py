@@ -194,7 +194,7 @@ def train(
         x = torch.cat([column(cosines(model, tokenizer, fit, config.max_length, device)),
                        torch.as_tensor(model.lexical_inputs(fit["query"], fit["product_text"]), dtype=torch.float32)], 1)  # fmt: skip
         model.head.fit(x, class_index(fit, classes))
-        log(f"head fitted on {len(fit)} training samples: weights {model.head.weights()}")
+        log(f"head fitted on {len(fit)} training samples: weights {model.head.weights_text()}")
         keep_if_best(0, evaluate(model, data.val, val_enc, classes, batcher, device, pad_id))
 
     # 6. Epochs: train, evaluate on val, checkpoint, stop early when val stops improving.

@@ -80,7 +80,7 @@ def references(config, data, classes: list[float], device, log=lambda text: None
         x = column(cosines(model, tokenizer, frame, config.max_length, device))
         with torch.no_grad():
             zero_shot.append(scored(frame, model.head(x.to(device)).exp().cpu().numpy(), classes).assign(variant=variant))
-    log(f"zero-shot reference: head weight {model.head.weights()} fitted on {len(fit)} original train samples")
+    log(f"zero-shot reference: head weight {model.head.weights_text()} fitted on {len(fit)} original train samples")
     del model
 
     corpus = pd.concat([data.train["product_text"], data.val["product_text"], data.test["product_text"]])

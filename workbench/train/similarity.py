@@ -146,6 +146,10 @@ class OrdinalHead(nn.Module):
         """Each input's weight (on the standardised input: comparable across inputs)."""
         return {name: float(w) for name, w in zip(self.inputs, self.weight.detach().cpu())}
 
+    def weights_text(self) -> str:
+        """'cosine +0.775, bm25 -0.624, ...': the weights as the job log shows them."""
+        return ", ".join(f"{name} {w:+.3f}" for name, w in self.weights().items())
+
     def to_dict(self) -> dict:
         return {"inputs": list(self.inputs), "weight": self.weight.tolist(), "first": self.first.tolist(),
                 "gaps": self.gaps.tolist(), "mean": self.mean.tolist(), "std": self.std.tolist()}  # fmt: skip
