@@ -87,7 +87,7 @@ def test_progress_stays_between_0_and_100(progress, status, shown):
 
 @pytest.mark.parametrize("eta_s, progress, status, shown", [
     (125, 0.5, "running", "2m 5s"), (0.0, 1.0, "running", "evaluating"), (0.0, 0.4, "running", ""),
-    (None, 0.1, "running", ""), (math.nan, 0.1, "running", ""), (7300, 0.1, "running", "2h 1m"), (30, 0.5, "queued", "")])
+    (None, 0.1, "running", ""), (math.nan, 0.1, "running", ""), (0.4, 0.14, "running", ""), (7300, 0.1, "running", "2h 1m"), (30, 0.5, "queued", "")])
 def test_eta_is_a_real_value_or_nothing(eta_s, progress, status, shown):
     assert eta_text(eta_s, progress, status) == shown
 
@@ -175,3 +175,13 @@ def test_the_budget_sizes_originals_and_augmented_samples_together(demo_db):
     everything = plan.plan_training(set_id, [aug_id], epochs=1, budget_s=None, dev="cpu")
     assert (everything.augmented, everything.augmented_share, everything.max_train) == (train, 0.0, 0)
     assert f"+ {train:,} of {train:,} augmented = {2 * train:,} samples in all (every augmented sample)" in everything.summary()
+
+
+def test_the_first_progress_step_gives_no_eta(tmp_path):
+    """The first status had a rate of one step per millisecond: the queue read '0m 0s' at 14%."""
+    from workbench.train.folder import JobFolder
+    from workbench.train.worker import _Progress
+
+    folder = JobFolder(tmp_path)
+    _Progress(folder)(1, 7, "step 1 of 7")
+    assert folder.status()["progress"] == pytest.approx(1 / 7) and folder.status()["eta_s"] is None

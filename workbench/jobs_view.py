@@ -42,6 +42,8 @@ def eta_text(eta_s, progress, status: str) -> str:
     if not _real(eta_s) or float(eta_s) <= 0 or math.isinf(float(eta_s)):
         return ""
     seconds = int(round(float(eta_s)))
+    if seconds < 1:  # not done, yet "0m 0s": the rate is not known yet (a fast first phase), so say nothing
+        return ""
     return f"{seconds // 3600}h {seconds % 3600 // 60}m" if seconds >= 3600 else f"{seconds // 60}m {seconds % 60}s"
 
 

@@ -53,8 +53,10 @@ class _Progress:
             self.first_done, self.started = done - 1, now - 1e-3
         if now - self.written < STATUS_EVERY_S and done < total:
             return
-        rate = (done - self.first_done) / (now - self.started)
-        eta_s = (total - done) / rate if rate > 0 else None
+        elapsed = now - self.started
+        rate = (done - self.first_done) / elapsed
+        # No ETA from the first step alone: its rate is one step over a millisecond, and the queue read "0m 0s" at 14%.
+        eta_s = (total - done) / rate if rate > 0 and elapsed >= STATUS_EVERY_S else None
         self.folder.write_status(progress=done / max(1, total), eta_s=eta_s, message=message)
         self.written = now
 
