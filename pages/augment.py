@@ -2,7 +2,7 @@
 progress bar; the candidates are reviewed, accepted and saved on 3b Review."""
 import streamlit as st
 
-from pages.ui import attempted, flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import attempted, flash, kept, next_step, pick, say, show_flash, shown_errors
 from storage.candidates import list_augment_runs
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -24,7 +24,8 @@ names = dict(zip(sets["id"], sets["name"]))
 set_id = pick("Sample set", list(names), key="augment_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 
 st.header("Recipe")  # persist_state="session": each input keeps its value while the user visits other pages
-preset = st.selectbox("Preset", [*PRESETS, "by hand"], key="augment_preset", persist_state="session")
+preset = kept(st.selectbox, "Preset", [*PRESETS, "by hand"], key="augment_preset", default=next(iter(PRESETS)),
+              choices=[*PRESETS, "by hand"])
 base = PRESETS.get(preset, {"steps": [], "filters": {}})
 chosen = st.multiselect("Augmenters", list(REGISTRY), [s["augmenter"] for s in base["steps"]],
                         key=f"augment_steps_{preset}", persist_state="session")

@@ -2,7 +2,7 @@
 learned nothing are flagged first, and the metric Compare opens with suits the labels."""
 import streamlit as st
 
-from pages.ui import flash, follow_jobs, next_step, pick, say, show_flash, shown_errors
+from pages.ui import flash, follow_jobs, kept, next_step, pick, say, show_flash, shown_errors
 from storage import experiments as store
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -62,8 +62,10 @@ pinned = experiment_list.set_index("id")["baseline_job_id"].get(experiment_id) i
 default = compare_checks.default_baseline(scope, pinned)
 left, middle, right = st.columns(3)
 metrics = experiments.METRICS + experiments.COSTS
-metric = left.selectbox("Metric", metrics, index=metrics.index(checks.default_metric), key="metric")
-slice_ = middle.selectbox("Slice", experiments.SLICES, key="slice", help="typo: the test queries with keyboard typos")
+metric = kept(left.selectbox, "Metric", metrics, index=metrics.index(checks.default_metric), key="metric",
+              default=checks.default_metric, choices=metrics)
+slice_ = kept(middle.selectbox, "Slice", experiments.SLICES, key="slice", default=experiments.SLICES[0],
+              choices=experiments.SLICES, help="typo: the test queries with keyboard typos")
 baseline_job = right.selectbox("Baseline run", list(runs), index=list(runs).index(default), format_func=runs.get, key="baseline")
 if experiment_id is not None and st.button("Pin this run as the experiment's baseline", key="pin"):
     with shown_errors(), begin() as conn:

@@ -3,7 +3,7 @@ the table, filter, accept or reject (selected rows, every match, pending above a
 how many rows it changes before it runs), undo, save the accepted as a set and download it."""
 import streamlit as st
 
-from pages.ui import flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import flash, kept, next_step, pick, say, show_flash, shown_errors
 from storage import candidates as store
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -29,8 +29,10 @@ with shown_errors(), begin() as conn:
 say(f"Dropped by the filters: {review.dropped_in_words(runs.set_index('id').loc[run_id, 'dropped'])}.", "caption")
 f1, f2, f3, f4 = st.columns(4)
 where = review.on_screen(f1.multiselect("Augmenter", augmenters, key="review_augmenters"),
-                         f2.selectbox("Status", ["all", *store.STATUSES], key="review_status"),
-                         f3.number_input("Score at least", 0.0, 1.0, 0.0, 0.05, key="review_min_score"))
+                         kept(f2.selectbox, "Status", ["all", *store.STATUSES], key="review_status", default="all",
+                              choices=["all", *store.STATUSES]),
+                         kept(f3.number_input, "Score at least", 0.0, 1.0, 0.0, 0.05, key="review_min_score", default=0.0,
+                              bounds=(0.0, 1.0)))
 page = f4.number_input("Page", 1, None, 1, key="review_page")
 with shown_errors():
     shown = review.screen(run_id, where, page, PAGE_SIZE)

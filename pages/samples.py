@@ -3,7 +3,7 @@ cold-start holdout) and see its summary: sizes, label balance, queries, products
 import pandas as pd
 import streamlit as st
 
-from pages.ui import attempted, flash, next_step, pick, say, show_flash, shown_errors
+from pages.ui import attempted, flash, kept, next_step, pick, say, show_flash, shown_errors
 from storage.db import begin
 from storage.samples import get_sample_set, list_sample_sets, read_samples
 from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set, rule_for, sample_sources
@@ -18,19 +18,21 @@ if sources.empty:
     st.stop()
 
 dataset_id = pick("Build from", sources.index.tolist(), key="samples_dataset", param="dataset", format_func=sources["label"].get)
-# persist_state="session": each input keeps its value while the user visits other pages
-label_rule = st.text_input("Label rule (empty: the default for this kind)", key="samples_label_rule", persist_state="session",
-                           placeholder=sources.loc[dataset_id, "rule_example"], help=LABEL_RULE_HELP)
+# kept(): each input keeps its value through a reload and while the user visits other pages
+label_rule = kept(st.text_input, "Label rule (empty: the default for this kind)", key="samples_label_rule", default="",
+                  placeholder=sources.loc[dataset_id, "rule_example"], help=LABEL_RULE_HELP)
 rule = attempted(lambda: rule_for(label_rule, sources.loc[dataset_id, "kind"]))  # a typo shows here, before Build
 if rule:
     say(rule.meaning, "caption")
 left, middle, right, seed_col = st.columns(4)
-val_share = left.number_input("Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val", persist_state="session")
-test_share = middle.number_input("Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test", persist_state="session")
-cold_share = right.number_input("Cold-start share of products", 0.0, 0.9, 0.0, 0.05, key="samples_cold", persist_state="session",
-                                help="Products held out of train; their val/test samples form the cold-start slice.")
-seed = seed_col.number_input("Seed", 0, 2**31 - 1, 0, key="samples_seed", persist_state="session")
-name = st.text_input("Name (empty: after the dataset)", key="samples_name", persist_state="session")
+val_share = kept(left.number_input, "Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val", default=0.1,
+                 bounds=(0.0, 0.9))
+test_share = kept(middle.number_input, "Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test", default=0.1,
+                  bounds=(0.0, 0.9))
+cold_share = kept(right.number_input, "Cold-start share of products", 0.0, 0.9, 0.0, 0.05, key="samples_cold", default=0.0,
+                  bounds=(0.0, 0.9), help="Products held out of train; their val/test samples form the cold-start slice.")
+seed = kept(seed_col.number_input, "Seed", 0, 2**31 - 1, 0, key="samples_seed", default=0, bounds=(0, 2**31 - 1))
+name = kept(st.text_input, "Name (empty: after the dataset)", key="samples_name", default="")
 
 if st.button("Build sample set", key="samples_build", type="primary"):
     bar = st.progress(0.0, text="Reading")

@@ -3,7 +3,7 @@ and accepted by its own score rule, one sweep (none + each recipe, x seeds) is q
 time budget, and Compare opens on it with the answer at the top."""
 import streamlit as st
 
-from pages.ui import flash, pick, say, shown_errors
+from pages.ui import flash, kept, pick, say, shown_errors
 from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan, study
@@ -22,9 +22,10 @@ names = dict(zip(sets["id"], sets["name"]))
 set_id = pick("Sample set", list(names), key="study_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 recipes = st.multiselect("Recipes to try", list(PRESETS), ["typo robustness"], key="study_recipes", persist_state="session")
 left, right = st.columns(2)
-budget = left.number_input("Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget", persist_state="session")
-sources = right.number_input("Train samples each recipe augments (0 = all)", 0, None, 2000, key="study_sources",
-                             persist_state="session")
+budget = kept(left.number_input, "Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget", default=10,
+              bounds=(1, 24 * 60))
+sources = kept(right.number_input, "Train samples each recipe augments (0 = all)", 0, None, 2000, key="study_sources",
+               default=2000, bounds=(0, None))
 say(f"{1 + len(recipes)} settings (none + {count_of(len(recipes), 'recipe')}) x up to {study.SEED_CHOICES[0]} seeds, one epoch each, "
     f"sized on {plan.device().upper()} to train within {budget} min.", "caption")
 if st.button("Run the study", key="study_run", type="primary", disabled=not recipes):

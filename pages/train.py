@@ -4,7 +4,7 @@ cancel, resume, delete."""
 import streamlit as st
 
 from pages.jobs_panel import show_queue
-from pages.ui import attempted, config_form, flash, pick, say, show_flash, shown_errors
+from pages.ui import attempted, config_form, flash, kept, pick, say, show_flash, shown_errors
 from storage.candidates import list_augmented_sets
 from storage.db import begin
 from storage.samples import list_sample_sets
@@ -41,12 +41,13 @@ values = config_form(TrainConfig, FORM, defaults, "train_")
 with st.expander("More settings: what to train, learning rate, batch, early stopping, robustness to typos"):
     values |= config_form(TrainConfig, MORE, defaults, "train_")
 budget_col, share_col, all_col = st.columns(3)
-budget = budget_col.number_input("Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget", persist_state="session")
-share = share_col.number_input("Augmented per original (0 = the sets' own share)", 0.0, 10.0, 0.0, 0.1,
-                               key="train_augmented_share", persist_state="session",
-                               help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many "
-                                    "as the chosen sets hold per original sample; the time budget cuts both alike)")
-everything = all_col.checkbox("Every sample (ignore the budget)", key="train_all", persist_state="session")
+budget = kept(budget_col.number_input, "Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget", default=10,
+              bounds=(1, 24 * 60))
+share = kept(share_col.number_input, "Augmented per original (0 = the sets' own share)", 0.0, 10.0, 0.0, 0.1,
+             key="train_augmented_share", default=0.0, bounds=(0.0, 10.0),
+             help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many as the chosen "
+                  "sets hold per original sample; the time budget cuts both alike)")
+everything = kept(all_col.checkbox, "Every sample (ignore the budget)", key="train_all", default=False)
 
 
 def sized_config():

@@ -111,9 +111,7 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
         col, default, key = cols[i % columns], getattr(defaults, f.name), f"{prefix}{f.name}"
         number = isinstance(default, (int, float)) and not isinstance(default, bool)
         least = 1 if f.name in AT_LEAST_ONE else 0  # a batch size of 0 is refused at the box
-        if key not in st.session_state and key in st.query_params:
-            value = value_from_text(st.query_params[key], default, f.metadata.get("choices"))
-            st.session_state[key] = max(value, type(default)(least)) if number else value  # a URL below the box's minimum
+        _from_url(key, default, f.metadata.get("choices"), (least, None) if number else None)
         kw = {"help": f.metadata["help"], "key": key, "persist_state": "session"}  # kept while on other pages
         if f.metadata.get("choices"):
             values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
@@ -125,11 +123,37 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
                                               step=step, format=fmt, **kw)
         else:
             values[f.name] = col.text_input(f.metadata["label"], value=default, **kw)
-        if values[f.name] == default:
-            st.query_params.pop(key, None)
-        else:
-            st.query_params[key] = str(values[f.name])
+        _to_url(key, values[f.name], default)
     return values
+
+
+def kept(draw, label: str, *args, key: str, default, choices=None, bounds=None, **kw):
+    """draw(label, *args, key=key, **kw), e.g. st.number_input or a column's, whose value lives in the
+    URL (?key=value: a reload keeps it) and in the session (persist_state: a visit to another page
+    keeps it). `default` is the widget's own default (it stays out of the URL); `choices` a
+    selectbox's options; `bounds` a number box's (min, max), which a URL value is held within."""
+    _from_url(key, default, choices, bounds)
+    value = draw(label, *args, key=key, persist_state="session", **kw)
+    _to_url(key, value, default)
+    return value
+
+
+def _from_url(key: str, default, choices=None, bounds=None) -> None:
+    """On a fresh session (a reload, a link), the URL's value for `key` as the default's type."""
+    if key not in st.session_state and key in st.query_params:
+        value = value_from_text(st.query_params[key], default, choices)
+        if bounds is not None:  # a box refuses a value outside its range with an exception, not a message
+            low, high = bounds
+            value = max(value, type(default)(low)) if low is not None else value
+            value = min(value, type(default)(high)) if high is not None else value
+        st.session_state[key] = value
+
+
+def _to_url(key: str, value, default) -> None:
+    if value == default:
+        st.query_params.pop(key, None)
+    else:
+        st.query_params[key] = str(value)
 
 
 def confirmed(label: str, key: str, target, question: str, where=st) -> bool:

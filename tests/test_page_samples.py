@@ -111,3 +111,13 @@ def test_a_refused_build_leaves_its_message_and_the_sets_below(demo_db):
     assert at.error[0].value == "the validation and test shares (0.9 + 0.9) leave no queries for train; keep their sum below 1"
     assert not at.get("progress")
     assert at.header[0].value == "Sample sets" and at.selectbox(key="samples_set").format_func(1) == "1: kept"
+
+
+def test_the_label_rule_and_shares_survive_a_reload(demo_db):
+    """A reload emptied the typed label rule: Build then used the default rule without a word."""
+    at = _page()
+    at.text_input(key="samples_label_rule").set_value("clicks:min_clicks=2")
+    at.number_input(key="samples_test").set_value(0.2).run()
+    again = _page(**dict(at.query_params))
+    assert again.text_input(key="samples_label_rule").value == "clicks:min_clicks=2"
+    assert again.number_input(key="samples_test").value == pytest.approx(0.2)

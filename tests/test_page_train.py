@@ -238,3 +238,21 @@ def test_a_setting_that_cannot_train_is_named_and_the_queue_stays(env):
     assert at.error[0].value.replace("\\", "") == "training config field 'learning_rate': must be above 0, got 0.0"
     assert "train_queue" not in [b.key for b in at.button]  # nothing to queue until it is fixed
     assert "Queue" in [h.value for h in at.header] and at.dataframe[0].value["id"].tolist() == [job_id]
+
+
+def test_the_budget_and_share_survive_a_reload_and_a_url_cannot_break_the_boxes(env):
+    """A reload put the time budget back to 10 minutes (on a 2-core CPU that is the difference between a
+    2-minute and a 10-minute job); a URL outside a box's range raised instead of opening the page."""
+    store_sample_set()
+    at = _page()
+    at.number_input(key="train_budget").set_value(3)
+    at.number_input(key="train_augmented_share").set_value(0.5).run()
+    query = dict(at.query_params)
+    assert query["train_budget"] == "3" and query["train_augmented_share"] == "0.5"
+    again = _page(**query)  # a reload: a new session with the same URL
+    assert again.number_input(key="train_budget").value == 3
+    assert again.number_input(key="train_augmented_share").value == pytest.approx(0.5)
+    wild = _page(train_budget=99999, train_augmented_share=-4)
+    assert not wild.exception
+    assert wild.number_input(key="train_budget").value == 24 * 60  # held within the box
+    assert wild.number_input(key="train_augmented_share").value == 0.0  # not a number the box takes: the default
