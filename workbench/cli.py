@@ -150,10 +150,10 @@ def cmd_augment(args: argparse.Namespace) -> dict:
     """Generate augmented candidates for a sample set's train split from a recipe, filter and store
     them; optionally accept those scoring at least S (or all) and export them. Example: augment --sample-set 1
     --recipe recipe.json --accept-above 0.8 --out accepted.csv --json"""
-    from workbench.augment.export import check_export_path, export_augmented_set
-    from workbench.augment.pipeline import run_recipe
     from storage.db import begin
     from storage.samples import get_sample_set
+    from workbench.augment.export import check_export_path, export_augmented_set
+    from workbench.augment.pipeline import run_recipe
     from workbench.augment.recipes import load_recipe, preset
     from workbench.errors import BadInput
 
