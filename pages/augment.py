@@ -21,7 +21,7 @@ if sets.empty:
     st.info("No sample sets yet: build one on the Samples page first.")
     st.stop()
 names = dict(zip(sets["id"], sets["name"]))
-set_id = pick("Sample set", list(names), key="augment_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
+set_id = pick("Sample set", list(names), key="sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 
 st.header("Recipe")  # persist_state="session": each input keeps its value while the user visits other pages
 preset = kept(st.selectbox, "Preset", [*PRESETS, "by hand"], key="augment_preset", default=next(iter(PRESETS)),

@@ -31,8 +31,9 @@ if jobs.empty:
     st.stop()
 
 names = dict(zip(experiment_list["id"], experiment_list["name"]))
-experiment_id = pick("Experiment", [None, *names], key="experiment", param="experiment",
-                     format_func=lambda i: "All finished jobs" if i is None else f"#{i} {names[i]}")
+ALL = 0  # not None: a selectbox showing None shows its placeholder, "Choose an option"
+experiment_id = pick("Experiment", [ALL, *names], key="experiment", param="experiment",
+                     format_func=lambda i: "All finished jobs" if i == ALL else f"#{i} {names[i]}") or None
 scope = jobs if experiment_id is None else jobs[jobs["experiment_id"] == experiment_id]
 if scope.empty:
     st.info("This experiment has no finished job yet: its answer appears here as its jobs finish.")

@@ -25,7 +25,7 @@ def _queue(was_active: bool):
         return
     # The values are already percentages: without a format the bar's label multiplies them by 100 again ("3,450%").
     progress = st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f%%")
-    shown = table.assign(experiment=[f"#{e}" if e == e and e is not None else "" for e in table["experiment"]])  # no "None"
+    shown = table.assign(experiment=[f"#{int(e)}" if e == e and e is not None else "" for e in table["experiment"]])  # no None
     st.dataframe(shown, hide_index=True, column_config={"progress %": progress})
     job_id = pick("Job", table["id"].tolist(), key="train_job", param="job", chosen=st.session_state.pop("_new_job", None))
     loss, val = queue.job_curves(int(job_id))

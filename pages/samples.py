@@ -52,7 +52,7 @@ if sets.empty:
     st.stop()
 st.header("Sample sets")
 names = dict(zip(sets["id"], sets["name"]))
-set_id = pick("Sample set", list(names), key="samples_set", param="set", chosen=st.session_state.pop("_new_set", None),
+set_id = pick("Sample set", list(names), key="sample_set", param="set", chosen=st.session_state.pop("_new_set", None),
               format_func=lambda i: f"{i}: {names[i]}")
 with shown_errors(), begin() as conn:
     chosen = get_sample_set(conn, set_id)

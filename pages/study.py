@@ -19,7 +19,7 @@ if sets.empty:
     st.info("No sample sets yet: build one on the Samples page first (or load the demo on Home).")
     st.stop()
 names = dict(zip(sets["id"], sets["name"]))
-set_id = pick("Sample set", list(names), key="study_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
+set_id = pick("Sample set", list(names), key="sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 recipes = st.multiselect("Recipes to try", list(PRESETS), ["typo robustness"], key="study_recipes", persist_state="session")
 left, right = st.columns(2)
 budget = kept(left.number_input, "Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget", default=10,

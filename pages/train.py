@@ -27,7 +27,7 @@ if sets.empty:
 queue.start_scheduler_if_needed()  # after an app restart, queued jobs get a scheduler again
 
 names = dict(zip(sets["id"], sets["name"]))
-set_id = pick("Sample set", list(names), key="train_sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
+set_id = pick("Sample set", list(names), key="sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 with begin() as conn:
     accepted = list_augmented_sets(conn, int(set_id))
 aug_names = set_labels(accepted)

@@ -9,7 +9,7 @@ is also set through st.session_state (Streamlit warns).
     with shown_errors():
         result = build_sample_set(...)
     flash(f"Sample set {result.sample_set_id}: ...")
-    set_id = pick("Sample set", ids, key="samples_set", param="set", chosen=new_id)
+    set_id = pick("Sample set", ids, key="sample_set", param="set", chosen=new_id)
 """
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def pick(label: str, options: list, *, key: str, param: str, chosen=None, format
     in the session, so a visit to another page (which leaves the URL's query behind) keeps it.
 
     chosen: an item just created; it is selected and shown (the page follows the user).
+    One key on several pages ('sample_set' on Samples, Augment, Train and Study) carries the choice
+    from page to page: the set in use is the one the next page opens on.
     Which wins: the new item, then a URL value that pick did not write itself (a link, a reload),
     then the session's choice, then the first option.
     """

@@ -241,10 +241,11 @@ def test_a_link_or_reload_with_an_experiment_opens_that_experiment(db_url):
     assert not at.exception
     assert at.selectbox(key="experiment").value == made["experiment_id"]
     assert at.subheader[0].value == "The answer so far"
-    at.selectbox(key="experiment").select(None).run()  # back to all jobs: the URL follows
-    assert at.selectbox(key="experiment").value is None and "experiment" not in at.query_params
+    at.selectbox(key="experiment").select(0).run()  # back to all jobs: the URL follows
+    assert at.selectbox(key="experiment").value == 0 and at.query_params["experiment"] == "0"
+    assert at.selectbox(key="experiment").format_func(0) == "All finished jobs"  # not the placeholder "Choose an option"
     at.run()
-    assert at.selectbox(key="experiment").value is None
+    assert at.selectbox(key="experiment").value == 0 and "The answer so far" not in [h.value for h in at.subheader]
 
 
 def test_jobs_of_two_sample_sets_are_compared_one_set_at_a_time(db_url):

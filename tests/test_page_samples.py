@@ -65,12 +65,12 @@ def test_the_label_rule_is_said_in_plain_words_as_it_is_typed(demo_db):
 def test_a_new_sample_set_is_selected_and_the_choice_survives_a_reload(demo_db):
     build_sample_set(2, SampleConfig(name="older", seed=1))
     at = _page(set=1)
-    assert at.selectbox(key="samples_set").value == 1
+    assert at.selectbox(key="sample_set").value == 1
     at.text_input(key="samples_name").set_value("newer")
     at.button(key="samples_build").click().run()
-    assert at.selectbox(key="samples_set").value == 2 and at.query_params["set"] == "2"
-    assert _page(set=2).selectbox(key="samples_set").value == 2
-    assert _page(set=1).selectbox(key="samples_set").value == 1
+    assert at.selectbox(key="sample_set").value == 2 and at.query_params["set"] == "2"
+    assert _page(set=2).selectbox(key="sample_set").value == 2
+    assert _page(set=1).selectbox(key="sample_set").value == 1
 
 
 def test_what_was_set_aside_is_said_in_words(demo_db):
@@ -110,7 +110,7 @@ def test_a_refused_build_leaves_its_message_and_the_sets_below(demo_db):
     assert not at.exception
     assert at.error[0].value == "the validation and test shares (0.9 + 0.9) leave no queries for train; keep their sum below 1"
     assert not at.get("progress")
-    assert at.header[0].value == "Sample sets" and at.selectbox(key="samples_set").format_func(1) == "1: kept"
+    assert at.header[0].value == "Sample sets" and at.selectbox(key="sample_set").format_func(1) == "1: kept"
 
 
 def test_the_label_rule_and_shares_survive_a_reload(demo_db):

@@ -216,12 +216,12 @@ def test_the_chosen_sample_set_survives_a_visit_to_another_page(env):
     """Back on Train through the sidebar, the newest set was chosen again: the next Queue job would train on it."""
     older, newer = store_sample_set(), store_sample_set()
     at = _page()
-    assert at.selectbox(key="train_sample_set").value == newer
-    at.selectbox(key="train_sample_set").select(older).run()
+    assert at.selectbox(key="sample_set").value == newer
+    at.selectbox(key="sample_set").select(older).run()
     at = away_and_back(at, "pages/home.py", "pages/train.py")
     assert not at.exception
-    assert at.selectbox(key="train_sample_set").value == older and at.query_params["set"] == str(older)
-    assert _page(set=newer).selectbox(key="train_sample_set").value == newer  # a link or reload still opens its set
+    assert at.selectbox(key="sample_set").value == older and at.query_params["set"] == str(older)
+    assert _page(set=newer).selectbox(key="sample_set").value == newer  # a link or reload still opens its set
 
 
 def test_a_setting_that_cannot_train_is_named_and_the_queue_stays(env):
@@ -256,3 +256,13 @@ def test_the_budget_and_share_survive_a_reload_and_a_url_cannot_break_the_boxes(
     assert not wild.exception
     assert wild.number_input(key="train_budget").value == 24 * 60  # held within the box
     assert wild.number_input(key="train_augmented_share").value == 0.0  # not a number the box takes: the default
+
+
+def test_the_sample_set_in_use_follows_the_user_to_the_next_page(env):
+    """Samples on set 2, then Train from the sidebar opened the newest set: each page kept its own choice."""
+    older, _ = store_sample_set(), store_sample_set()
+    at = _page()
+    at.selectbox(key="sample_set").select(older).run()
+    at = away_and_back(at, "pages/train.py", "pages/study.py")  # to Study through the sidebar
+    assert not at.exception
+    assert at.selectbox(key="sample_set").value == older
