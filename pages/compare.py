@@ -63,7 +63,7 @@ pinned = experiment_list.set_index("id")["baseline_job_id"].get(experiment_id) i
 default = compare_checks.default_baseline(scope, pinned)
 left, middle, right = st.columns(3)
 metrics = experiments.METRICS + experiments.COSTS
-metric = kept(left.selectbox, "Metric", metrics, index=metrics.index(checks.default_metric), key="metric",
+metric = kept(left.selectbox, "Metric", metrics, key="metric",
               default=checks.default_metric, choices=metrics)
 slice_ = kept(middle.selectbox, "Slice", experiments.SLICES, key="slice", default=experiments.SLICES[0],
               choices=experiments.SLICES, help="typo: the test queries with keyboard typos")

@@ -31,8 +31,8 @@ f1, f2, f3, f4 = st.columns(4)
 where = review.on_screen(f1.multiselect("Augmenter", augmenters, key="review_augmenters"),
                          kept(f2.selectbox, "Status", ["all", *store.STATUSES], key="review_status", default="all",
                               choices=["all", *store.STATUSES]),
-                         kept(f3.number_input, "Score at least", 0.0, 1.0, 0.0, 0.05, key="review_min_score", default=0.0,
-                              bounds=(0.0, 1.0)))
+                         kept(f3.number_input, "Score at least", min_value=0.0, max_value=1.0, step=0.05,
+                              key="review_min_score", default=0.0, bounds=(0.0, 1.0)))
 page = f4.number_input("Page", 1, None, 1, key="review_page")
 with shown_errors():
     shown = review.screen(run_id, where, page, PAGE_SIZE)

@@ -25,13 +25,12 @@ rule = attempted(lambda: rule_for(label_rule, sources.loc[dataset_id, "kind"])) 
 if rule:
     say(rule.meaning, "caption")
 left, middle, right, seed_col = st.columns(4)
-val_share = kept(left.number_input, "Validation share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_val", default=0.1,
-                 bounds=(0.0, 0.9))
-test_share = kept(middle.number_input, "Test share of queries", 0.0, 0.9, 0.1, 0.05, key="samples_test", default=0.1,
-                  bounds=(0.0, 0.9))
-cold_share = kept(right.number_input, "Cold-start share of products", 0.0, 0.9, 0.0, 0.05, key="samples_cold", default=0.0,
-                  bounds=(0.0, 0.9), help="Products held out of train; their val/test samples form the cold-start slice.")
-seed = kept(seed_col.number_input, "Seed", 0, 2**31 - 1, 0, key="samples_seed", default=0, bounds=(0, 2**31 - 1))
+share = {"min_value": 0.0, "max_value": 0.9, "step": 0.05, "bounds": (0.0, 0.9)}  # a share of queries or products
+val_share = kept(left.number_input, "Validation share of queries", key="samples_val", default=0.1, **share)
+test_share = kept(middle.number_input, "Test share of queries", key="samples_test", default=0.1, **share)
+cold_share = kept(right.number_input, "Cold-start share of products", key="samples_cold", default=0.0, **share,
+                  help="Products held out of train; their val/test samples form the cold-start slice.")
+seed = kept(seed_col.number_input, "Seed", min_value=0, max_value=2**31 - 1, key="samples_seed", default=0, bounds=(0, 2**31 - 1))
 name = kept(st.text_input, "Name (empty: after the dataset)", key="samples_name", default="")
 
 if st.button("Build sample set", key="samples_build", type="primary"):

@@ -22,9 +22,9 @@ names = dict(zip(sets["id"], sets["name"]))
 set_id = pick("Sample set", list(names), key="sample_set", param="set", format_func=lambda i: f"{i}: {names[i]}")
 recipes = st.multiselect("Recipes to try", list(PRESETS), ["typo robustness"], key="study_recipes", persist_state="session")
 left, right = st.columns(2)
-budget = kept(left.number_input, "Time budget for training (minutes)", 1, 24 * 60, 10, key="study_budget", default=10,
+budget = kept(left.number_input, "Time budget for training (minutes)", min_value=1, max_value=24 * 60, key="study_budget", default=10,
               bounds=(1, 24 * 60))
-sources = kept(right.number_input, "Train samples each recipe augments (0 = all)", 0, None, 2000, key="study_sources",
+sources = kept(right.number_input, "Train samples each recipe augments (0 = all)", min_value=0, key="study_sources",
                default=2000, bounds=(0, None))
 say(f"{1 + len(recipes)} settings (none + {count_of(len(recipes), 'recipe')}) x up to {study.SEED_CHOICES[0]} seeds, one epoch each, "
     f"sized on {plan.device().upper()} to train within {budget} min.", "caption")

@@ -41,9 +41,9 @@ values = config_form(TrainConfig, FORM, defaults, "train_")
 with st.expander("More settings: what to train, learning rate, batch, early stopping, robustness to typos"):
     values |= config_form(TrainConfig, MORE, defaults, "train_")
 budget_col, share_col, all_col = st.columns(3)
-budget = kept(budget_col.number_input, "Time budget per job (minutes)", 1, 24 * 60, 10, key="train_budget", default=10,
+budget = kept(budget_col.number_input, "Time budget per job (minutes)", min_value=1, max_value=24 * 60, key="train_budget", default=10,
               bounds=(1, 24 * 60))
-share = kept(share_col.number_input, "Augmented per original (0 = the sets' own share)", 0.0, 10.0, 0.0, 0.1,
+share = kept(share_col.number_input, "Augmented per original (0 = the sets' own share)", min_value=0.0, max_value=10.0, step=0.1,
              key="train_augmented_share", default=0.0, bounds=(0.0, 10.0),
              help="augmented samples per original sample used, e.g. 0.5 adds half as many (0 = as many as the chosen "
                   "sets hold per original sample; the time budget cuts both alike)")

@@ -113,18 +113,17 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
         col, default, key = cols[i % columns], getattr(defaults, f.name), f"{prefix}{f.name}"
         number = isinstance(default, (int, float)) and not isinstance(default, bool)
         least = 1 if f.name in AT_LEAST_ONE else 0  # a batch size of 0 is refused at the box
-        _from_url(key, default, f.metadata.get("choices"), (least, None) if number else None)
+        _seed(key, default, f.metadata.get("choices"), (least, None) if number else None)
         kw = {"help": f.metadata["help"], "key": key, "persist_state": "session"}  # kept while on other pages
         if f.metadata.get("choices"):
             values[f.name] = col.selectbox(f.metadata["label"], f.metadata["choices"], **kw)
         elif isinstance(default, bool):
-            values[f.name] = col.checkbox(f.metadata["label"], value=default, **kw)
+            values[f.name] = col.checkbox(f.metadata["label"], **kw)
         elif number:
             step, fmt = (1, None) if isinstance(default, int) else (default / 5 or 0.1, "%g")  # lr steps by 1e-5
-            values[f.name] = col.number_input(f.metadata["label"], value=default, min_value=type(default)(least),
-                                              step=step, format=fmt, **kw)
+            values[f.name] = col.number_input(f.metadata["label"], min_value=type(default)(least), step=step, format=fmt, **kw)
         else:
-            values[f.name] = col.text_input(f.metadata["label"], value=default, **kw)
+            values[f.name] = col.text_input(f.metadata["label"], **kw)
         _to_url(key, values[f.name], default)
     return values
 
@@ -132,23 +131,26 @@ def config_form(cls, names: list[str], defaults, prefix: str, columns: int = 4) 
 def kept(draw, label: str, *args, key: str, default, choices=None, bounds=None, **kw):
     """draw(label, *args, key=key, **kw), e.g. st.number_input or a column's, whose value lives in the
     URL (?key=value: a reload keeps it) and in the session (persist_state: a visit to another page
-    keeps it). `default` is the widget's own default (it stays out of the URL); `choices` a
-    selectbox's options; `bounds` a number box's (min, max), which a URL value is held within."""
-    _from_url(key, default, choices, bounds)
+    keeps it). Give the widget's default as `default`, never as its value argument (Streamlit warns
+    when a widget has both a value argument and a value set through the session); `choices` are a
+    selectbox's options, `bounds` a number box's (min, max), which a URL value is held within."""
+    _seed(key, default, choices, bounds)
     value = draw(label, *args, key=key, persist_state="session", **kw)
     _to_url(key, value, default)
     return value
 
 
-def _from_url(key: str, default, choices=None, bounds=None) -> None:
-    """On a fresh session (a reload, a link), the URL's value for `key` as the default's type."""
-    if key not in st.session_state and key in st.query_params:
-        value = value_from_text(st.query_params[key], default, choices)
-        if bounds is not None:  # a box refuses a value outside its range with an exception, not a message
-            low, high = bounds
-            value = max(value, type(default)(low)) if low is not None else value
-            value = min(value, type(default)(high)) if high is not None else value
-        st.session_state[key] = value
+def _seed(key: str, default, choices=None, bounds=None) -> None:
+    """The widget's value before its first draw in this session: the URL's (a reload, a link), as the
+    default's type, or the default."""
+    if key in st.session_state:
+        return
+    value = value_from_text(st.query_params[key], default, choices) if key in st.query_params else default
+    if bounds is not None:  # a box refuses a value outside its range with an exception, not a message
+        low, high = bounds
+        value = max(value, type(default)(low)) if low is not None else value
+        value = min(value, type(default)(high)) if high is not None else value
+    st.session_state[key] = value
 
 
 def _to_url(key: str, value, default) -> None:
