@@ -7,6 +7,7 @@ queue first opened idle showed "queued" for minutes while the sidebar said the j
 import streamlit as st
 
 from pages.ui import confirmed, flash, next_step, pick, say, shown_errors
+from workbench import report
 from workbench.jobs import queue
 from workbench.jobs_view import job_notes, queue_view
 
@@ -31,11 +32,10 @@ def _queue(was_active: bool):
     loss, val = queue.job_curves(int(job_id))
     for column, frame, title in zip(st.columns(2), [loss, val.drop(columns=["loss"], errors="ignore")],
                                     ["Training loss by step", "Validation metrics by epoch"]):
-        column.caption(title if not frame.empty else f"{title}: nothing yet")
-        if len(frame) > 1:
-            column.line_chart(frame)
-        elif len(frame) == 1:  # one point (epoch 0 only) draws no line: its values as a row
-            column.dataframe(frame.round(4), key=f"one_point_{title}")
+        if frame.empty:
+            column.caption(f"{title}: nothing yet")
+        else:
+            column.plotly_chart(report.job_curve_figure(frame, title), key=f"curve_{title}")
     for kind, text in job_notes(int(job_id)):
         say(text, kind)
     st.code(queue.log_tail(int(job_id), 15) or "(no log yet)", language=None)

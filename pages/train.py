@@ -56,28 +56,27 @@ def sized_config():
     return sized, TrainConfig.from_dict(values | {"max_train": sized.max_train, "augmented_share": sized.augmented_share})
 
 
-planned = attempted(sized_config)  # a value that cannot be used: its message here, and the queue below stays
+planned = attempted(sized_config)  # a value that cannot be used: its message here, the buttons off, the queue below stays
 if planned:
     sized, config = planned
     say(sized.summary(), "info")
-    one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
-    seeds = sweep.text_input("Sweep seeds", "0, 1, 2", key="train_sweep_seeds", persist_state="session",
-                             help="One job per seed for each setting.")
-    combined = sweep.checkbox("Also all chosen sets together", key="train_sweep_combined", persist_state="session")
-    if one.button("Queue job", key="train_queue", type="primary"):
-        job_id = attempted(lambda: queue.submit_job(int(set_id), config, chosen))
-        if job_id is not None:
-            st.session_state._new_job = job_id
-            flash(f"Queued job {job_id}: about {plan.minutes(sized.eta_s)}.")
-            st.rerun()
-    if sweep.button("Queue sweep: none + each chosen set, x seeds", key="train_sweep"):
-        made = attempted(lambda: queue.run_sweep(int(set_id), config, plan.sweep_settings(chosen, combined),
-                                                 plan.parse_seeds(seeds), f"sweep on sample set {set_id}"))
-        if made is not None:
-            exp_id, ids = made
-            st.session_state._new_job = ids[0]
-            flash(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}, about {plan.minutes(sized.eta_s * len(ids))} in all.")
-            st.rerun()
+one, sweep = st.columns(2)  # one job, or a sweep: none + each chosen set (+ all together) x seeds
+seeds = kept(sweep.text_input, "Sweep seeds", key="train_sweep_seeds", default="0, 1, 2", help="One job per seed for each setting.")
+combined = kept(sweep.checkbox, "Also all chosen sets together", key="train_sweep_combined", default=False)
+if one.button("Queue job", key="train_queue", type="primary", disabled=not planned):
+    job_id = attempted(lambda: queue.submit_job(int(set_id), config, chosen))
+    if job_id is not None:
+        st.session_state._new_job = job_id
+        flash(f"Queued job {job_id}: about {plan.minutes(sized.eta_s)}.")
+        st.rerun()
+if sweep.button("Queue sweep: none + each chosen set, x seeds", key="train_sweep", disabled=not planned):
+    made = attempted(lambda: queue.run_sweep(int(set_id), config, plan.sweep_settings(chosen, combined),
+                                             plan.parse_seeds(seeds), f"sweep on sample set {set_id}"))
+    if made is not None:
+        exp_id, ids = made
+        st.session_state._new_job = ids[0]
+        flash(f"Experiment {exp_id}: queued jobs {ids[0]} to {ids[-1]}, about {plan.minutes(sized.eta_s * len(ids))} in all.")
+        st.rerun()
 
 st.header("Queue")
 show_queue()

@@ -81,3 +81,15 @@ def test_table_csv_has_one_row_per_setting(comparison):
     lines = report.table_csv(comparison).splitlines()
     assert lines[0].startswith("name,metric,mean,ci_low,ci_high,n_seeds,delta,delta_ci_low,delta_ci_high,p_value,significant")
     assert [line.split(",")[0] for line in lines[1:]] == ["none", "typo"]
+
+
+def test_a_jobs_curve_with_one_point_is_a_dot_on_whole_number_ticks():
+    """The Train page's line chart drew nothing for epoch 0 alone and labelled its axis '0.000000'."""
+    import pandas as pd
+
+    one = report.job_curve_figure(pd.DataFrame({"roc_auc": [0.71]}, index=pd.Index([0], name="epoch")), "Validation")
+    assert one.data[0].mode == "lines+markers" and list(one.data[0].x) == [0]
+    assert (one.layout.xaxis.dtick, one.layout.xaxis.title.text) == (1, "epoch")
+    two = report.job_curve_figure(pd.DataFrame({"roc_auc": [0.71, 0.74], "accuracy": [0.6, 0.65]},
+                                               index=pd.Index([0, 1], name="epoch")), "Validation")
+    assert [t.name for t in two.data] == ["roc_auc", "accuracy"] and two.layout.xaxis.dtick == 1

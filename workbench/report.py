@@ -95,6 +95,20 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
     return fig
 
 
+def job_curve_figure(frame, title: str) -> go.Figure:
+    """One job's curves for the Train page: a line with markers per column over the index (step or
+    epoch), whole-number ticks. One point (epoch 0 only) shows as a dot, where a line chart drew nothing."""
+    fig = go.Figure()
+    for i, column in enumerate(frame.columns):
+        colour = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=frame.index, y=frame[column], mode="lines+markers", name=str(column),
+                                 line={"color": colour}, marker={"color": colour}))
+    span = float(frame.index.max() - frame.index.min()) if len(frame) else 0.0
+    fig.update_xaxes(title=frame.index.name, tick0=0, dtick=max(1, math.ceil(span / 10)))
+    fig.update_layout(title=title, height=320, margin={"t": 40, "b": 40, "l": 40, "r": 20})
+    return fig
+
+
 def slices_figure(comparison: Comparison) -> go.Figure:
     """The metric per slice (all, cold_start, tail, typo), one bar group per setting."""
     fig = go.Figure()
@@ -115,7 +129,8 @@ def cost_figure(comparison: Comparison) -> go.Figure:
     table = comparison.table()
     fig = go.Figure(go.Scatter(
         x=table["samples_seen"], y=table["delta"], mode="markers+text", text=table["name"],
-        textposition="middle right", customdata=table[["train_time_s"]].to_numpy(), marker={"color": PALETTE[0]},
+        textposition="middle right", cliponaxis=False, customdata=table[["train_time_s"]].to_numpy(),
+        marker={"color": PALETTE[0]},
         error_y={"type": "data", "symmetric": False, "array": table["delta_ci_high"] - table["delta"],
                  "arrayminus": table["delta"] - table["delta_ci_low"], "color": PALETTE[0]},
         hovertemplate="%{text}<br>samples seen %{x:.0f}<br>delta %{y:+.4f}<br>train %{customdata[0]:.0f} s "
