@@ -61,7 +61,11 @@ if buttons[2].button("Undo", key="review_undo", disabled=last is None, help=last
 st.header("Save and download")
 accepted = shown.accepted
 name = st.text_input("Name of the accepted set", key="save_name")
-if st.button(f"Save {accepted:,} accepted as a set", key="save_set", disabled=not name.strip() or accepted == 0):
+with shown_errors():
+    same = review.saved_as(run_id) if accepted else None
+if same is not None:  # Save stays off until the accepted candidates change
+    st.caption(f"These {accepted:,} accepted candidates are saved as augmented set {same}.")
+if st.button(f"Save {accepted:,} accepted as a set", key="save_set", disabled=not name.strip() or accepted == 0 or same is not None):
     with shown_errors():
         st.session_state._new_saved, message, made = review.save(run_id, name.strip())
     flash(message, "success" if made else "warning")

@@ -127,6 +127,21 @@ def test_save_accepted_as_a_named_set(run_id):
         assert len(stored.read_augmented_set(conn, set_id)) == 5
 
 
+def test_saving_the_same_accepted_candidates_twice_names_the_set_instead_of_copying_it(run_id):
+    from workbench import review
+
+    act(run_id, F(min_score=0.8), "accepted")
+    assert review.saved_as(run_id) is None
+    set_id, _, made = review.save(run_id, "swaps")
+    assert made and review.saved_as(run_id) == set_id  # the page turns Save off and says which set holds them
+    again, message, made = review.save(run_id, "swaps again")
+    assert (again, made) == (set_id, False)
+    assert message == (f"Not saved: augmented set {set_id} already holds these 5 accepted samples. Accept or reject "
+                       "candidates to save a different set.")
+    act(run_id, F(), "rejected")
+    assert review.saved_as(run_id) is None  # the accepted candidates changed: Save is on again
+
+
 def test_unknown_ids_are_named(db_url):
     with begin() as conn, pytest.raises(NotFound, match="no augmented set with id 9"):
         stored.get_augmented_set(conn, 9)

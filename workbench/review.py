@@ -76,6 +76,12 @@ def apply(run_id: int, action: Action) -> str:
     return f"{action.label}: {count_of(changed, 'row')} now {action.status}."
 
 
+def saved_as(run_id: int) -> int | None:
+    """The augmented set of this run that holds exactly its accepted candidates now, if one was saved."""
+    with begin() as conn:
+        return store.find_same_augmented_set(conn, run_id)
+
+
 def save(run_id: int, name: str) -> tuple[int, str, bool]:
     """Save the run's accepted candidates as a set: (set id, what happened, whether a set was made).
     A set of the run that already holds exactly these candidates is named instead of copied (a second
