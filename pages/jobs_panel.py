@@ -46,7 +46,8 @@ def _queue(was_active: bool):
             flash(f"Job {job_id} is {queue.cancel_job(int(job_id))['status']}.")
             st.rerun()
         if status in ("failed", "cancelled") and resume.button(f"Resume job {job_id}", key="train_resume"):
-            flash(f"Job {job_id} is {queue.resume_job(int(job_id))['status']} again.")
+            queue.resume_job(int(job_id))  # its status a moment later may already be "running": the scheduler polls
+            flash(f"Job {job_id} is queued again.")
             st.rerun()
         if confirmed(f"Delete job {job_id}", "train_delete", job_id, f"Delete job {job_id}, its metrics and its folder?", delete):
             queue.delete_job(int(job_id))

@@ -64,7 +64,7 @@ name = st.text_input("Name of the accepted set", key="save_name")
 with shown_errors():
     same = review.saved_as(run_id) if accepted else None
 if same is not None:  # Save stays off until the accepted candidates change
-    st.caption(f"These {accepted:,} accepted candidates are saved as augmented set {same}.")
+    say(f"These {accepted:,} accepted candidates are saved as augmented set {same}.", "caption")
 if st.button(f"Save {accepted:,} accepted as a set", key="save_set", disabled=not name.strip() or accepted == 0 or same is not None):
     with shown_errors():
         st.session_state._new_saved, message, made = review.save(run_id, name.strip())

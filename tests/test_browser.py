@@ -317,6 +317,7 @@ def test_whole_flow_in_a_real_browser(page, app_url, data_dir, tmp_path):
     # 4. Compare: the chart, the load note, and a run equal to the majority share is flagged.
     _goto(page, "5 Compare")
     page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    _wait_text(page, "Times were taken on a shared machine")  # the page's last caption: the whole page is drawn
     text = _main_text(page)
     assert "Times were taken on a shared machine whose load was not recorded" in text
     with _db() as conn:
