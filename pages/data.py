@@ -8,7 +8,7 @@ from storage.db import begin
 from workbench import demo
 from workbench.ingest import FIELDS, ingest_bytes, missing_fields, preview_bytes
 from workbench.ingest.outcome import dataset_summary, delete_dataset, rejected_rows_csv
-from workbench.wording import count_of
+from workbench.wording import blanks_for_missing, count_of
 
 KINDS = {"catalog": "Catalog (products)", "logs": "Search logs", "pairs": "Labeled pairs"}
 ENCODINGS = ["detect", "utf-8", "gb18030", "latin-1", "cp1252"]
@@ -66,7 +66,7 @@ with shown_errors(), begin() as conn:
 if listed.empty:
     st.info("No datasets yet: upload a file above or load the demo data.")
     st.stop()
-st.dataframe(listed, hide_index=True, column_config={
+st.dataframe(blanks_for_missing(listed), hide_index=True, column_config={
     "source_file": "file", "rows_accepted": st.column_config.NumberColumn("rows in"),
     "rows_rejected": st.column_config.NumberColumn("set aside"), "catalog_dataset_id": "catalog",
     "created_at": st.column_config.DatetimeColumn("added", format="YYYY-MM-DD HH:mm")})

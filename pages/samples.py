@@ -7,7 +7,7 @@ from pages.ui import attempted, flash, kept, next_step, pick, say, show_flash, s
 from storage.db import begin
 from storage.samples import get_sample_set, list_sample_sets, read_samples
 from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set, rule_for, sample_sources
-from workbench.wording import SAMPLE_REASONS, in_words
+from workbench.wording import SAMPLE_REASONS, blanks_for_missing, in_words
 
 st.title("Samples")
 show_flash()
@@ -67,4 +67,4 @@ st.subheader("Label balance by split")
 balance = pd.DataFrame(summary.get("label_balance", {}))
 st.dataframe(balance.reindex(columns=[c for c in ("train", "val", "test") if c in balance]).fillna(0).astype(int).rename_axis("label"))
 st.subheader("First samples")
-st.dataframe(preview, hide_index=True)
+st.dataframe(blanks_for_missing(preview), hide_index=True)

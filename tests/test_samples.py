@@ -214,3 +214,12 @@ def test_a_label_rule_with_a_word_for_a_number_says_so_in_words(text, why):
     """'could not convert string to float' was Python's text, not ours."""
     with pytest.raises(BadInput, match=f"^label rule '{re.escape(text)}': {why}; expected "):
         parse_label_rule(text)
+
+
+def test_missing_values_are_empty_cells_on_the_page():
+    from workbench.wording import blanks_for_missing
+
+    frame = pd.DataFrame({"id": [1, 2], "catalog": [1.0, None], "category": ["tools", None], "rows": [10, 20]})
+    shown = blanks_for_missing(frame)
+    assert shown["catalog"].tolist() == ["1", ""] and shown["category"].tolist() == ["tools", ""]
+    assert shown["rows"].tolist() == [10, 20] and shown["id"].dtype == frame["id"].dtype  # complete columns unchanged

@@ -42,3 +42,18 @@ def in_words(counts: dict, words: dict[str, tuple[str, str]]) -> str:
     parts = [phrase(reason, n) for reason, n in sorted(counts.items(), key=lambda kv: -int(kv[1] or 0))
              if isinstance(n, (int, float)) and n]
     return "; ".join(parts) if parts else "nothing"
+
+
+def blanks_for_missing(frame):
+    """A table for the page with missing values as empty cells: the page showed "None" where a dataset
+    has no catalog or encoding, or a product no category. Only columns with a missing value change,
+    to text ("3", not "3.0")."""
+    def text(value) -> str:
+        if value is None or value != value:
+            return ""
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+    out = frame.copy()
+    for column in out.columns[out.isna().any()]:
+        out[column] = out[column].map(text)
+    return out
