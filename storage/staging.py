@@ -149,6 +149,8 @@ def line_expression(raw: duckdb.DuckDBPyConnection, columns: list[str], *, first
     return line
 
 
+# The checked rows that were not rejected (`AND ...` narrows them further).
+ACCEPTED = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
 # A labeled pair's product: its id, or one made from its title when the file has titles only.
 PAIR_PRODUCT_ID = "coalesce(product_id, 't' || substr(md5(title), 1, 12))"
 
@@ -157,9 +159,8 @@ def pair_repeats(raw: duckdb.DuckDBPyConnection) -> dict:
     """What the accepted pairs hold twice: rows repeating an earlier row's query and product
     ('repeated_pairs'), and product ids given more than one title ('retitled_products', with the
     first such id and its first two titles in file order as 'example')."""
-    ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
-    repeated = raw.execute(f"SELECT count(*) - count(DISTINCT ({PAIR_PRODUCT_ID}, query)) {ok}").fetchone()[0]
-    titled = (f"SELECT {PAIR_PRODUCT_ID} AS pid, title, min(_line) AS first {ok} AND title IS NOT NULL "
+    repeated = raw.execute(f"SELECT count(*) - count(DISTINCT ({PAIR_PRODUCT_ID}, query)) {ACCEPTED}").fetchone()[0]
+    titled = (f"SELECT {PAIR_PRODUCT_ID} AS pid, title, min(_line) AS first {ACCEPTED} AND title IS NOT NULL "
               "GROUP BY pid, title")
     retitled = raw.execute(f"SELECT pid, list(title ORDER BY first)[1:2], min(first) AS seen FROM ({titled}) "
                            "GROUP BY pid HAVING count(*) > 1 ORDER BY seen").fetchall()
@@ -170,43 +171,41 @@ def pair_repeats(raw: duckdb.DuckDBPyConnection) -> dict:
 def label_mix(raw: duckdb.DuckDBPyConnection) -> dict:
     """Accepted pairs' labels by how they were read: 'numbers' (rows), and 'names', each label name
     (as first written) -> [rows, the grade it was read as], most rows first."""
-    ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
-    numbers = raw.execute(f"SELECT count(*) {ok} AND label_number IS NOT NULL").fetchone()[0]
-    names = raw.execute(f"SELECT arg_min(label, _line), count(*) AS n, any_value(label_grade) {ok} AND label_number IS NULL "
+    numbers = raw.execute(f"SELECT count(*) {ACCEPTED} AND label_number IS NOT NULL").fetchone()[0]
+    names = raw.execute(f"SELECT arg_min(label, _line), count(*) AS n, any_value(label_grade) {ACCEPTED} AND label_number IS NULL "
                         "AND label_grade IS NOT NULL GROUP BY lower(label) ORDER BY n DESC, min(_line)").fetchall()
     return {"numbers": int(numbers), "names": {name: [int(n), float(grade)] for name, n, grade in names}}
 
 
 def insert_accepted(raw: duckdb.DuckDBPyConnection, kind: str, dataset_id: int) -> None:
     """Copy the accepted rows into products / search_events / labeled_pairs, in file order."""
-    ok = f"FROM _derived ANTI JOIN {REJECTED} USING (_rid) WHERE true"
     # Joins and windows may reorder rows; sorting on the row number keeps file order.
     in_order = "ORDER BY _rid"
     if kind == "catalog":
         raw.execute(
             "INSERT INTO products (dataset_id, product_id, title, description, category, brand, price, attributes) "
-            f"SELECT ?, product_id, title, description, category, brand, price_value, attributes {ok} {in_order}",
+            f"SELECT ?, product_id, title, description, category, brand, price_value, attributes {ACCEPTED} {in_order}",
             [dataset_id],
         )
     elif kind == "logs":
         raw.execute(
             "INSERT INTO search_events (dataset_id, query, product_id, position, clicked, added_to_cart, purchased, "
             "session_id, timestamp, user_id) SELECT ?, query, product_id, position_value, clicked_value, "
-            f"added_to_cart_value, purchased_value, session_id, timestamp_value, user_id {ok} {in_order}",
+            f"added_to_cart_value, purchased_value, session_id, timestamp_value, user_id {ACCEPTED} {in_order}",
             [dataset_id],
         )
     else:
         pid = PAIR_PRODUCT_ID
         raw.execute(
             "INSERT INTO labeled_pairs (dataset_id, query, product_id, label_raw, label) "
-            f"SELECT ?, query, {pid}, label, coalesce(label_number, label_grade) {ok} {in_order}",
+            f"SELECT ?, query, {pid}, label, coalesce(label_number, label_grade) {ACCEPTED} {in_order}",
             [dataset_id],
         )
         # Pairs that carry titles also bring their products (the first title seen for an id).
         raw.execute(
             "INSERT INTO products (dataset_id, product_id, title, description, category, brand, attributes) "
             "SELECT ?, pid, arg_min(title, _line), arg_min(description, _line), arg_min(category, _line), "
-            f"arg_min(brand, _line), arg_min(attributes, _line) FROM (SELECT *, {pid} AS pid {ok} AND title IS NOT NULL) "
+            f"arg_min(brand, _line), arg_min(attributes, _line) FROM (SELECT *, {pid} AS pid {ACCEPTED} AND title IS NOT NULL) "
             "GROUP BY pid ORDER BY min(_line)",
             [dataset_id],
         )

@@ -86,13 +86,16 @@ def curves_figure(comparison: Comparison, split: str) -> go.Figure:
             colour = PALETTE[i % len(PALETTE)]
             fig.add_trace(go.Scatter(x=points[x], y=points["value"], mode="lines+markers", name=run,
                                      line={"color": colour}, marker={"color": colour}))
+        _whole_number_ticks(fig, chosen[x])
     what = "training loss" if split == "train" else f"validation {name}"
     fig.update_layout(title=f"Learning curves: {what} per training job", xaxis_title=x, yaxis_title=name)
-    if not curves.empty:  # whole steps and epochs: plotly's own ticks read "0, 0.2, ... 1" over two epochs
-        xs = curves.loc[(curves["split"] == split) & (curves["name"] == name), x]
-        span = float(xs.max() - xs.min()) if len(xs) else 0.0
-        fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(span / 10)))
     return fig
+
+
+def _whole_number_ticks(fig: go.Figure, xs) -> None:
+    """Steps and epochs are whole numbers: plotly's own ticks read "0, 0.2, ... 1" over two epochs."""
+    span = float(xs.max() - xs.min()) if len(xs) else 0.0
+    fig.update_xaxes(tick0=0, dtick=max(1, math.ceil(span / 10)))
 
 
 def job_curve_figure(frame, title: str) -> go.Figure:
@@ -103,9 +106,8 @@ def job_curve_figure(frame, title: str) -> go.Figure:
         colour = PALETTE[i % len(PALETTE)]
         fig.add_trace(go.Scatter(x=frame.index, y=frame[column], mode="lines+markers", name=str(column),
                                  line={"color": colour}, marker={"color": colour}))
-    span = float(frame.index.max() - frame.index.min()) if len(frame) else 0.0
-    fig.update_xaxes(title=frame.index.name, tick0=0, dtick=max(1, math.ceil(span / 10)))
-    fig.update_layout(title=title, height=320, margin={"t": 40, "b": 40, "l": 40, "r": 20})
+    _whole_number_ticks(fig, frame.index)
+    fig.update_layout(title=title, xaxis_title=frame.index.name, height=320, margin={"t": 40, "b": 40, "l": 40, "r": 20})
     return fig
 
 
