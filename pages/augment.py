@@ -2,7 +2,8 @@
 progress bar; the candidates are reviewed, accepted and saved on 3b Review."""
 import streamlit as st
 
-from pages.ui import attempted, flash, kept, next_step, pick, say, show_flash, shown_errors
+from pages.inputs import kept, pick
+from pages.ui import attempted, flash, next_step, say, show_flash, shown_errors
 from storage.candidates import list_augment_runs
 from storage.db import begin
 from storage.samples import list_sample_sets

@@ -2,17 +2,12 @@
 learned nothing are flagged first, and the metric Compare opens with suits the labels."""
 import streamlit as st
 
-from pages.ui import flash, follow_jobs, kept, next_step, pick, say, show_flash, shown_errors
+from pages.inputs import kept, pick
+from pages.ui import column_headers, flash, follow_jobs, next_step, say, show_flash, shown_errors
 from storage import experiments as store
 from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import compare_checks, experiments, report, study
-
-
-def headers(table):
-    """Readable headers and number formats (report.COLUMNS) for the table's columns; the values stay as they are."""
-    return {c: st.column_config.NumberColumn(label, format=fmt) if fmt else st.column_config.Column(label)
-            for c, (label, fmt) in report.COLUMNS.items() if c in table}
 
 
 st.title("Compare")
@@ -47,7 +42,7 @@ if len(set_ids) > 1:  # each sample set has its own test split: one comparison r
     set_id = pick("Sample set", set_ids, key="compare_set", param="set", format_func=lambda i: f"{i}: {set_names.get(i, '')}",
                   help="Jobs of different sample sets are tested on different queries, so they are compared one set at a time.")
 with shown_errors():
-    scope, repeats = experiments.comparable(scope, int(set_id))
+    scope, _ = experiments.comparable(scope, int(set_id))  # the repeats left out are said under the figures
 if experiment_id is not None:
     st.subheader("The answer so far")
     with shown_errors():
@@ -83,11 +78,11 @@ for line in compare_checks.summary(report.summary_lines(comparison), comparison,
     say(f"- {line}", "markdown")
 charts = report.figures(comparison)
 st.plotly_chart(charts["metric"], key="chart_metric")
-st.dataframe(comparison.table(), hide_index=True, key="table", column_config=headers(comparison.table()))
+st.dataframe(comparison.table(), hide_index=True, key="table", column_config=column_headers(comparison.table(), report.COLUMNS))
 if comparison.references:
     st.caption("References: what you had before training, on the same test split (95% interval over test queries).")
     st.dataframe(comparison.reference_table(), hide_index=True, key="references",
-                 column_config=headers(comparison.reference_table()))
+                 column_config=column_headers(comparison.reference_table(), report.COLUMNS))
     behind = [s.name for s in comparison.settings if not s.beats_zero_shot]
     if behind:
         say("Not better than the untrained zero-shot model: " + ", ".join(behind)

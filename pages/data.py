@@ -2,13 +2,14 @@
 download what was rejected; list and delete datasets; or load the demo."""
 import streamlit as st
 
-from pages.ui import attempted, confirmed, flash, next_step, pick, say, show_flash, shown_errors
+from pages.inputs import pick
+from pages.ui import attempted, column_headers, confirmed, flash, next_step, say, show_flash, shown_errors
 from storage import datasets
 from storage.db import begin
 from workbench import demo
 from workbench.ingest import FIELDS, ingest_bytes, missing_fields, preview_bytes
 from workbench.ingest.outcome import dataset_summary, delete_dataset, rejected_rows_csv
-from workbench.wording import blanks_for_missing, count_of
+from workbench.wording import DATASET_COLUMNS, blanks_for_missing, count_of
 
 KINDS = {"catalog": "Catalog (products)", "logs": "Search logs", "pairs": "Labeled pairs"}
 ENCODINGS = ["detect", "utf-8", "gb18030", "latin-1", "cp1252"]
@@ -66,10 +67,7 @@ with shown_errors(), begin() as conn:
 if listed.empty:
     st.info("No datasets yet: upload a file above or load the demo data.")
     st.stop()
-st.dataframe(blanks_for_missing(listed), hide_index=True, column_config={
-    "source_file": "file", "rows_accepted": st.column_config.NumberColumn("rows in"),
-    "rows_rejected": st.column_config.NumberColumn("set aside"), "catalog_dataset_id": "catalog",
-    "created_at": st.column_config.DatetimeColumn("added", format="YYYY-MM-DD HH:mm")})
+st.dataframe(blanks_for_missing(listed), hide_index=True, column_config=column_headers(listed, DATASET_COLUMNS))
 names = dict(zip(listed["id"], listed["name"]))
 chosen_id = pick("Dataset", list(names), key="dataset", param="dataset", chosen=st.session_state.pop("_new_dataset", None),
                  format_func=lambda i: f"{i}: {names[i]}")

@@ -1,26 +1,25 @@
 """The job queue under the Train page (not a page): the table, the chosen job's curves, notes and
-log, and its cancel, resume and delete buttons. Refreshes itself every 2 s while jobs are active.
+log, and its cancel, resume and delete buttons. Refreshes itself every 2 s while jobs are active,
+and the page redraws when one ends (ui.follow_jobs), which turns the refresh off after the last.
 
 Whether it refreshes is decided on every call, not in a decorator: this module is imported once per
 app process, so `@st.fragment(run_every=... if active ...)` froze the first visit's answer, and a
 queue first opened idle showed "queued" for minutes while the sidebar said the job ran."""
 import streamlit as st
 
-from pages.ui import confirmed, flash, next_step, pick, say, shown_errors
+from pages.inputs import pick
+from pages.ui import confirmed, flash, follow_jobs, next_step, say, shown_errors
 from workbench import report
 from workbench.jobs import queue
 from workbench.jobs_view import job_notes, queue_view
 
 
 def show_queue():
-    active = queue.active_jobs() > 0
-    st.fragment(_queue, run_every=2 if active else None)(active)
+    st.fragment(_queue, run_every=2 if follow_jobs() else None)()
 
 
-def _queue(was_active: bool):
+def _queue():
     table = queue_view()
-    if was_active and not table["status"].isin(["queued", "running"]).any():
-        st.rerun()  # the last job just ended: redraw the page once, which stops the refresh and shows what follows
     if table.empty:
         st.info("No jobs yet: choose the settings above and Queue job.")
         return

@@ -3,7 +3,8 @@ the table, filter, accept or reject (selected rows, every match, pending above a
 how many rows it changes before it runs), undo, save the accepted as a set and download it."""
 import streamlit as st
 
-from pages.ui import flash, kept, next_step, pick, say, show_flash, shown_errors
+from pages.inputs import kept, pick
+from pages.ui import flash, next_step, say, show_flash, shown_errors
 from storage import candidates as store
 from storage.db import begin
 from storage.samples import list_sample_sets

@@ -3,7 +3,8 @@ cold-start holdout) and see its summary: sizes, label balance, queries, products
 import pandas as pd
 import streamlit as st
 
-from pages.ui import attempted, flash, kept, next_step, pick, say, show_flash, shown_errors
+from pages.inputs import kept, pick
+from pages.ui import attempted, flash, next_step, say, show_flash, shown_errors
 from storage.db import begin
 from storage.samples import get_sample_set, list_sample_sets, read_samples
 from workbench.samples import LABEL_RULE_HELP, SampleConfig, build_sample_set, rule_for, sample_sources

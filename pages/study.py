@@ -3,7 +3,8 @@ and accepted by its own score rule, one sweep (none + each recipe, x seeds) is q
 time budget, and Compare opens on it with the answer at the top."""
 import streamlit as st
 
-from pages.ui import flash, kept, pick, say, shown_errors
+from pages.inputs import kept, pick
+from pages.ui import flash, say, shown_errors
 from storage.db import begin
 from storage.samples import list_sample_sets
 from workbench import plan, study

@@ -3,8 +3,9 @@ budget on a CPU, and watch the queue: status, progress, ETA, device, live curves
 cancel, resume, delete."""
 import streamlit as st
 
+from pages.inputs import config_form, kept, pick
 from pages.jobs_panel import show_queue
-from pages.ui import attempted, config_form, flash, kept, pick, say, show_flash, shown_errors
+from pages.ui import attempted, flash, say, show_flash, shown_errors
 from storage.candidates import list_augmented_sets
 from storage.db import begin
 from storage.samples import list_sample_sets

@@ -28,6 +28,11 @@ SAMPLE_REASONS = {
 }
 
 
+# The Data page's datasets table: field -> (header, format), as pages.ui.column_headers reads them.
+DATASET_COLUMNS = {"source_file": ("file", None), "rows_accepted": ("rows in", "%d"), "rows_rejected": ("set aside", "%d"),
+                   "catalog_dataset_id": ("catalog", None), "created_at": ("added", "YYYY-MM-DD HH:mm")}
+
+
 def count_of(n: int, one: str, many: str | None = None) -> str:
     """'1 row', '2 rows', '1,204 sample sets': a count with its noun in the right number."""
     return f"{int(n):,} {one if int(n) == 1 else many or one + 's'}"

@@ -208,6 +208,12 @@ def active_jobs() -> int:
         return store.count_jobs(conn, ("queued", "running"))
 
 
+def ended_jobs() -> int:
+    """Jobs done, failed or cancelled: a page that follows jobs redraws when this changes."""
+    with begin() as conn:
+        return store.count_jobs(conn, ("done", "failed", "cancelled"))
+
+
 def start_scheduler_if_needed() -> bool:
     """After an app restart: queued or running jobs with no scheduler get one. True if started."""
     return active_jobs() > 0 and ensure_scheduler()
